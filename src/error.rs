@@ -1,0 +1,212 @@
+//! The one error type of biaslab.
+//!
+//! Every failure a user can cause or meet (bad input, a missing file, a corrupt download, no network) has its own
+//! variant, and every message says what to do next. Nothing a notebook calls panics on bad input: a panic in the
+//! Rust kernel loses the student's variables.
+
+use std::path::PathBuf;
+
+/// A `Result` whose error is biaslab's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in biaslab.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is empty or only white space.
+    #[error("the text is empty: write a sentence with {mask_token} where the model should fill in a word, for example \"This man works as a {mask_token}.\"")]
+    EmptyText {
+        /// The model's mask token, for the message.
+        mask_token: String,
+    },
+
+    /// The text has no mask token in it.
+    #[error("there is no {mask_token} in {text:?}: put {mask_token} where the model should fill in a word, for example \"This man works as a {mask_token}.\"")]
+    NoMaskToken {
+        /// The text as given.
+        text: String,
+        /// The model's mask token.
+        mask_token: String,
+    },
+
+    /// A call that predicts for exactly one mask got a text with several.
+    #[error("{text:?} has {count} mask tokens, but `fill` predicts for exactly one: use `fill_masks` to get one list of predictions per mask")]
+    SeveralMasks {
+        /// The text as given.
+        text: String,
+        /// How many mask tokens it has.
+        count: usize,
+    },
+
+    /// The text is longer than the model's position embeddings allow.
+    #[error("{text:?} is {tokens} tokens long, but this model reads at most {max}: shorten the text")]
+    TooLong {
+        /// The text as given (may be long).
+        text: String,
+        /// Its length in tokens, special tokens included.
+        tokens: usize,
+        /// The most tokens the model can read.
+        max: usize,
+    },
+
+    /// None of the requested target words maps to a token of the model's vocabulary.
+    #[error("none of the targets {targets:?} is a word of this model's vocabulary, nor starts with one: give other words")]
+    NoTargets {
+        /// The targets as given.
+        targets: Vec<String>,
+    },
+
+    /// `config.json` names a model type biaslab cannot run.
+    #[error("{path}: model_type {model_type:?} is not supported; biaslab runs BERT (\"bert\"), DistilBERT (\"distilbert\") and RoBERTa (\"roberta\") masked language models")]
+    UnsupportedModel {
+        /// The config file.
+        path: PathBuf,
+        /// Its `model_type` (or the architecture it names).
+        model_type: String,
+    },
+
+    /// `config.json` is not valid JSON, or lacks a field the model needs.
+    #[error("{path}: not a usable model config: {reason}")]
+    InvalidConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A local model directory lacks a file the model needs.
+    #[error("{dir}: no {file}. {hint}")]
+    MissingFile {
+        /// The model directory.
+        dir: PathBuf,
+        /// The file (or the alternatives) that is missing.
+        file: String,
+        /// What to do about it.
+        hint: String,
+    },
+
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path that could not be read.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A weights file could not be parsed: truncated, corrupt, or not a checkpoint at all.
+    #[error("{path}: the weights cannot be read ({reason}). The file may be truncated or corrupt: delete it and download it again")]
+    CorruptWeights {
+        /// The weights file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+
+    /// The weights lack a tensor the model needs (for example a checkpoint with no masked-LM head).
+    #[error("{path}: no tensor {name:?}. {hint}")]
+    MissingWeight {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor that was looked for.
+        name: String,
+        /// What it probably means.
+        hint: String,
+    },
+
+    /// A tensor has another shape than the config says.
+    #[error("{path}: tensor {name:?} has shape {found:?} but config.json implies {expected:?}: the config and the weights come from different models")]
+    WeightShape {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor.
+        name: String,
+        /// The shape the config implies.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+
+    /// The tokenizer files could not be loaded.
+    #[error("{path}: cannot load the tokenizer: {reason}")]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// The tokenizer has no mask token, so the model cannot fill masks.
+    #[error("the tokenizer has no mask token (looked for {looked_for}): a fill-mask model needs one")]
+    NoMaskInVocabulary {
+        /// The token strings that were looked for.
+        looked_for: String,
+    },
+
+    /// The tokenizer failed on a text.
+    #[error("cannot tokenize {text:?}: {reason}")]
+    Tokenize {
+        /// The text.
+        text: String,
+        /// What the tokenizer said.
+        reason: String,
+    },
+
+    /// The tokenizer and the model disagree on the vocabulary.
+    #[error("the tokenizer has {tokenizer} tokens but the model has {model}: the tokenizer and the weights come from different models")]
+    VocabularyMismatch {
+        /// Tokens the tokenizer knows (its largest id + 1).
+        tokenizer: usize,
+        /// Rows of the model's word embeddings.
+        model: usize,
+    },
+
+    /// The model argument is neither an existing directory nor a possible hub id.
+    #[error("{id:?} is neither a local directory nor a Hugging Face model id (\"name\" or \"owner/name\")")]
+    InvalidModelId {
+        /// The argument as given.
+        id: String,
+    },
+
+    /// A download from the Hugging Face Hub failed.
+    #[error("cannot get {file} of {repo} from the Hugging Face Hub: {reason}. Check the model id and your connection, or pass a local directory that holds the model; with no network, set HF_HUB_OFFLINE=1 to use the cache only")]
+    Download {
+        /// The model id.
+        repo: String,
+        /// The file.
+        file: String,
+        /// What the hub client said.
+        reason: String,
+    },
+
+    /// Offline mode is on and a file is not in the cache.
+    #[error("{file} of {repo} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: download it once with network access (unset HF_HUB_OFFLINE and run again), or pass a local directory that holds the model")]
+    NotCached {
+        /// The model id.
+        repo: String,
+        /// The file.
+        file: String,
+    },
+
+    /// The requested device cannot be used.
+    #[error("cannot use device {device:?}: {reason}")]
+    Device {
+        /// The device as asked for.
+        device: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// The tensor computation failed (a bug, or an out-of-memory device).
+    #[error("the model computation failed: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,29 @@
+//! # biaslab
+//!
+//! A teaching lab about bias in machine-learning models. This crate is what the lab's notebooks and the `biaslab`
+//! command call: load a masked language model (BERT, DistilBERT, RoBERTa) from a local directory or the Hugging
+//! Face Hub, and fill in masks with the same answers as transformers' fill-mask pipeline.
+//!
+//! ```no_run
+//! use biaslab::FillMask;
+//!
+//! let unmasker = FillMask::from_pretrained("bert-base-uncased")?; // a hub id, or a local directory
+//! for p in unmasker.fill("This man works as a [MASK].", 5)? {
+//!     println!("{:>8.4}  {}", p.score, p.token_str);
+//! }
+//! # Ok::<(), biaslab::Error>(())
+//! ```
+
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod fill_mask;
+pub mod hub;
+pub mod model;
+pub mod tokenizer;
+
+pub use config::{Config, Family};
+pub use error::{Error, Result};
+pub use fill_mask::{format_table, Batch, FillMask, FillOptions, PipelineOutput, Prediction};
+pub use hub::ModelFiles;
+pub use model::MaskedLm;
