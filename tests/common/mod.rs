@@ -1,0 +1,141 @@
+//! Helpers shared by the integration tests: the shared resources beside the project, and the PyTorch fixtures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// `../shared` beside the project (or `BIASLAB_SHARED`). A missing directory fails the test loudly: CI always has it.
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("BIASLAB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        dir.join("models/bert-base-uncased/tokenizer.json").is_file(),
+        "the shared resources are missing: expected {}/models/bert-base-uncased/tokenizer.json \
+         (set BIASLAB_SHARED to their directory)",
+        dir.display()
+    );
+    dir
+}
+
+/// The directory of a committed fixture checkpoint.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    assert!(dir.join("expected.json").is_file(), "fixture {} is missing", dir.display());
+    dir
+}
+
+/// A complete model directory for a fixture, as a user would have it: the fixture's files, plus (for the BERT
+/// fixtures) the real bert-base-uncased tokenizer from the shared directory, which is never committed here.
+pub fn model_dir(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let fixture = fixture_dir(name);
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name().unwrap() != "expected.json" {
+            std::fs::copy(&path, tmp.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    if expected(name).tokenizer_from_shared {
+        copy_shared_tokenizer(tmp.path(), &["tokenizer.json", "vocab.txt", "tokenizer_config.json"]);
+    }
+    tmp
+}
+
+/// Copies these files of the shared bert-base-uncased tokenizer into `dir`.
+pub fn copy_shared_tokenizer(dir: &Path, files: &[&str]) {
+    let shared = shared_dir().join("models/bert-base-uncased");
+    for file in files {
+        std::fs::copy(shared.join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// What `tests/reference/make_fixtures.py` wrote for a fixture.
+#[derive(Debug, Deserialize)]
+pub struct Expected {
+    pub family: String,
+    pub mask_token: String,
+    pub tokenizer_from_shared: bool,
+    pub cases: Vec<Case>,
+    pub encodings: Vec<Encoding>,
+    pub logits: Vec<LogitRow>,
+}
+
+/// One call of the transformers fill-mask pipeline and its output.
+#[derive(Debug, Deserialize)]
+pub struct Case {
+    pub name: String,
+    pub inputs: Inputs,
+    pub top_k: Option<usize>,
+    pub targets: Option<Vec<String>>,
+    pub batch_size: Option<usize>,
+    pub output: serde_json::Value,
+}
+
+/// One text, or a list of texts.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Inputs {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `tokenizer(text)["input_ids"]`.
+#[derive(Debug, Deserialize)]
+pub struct Encoding {
+    pub text: String,
+    pub input_ids: Vec<u32>,
+}
+
+/// Raw logits of the model at one position of a text, for some token ids.
+#[derive(Debug, Deserialize)]
+pub struct LogitRow {
+    pub text: String,
+    pub position: usize,
+    pub token_ids: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+/// Reads a fixture's expected.json.
+pub fn expected(name: &str) -> Expected {
+    let path = fixture_dir(name).join("expected.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// Scores and logits must match PyTorch to this absolute tolerance.
+pub const TOLERANCE: f64 = 1e-4;
+
+/// Scores must also match PyTorch to this relative tolerance, so that tiny probabilities (of targets, say) are
+/// compared too and not only found within 1e-4 of each other.
+pub const RELATIVE_TOLERANCE: f64 = 1e-3;
+
+/// Asserts that two pipeline outputs (JSON of the same nesting) are equal: every key and string exactly, every
+/// number within [`TOLERANCE`] and [`RELATIVE_TOLERANCE`].
+pub fn assert_same_output(actual: &serde_json::Value, expected: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (actual, expected) {
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{at}: {} entries, PyTorch has {}", a.len(), e.len());
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_same_output(a, e, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let mut a_keys: Vec<_> = a.keys().collect();
+            let mut e_keys: Vec<_> = e.keys().collect();
+            a_keys.sort();
+            e_keys.sort();
+            assert_eq!(a_keys, e_keys, "{at}: keys differ");
+            for (key, e) in e {
+                assert_same_output(&a[key], e, &format!("{at}.{key}"));
+            }
+        }
+        (Value::Number(a), Value::Number(e)) if a.is_f64() || e.is_f64() => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            assert!((a - e).abs() <= TOLERANCE, "{at}: {a} but PyTorch gives {e}");
+            assert!((a - e).abs() <= RELATIVE_TOLERANCE * e.abs(), "{at}: {a} but PyTorch gives {e}");
+        }
+        (a, e) => assert_eq!(a, e, "{at}"),
+    }
+}
