@@ -10,8 +10,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{embedding, layer_norm, linear, Activation, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{embedding, linear, Activation, Embedding, Linear, VarBuilder};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, Family};
 use crate::error::{Error, Result};
@@ -97,7 +99,7 @@ struct Embeddings {
     words: Embedding,
     positions: Embedding,
     token_types: Option<Embedding>,
-    norm: LayerNorm,
+    norm: Norm,
     /// RoBERTa: positions count from `pad_token_id + 1` and padding gets position `pad_token_id`.
     roberta_padding: Option<u32>,
 }
@@ -117,7 +119,7 @@ impl Embeddings {
         })
     }
 
-    fn forward(&self, input_ids: &Tensor) -> candle_core::Result<Tensor> {
+    fn forward(&self, input_ids: &Tensor, dropout: Option<&mut Dropout>) -> candle_core::Result<Tensor> {
         let (_batch, len) = input_ids.dims2()?;
         let position_ids = match self.roberta_padding {
             None => Tensor::arange(0u32, len as u32, input_ids.device())?.unsqueeze(0)?,
@@ -132,7 +134,7 @@ impl Embeddings {
             xs = xs.broadcast_add(&token_types.forward(&input_ids.zeros_like()?)?)?;
         }
         xs = xs.broadcast_add(&self.positions.forward(&position_ids)?)?;
-        self.norm.forward(&xs)
+        Dropout::hidden(dropout, &self.norm.forward(&xs)?)
     }
 }
 
@@ -141,10 +143,10 @@ struct Layer {
     key: Linear,
     value: Linear,
     attention_out: Linear,
-    attention_norm: LayerNorm,
+    attention_norm: Norm,
     ffn_in: Linear,
     ffn_out: Linear,
-    output_norm: LayerNorm,
+    output_norm: Norm,
     act: Activation,
     heads: usize,
 }
@@ -168,7 +170,9 @@ impl Layer {
     }
 
     /// `xs`: (batch, len, hidden); `mask_bias`: (batch, 1, 1, len), 0 for tokens and a large negative for padding.
-    fn forward(&self, xs: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
+    /// With `dropout`, drops out where transformers does in training: attention probabilities, and the attention
+    /// and feed-forward outputs before each residual sum.
+    fn forward(&self, xs: &Tensor, mask_bias: &Tensor, mut dropout: Option<&mut Dropout>) -> candle_core::Result<Tensor> {
         let (batch, len, hidden) = xs.dims3()?;
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous();
@@ -176,10 +180,13 @@ impl Layer {
         let k = split(self.key.forward(xs)?)?;
         let v = split(self.value.forward(xs)?)?;
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = softmax_last_dim(&scores)?;
+        let probs = Dropout::attention(dropout.as_deref_mut(), &probs)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
-        let xs = self.attention_norm.forward(&(self.attention_out.forward(&context)? + xs)?)?;
+        let attention = Dropout::hidden(dropout.as_deref_mut(), &self.attention_out.forward(&context)?)?;
+        let xs = self.attention_norm.forward(&(attention + xs)?)?;
         let ffn = self.ffn_out.forward(&self.act.forward(&self.ffn_in.forward(&xs)?)?)?;
+        let ffn = Dropout::hidden(dropout, &ffn)?;
         self.output_norm.forward(&(ffn + xs)?)
     }
 }
@@ -187,7 +194,7 @@ impl Layer {
 struct Head {
     dense: Linear,
     act: Activation,
-    norm: LayerNorm,
+    norm: Norm,
     /// The decoder: word-embedding-shaped weight (vocab, hidden) and a bias per token.
     decoder: Linear,
 }
@@ -258,12 +265,22 @@ impl MaskedLm {
     /// The last layer's hidden states, (batch, len, hidden), for `input_ids` and `attention_mask` (both (batch, len),
     /// u32; the mask is 1 for tokens and 0 for padding).
     pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+        self.hidden_states_t(input_ids, attention_mask, None)
+    }
+
+    /// [`MaskedLm::hidden_states`], in training mode when `dropout` is given.
+    pub fn hidden_states_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> candle_core::Result<Tensor> {
         let (batch, len) = attention_mask.dims2()?;
         // As transformers: (1 - mask) * the lowest f32, added to the attention scores.
         let mask_bias = ((1.0 - attention_mask.to_dtype(DType::F32)?)? * f32::MIN as f64)?.reshape((batch, 1, 1, len))?;
-        let mut xs = self.embeddings.forward(input_ids)?;
+        let mut xs = self.embeddings.forward(input_ids, dropout.as_deref_mut())?;
         for layer in &self.layers {
-            xs = layer.forward(&xs, &mask_bias)?;
+            xs = layer.forward(&xs, &mask_bias, dropout.as_deref_mut())?;
         }
         Ok(xs)
     }
@@ -276,6 +293,87 @@ impl MaskedLm {
     /// Vocabulary logits at every position, (batch, len, vocab).
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
         self.logits_from_hidden(&self.hidden_states(input_ids, attention_mask)?)
+    }
+}
+
+/// Dropout for training, drawn from its own seeded generator so that a training run can be repeated exactly.
+///
+/// transformers drops out the embeddings, the attention probabilities and each sub-layer's output
+/// (`hidden_dropout_prob`, `attention_probs_dropout_prob`); candle-transformers' BERT does not drop out at all.
+pub struct Dropout {
+    /// Probability of dropping a hidden-state value.
+    pub hidden: f32,
+    /// Probability of dropping an attention probability.
+    pub attention: f32,
+    rng: ChaCha8Rng,
+}
+
+impl Dropout {
+    /// Dropout with these probabilities, seeded.
+    pub fn new(hidden: f32, attention: f32, seed: u64) -> Self {
+        Self { hidden, attention, rng: ChaCha8Rng::seed_from_u64(seed) }
+    }
+
+    fn hidden(dropout: Option<&mut Dropout>, xs: &Tensor) -> candle_core::Result<Tensor> {
+        match dropout {
+            Some(d) => d.apply(xs, d.hidden),
+            None => Ok(xs.clone()),
+        }
+    }
+
+    fn attention(dropout: Option<&mut Dropout>, xs: &Tensor) -> candle_core::Result<Tensor> {
+        match dropout {
+            Some(d) => d.apply(xs, d.attention),
+            None => Ok(xs.clone()),
+        }
+    }
+
+    /// Zeroes each value with probability `p` and scales the rest by 1 / (1 - p).
+    fn apply(&mut self, xs: &Tensor, p: f32) -> candle_core::Result<Tensor> {
+        if p <= 0.0 {
+            return Ok(xs.clone());
+        }
+        let keep = 1.0 / (1.0 - p);
+        let mask: Vec<f32> =
+            (0..xs.elem_count()).map(|_| if self.rng.random::<f32>() < p { 0.0 } else { keep }).collect();
+        xs * Tensor::from_vec(mask, xs.shape(), xs.device())?.to_dtype(xs.dtype())?
+    }
+}
+
+/// Layer normalisation that can be trained: candle's fused layer-norm kernel computes no gradient (its result is
+/// not tracked, so backpropagation silently stops there), so whenever a gradient is tracked the same normalisation
+/// is computed from differentiable operations instead.
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+fn layer_norm(size: usize, eps: f64, vb: VarBuilder) -> candle_core::Result<Norm> {
+    let norm = candle_nn::layer_norm(size, eps, vb)?;
+    let bias = norm.bias().cloned().ok_or_else(|| candle_core::Error::Msg("layer norm without a bias".into()))?;
+    Ok(Norm { weight: norm.weight().clone(), bias, eps })
+}
+
+impl Norm {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        if !(xs.track_op() || self.weight.track_op() || self.bias.track_op()) {
+            return candle_nn::ops::layer_norm(&xs.contiguous()?, &self.weight, &self.bias, self.eps as f32);
+        }
+        let mean = xs.mean_keepdim(D::Minus1)?;
+        let centred = xs.broadcast_sub(&mean)?;
+        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        centred.broadcast_div(&(variance + self.eps)?.sqrt()?)?.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}
+
+/// Softmax over the last dimension: candle's fused kernel when no gradient is tracked (it computes none), the
+/// differentiable composition otherwise.
+fn softmax_last_dim(xs: &Tensor) -> candle_core::Result<Tensor> {
+    if xs.track_op() {
+        candle_nn::ops::softmax(xs, D::Minus1)
+    } else {
+        candle_nn::ops::softmax_last_dim(xs)
     }
 }
 
@@ -372,5 +470,76 @@ fn loading_error(err: candle_core::Error, path: &Path, family: Family) -> Error 
             found: got.dims().to_vec(),
         },
         _ => Error::CorruptWeights { path: path.into(), reason: err.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+    use candle_nn::VarMap;
+
+    /// Every parameter must get a gradient: candle's fused layer-norm and softmax kernels compute none, and a model
+    /// built on them trains only what comes after the last of them (a bug this test was written for).
+    #[test]
+    fn every_parameter_gets_a_gradient() {
+        let config = Config {
+            family: Family::Bert,
+            vocab_size: 50,
+            hidden_size: 8,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            intermediate_size: 16,
+            hidden_act: Activation::Gelu,
+            head_act: Activation::Gelu,
+            max_position_embeddings: 16,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            pad_token_id: 0,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+        };
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let model = MaskedLm::load(vb, &config).unwrap();
+        // The decoder weight has no initialisation hint, so the VarMap made it zeros (in a real model it is the
+        // word embeddings): give it values, or no gradient could pass it.
+        let decoder = Tensor::randn(0f32, 1.0, (50, 8), &Device::Cpu).unwrap();
+        varmap.data().lock().unwrap()["cls.predictions.decoder.weight"].set(&decoder).unwrap();
+        let ids = Tensor::new(&[[2u32, 7, 9, 3, 0], [2, 11, 4, 5, 3]], &Device::Cpu).unwrap();
+        let mask = Tensor::new(&[[1u32, 1, 1, 1, 0], [1, 1, 1, 1, 1]], &Device::Cpu).unwrap();
+        let mut dropout = Dropout::new(0.1, 0.1, 7);
+        let hidden = model.hidden_states_t(&ids, &mask, Some(&mut dropout)).unwrap();
+        let logits = model.logits_from_hidden(&hidden).unwrap();
+        let loss = candle_nn::loss::cross_entropy(&logits.reshape((10, 50)).unwrap(), &ids.flatten_all().unwrap()).unwrap();
+        let grads = loss.backward().unwrap();
+        let vars = varmap.data().lock().unwrap();
+        assert!(vars.len() > 30);
+        let mut zero = Vec::new();
+        for (name, var) in vars.iter() {
+            let grad = grads.get(var).unwrap_or_else(|| panic!("no gradient reaches {name}"));
+            let norm = grad.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+            if norm == 0.0 {
+                zero.push(name.clone());
+            }
+        }
+        zero.sort();
+        assert!(zero.is_empty(), "zero gradients: {zero:?}");
+    }
+
+    #[test]
+    fn the_trainable_layer_norm_equals_the_fused_one() {
+        let xs = Tensor::new(&[[1f32, 2., 4., 8.], [-1., 0., 0.5, 3.]], &Device::Cpu).unwrap();
+        let norm = Norm {
+            weight: Tensor::new(&[1f32, 0.5, 2., 1.], &Device::Cpu).unwrap(),
+            bias: Tensor::new(&[0f32, 1., 0., -1.], &Device::Cpu).unwrap(),
+            eps: 1e-12,
+        };
+        let fused = norm.forward(&xs).unwrap().to_vec2::<f32>().unwrap();
+        let var = Var::from_tensor(&xs).unwrap();
+        let differentiable = norm.forward(var.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+        for (a, b) in fused.iter().flatten().zip(differentiable.iter().flatten()) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
     }
 }
