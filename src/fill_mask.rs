@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::config::Config;
+use crate::demo;
 use crate::error::{Error, Result};
 use crate::hub::{self, ModelFiles};
 use crate::model::MaskedLm;
@@ -101,14 +102,45 @@ impl FillMask {
     }
 
     /// Loads a model at a hub `revision` (branch, tag or commit; ignored for a local directory) onto `device`.
+    /// `"demo"` (when no directory of that name exists) is the offline demo model, as [`FillMask::demo`].
     pub fn from_pretrained_on(model: &str, revision: Option<&str>, device: &Device) -> Result<Self> {
+        if model == demo::DEMO_NAME && !std::path::Path::new(model).is_dir() {
+            return demo::load(device);
+        }
         Self::from_files(&hub::resolve(model, revision)?, device)
+    }
+
+    /// The offline demo model on the CPU: the all-MiniLM-L6-v2 encoder with the masked-LM head biaslab trained
+    /// (see [`crate::demo`]). It needs no download of a masked language model.
+    pub fn demo() -> Result<Self> {
+        demo::load(&Device::Cpu)
+    }
+
+    /// Loads `model` as [`FillMask::from_pretrained_on`] does; if it cannot be had because the Hugging Face Hub is
+    /// out of reach (no network, or offline mode with the model not cached), loads the demo model instead and says
+    /// so on standard error. [`FillMask::source`] names the model in use.
+    pub fn from_pretrained_or_demo(model: &str, revision: Option<&str>, device: &Device) -> Result<Self> {
+        match Self::from_pretrained_on(model, revision, device) {
+            Err(err @ (Error::HubUnreachable { .. } | Error::NotCached { .. })) => {
+                eprintln!("note: {model} cannot be had here: {err}");
+                eprintln!("note: using the offline demo model instead: {}", demo::DEMO_DESCRIPTION);
+                demo::load(device)
+            }
+            other => other,
+        }
     }
 
     /// Loads a model from files already found.
     pub fn from_files(files: &ModelFiles, device: &Device) -> Result<Self> {
         let config = Config::from_file(&files.config)?;
         let tokenizer = tokenizer::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
+        let model = MaskedLm::from_file(&files.weights, &config, device)?;
+        Self::from_parts(model, tokenizer, files.source.clone())
+    }
+
+    /// A fill-mask pipeline from a model and its tokenizer; `source` names the model.
+    pub fn from_parts(model: MaskedLm, tokenizer: Tokenizer, source: String) -> Result<Self> {
+        let config = model.config().clone();
         let (mask_token, mask_id) = MASK_TOKENS
             .into_iter()
             .find_map(|token| tokenizer.token_to_id(token).map(|id| (token.to_string(), id)))
@@ -117,8 +149,7 @@ impl FillMask {
         if tokenizer_size > config.vocab_size {
             return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
         }
-        let model = MaskedLm::from_file(&files.weights, &config, device)?;
-        Ok(Self { model, tokenizer, mask_token, mask_id, pad_id: config.pad_token_id, source: files.source.clone() })
+        Ok(Self { model, tokenizer, mask_token, mask_id, pad_id: config.pad_token_id, source })
     }
 
     /// The model as it was named (hub id or directory).

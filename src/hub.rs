@@ -154,6 +154,22 @@ fn is_hub_id(model: &str) -> bool {
     }
 }
 
+/// Finds hub model `id` in the Hugging Face cache only, never on the network: its files, or `None` if any it needs
+/// is not cached.
+pub fn resolve_cached(id: &str) -> Option<ModelFiles> {
+    let client = HFClientSync::new().ok()?;
+    let (owner, name) = hf_hub::split_id(id);
+    let repo = client.model(owner, name);
+    let get = |file: &str| repo.download_file().filename(file).local_files_only(true).send().ok();
+    Some(ModelFiles {
+        source: id.to_string(),
+        config: get("config.json")?,
+        tokenizer: TokenizerFiles::Json(get("tokenizer.json")?),
+        tokenizer_config: get("tokenizer_config.json"),
+        weights: WeightsFile::Safetensors(get("model.safetensors")?),
+    })
+}
+
 /// Downloads (or, offline, looks up in the cache) the files of hub model `id`.
 fn resolve_hub(id: &str, revision: Option<&str>) -> Result<ModelFiles> {
     let hub = Hub::new(id, revision)?;
@@ -238,7 +254,9 @@ impl Hub {
         let reason = match &err {
             HFError::RepoNotFound { .. } => "no such model on the hub (or it is private: set HF_TOKEN)".to_string(),
             HFError::RevisionNotFound { revision, .. } => format!("the model has no revision {revision:?}"),
-            HFError::Request { source, .. } => format!("the hub cannot be reached ({source})"),
+            HFError::Request { source, .. } => {
+                return Error::HubUnreachable { repo: self.id.clone(), file: file.into(), reason: source.to_string() }
+            }
             _ => err.to_string(),
         };
         Error::Download { repo: self.id.clone(), file: file.into(), reason }

@@ -15,12 +15,16 @@
 //! ```
 
 pub mod config;
+pub mod corpus;
+pub mod demo;
 pub mod device;
 pub mod error;
 pub mod fill_mask;
 pub mod hub;
+pub mod mlm;
 pub mod model;
 pub mod tokenizer;
+pub mod words;
 
 pub use config::{Config, Family};
 pub use error::{Error, Result};

@@ -197,7 +197,8 @@ fn offline_mode_reads_the_cache_and_names_what_is_missing() {
     let offline = [("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", cache_dir), ("HF_HOME", cache_dir)];
 
     // Nothing cached: the error names the file and what to do.
-    fails_with(&["fill", "A [MASK].", "--model", "bert-base-uncased"], &offline, "config.json of bert-base-uncased is not in the Hugging Face cache");
+    let strict = "--no-demo-fallback";
+    fails_with(&["fill", "A [MASK].", "--model", "bert-base-uncased", strict], &offline, "config.json of bert-base-uncased is not in the Hugging Face cache");
 
     // A cached model is found with no network.
     let model = model_dir("bert");
@@ -214,5 +215,5 @@ fn offline_mode_reads_the_cache_and_names_what_is_missing() {
         std::fs::copy(model.path().join(file), partial.path().join(file)).unwrap();
     }
     fake_cache(cache.path(), "biaslab-test/no-weights", &"b".repeat(40), partial.path());
-    fails_with(&["fill", "A [MASK].", "--model", "biaslab-test/no-weights"], &offline, "model.safetensors of biaslab-test/no-weights is not in the Hugging Face cache");
+    fails_with(&["fill", "A [MASK].", "--model", "biaslab-test/no-weights", strict], &offline, "model.safetensors of biaslab-test/no-weights is not in the Hugging Face cache");
 }
