@@ -106,17 +106,25 @@ pub fn find_encoder() -> Result<ModelFiles> {
     Err(Error::NoDemoEncoder { looked: looked.join("; ") })
 }
 
-/// The encoder's folder inside the installed pip package, asking Python where the package is.
+/// The encoder's folder inside the installed pip package, asking Python where the package is: the active virtual
+/// environment's Python, then the project's `.venv` (where `lab/setup.sh` installs it), then `python3` and `python`.
 fn pip_package_dir() -> Option<PathBuf> {
     let (package, folder) = ENCODER_PIP_PACKAGE;
     let script = format!(
         "import importlib.util as u; s = u.find_spec('{package}'); print(s.submodule_search_locations[0] if s else '')"
     );
-    ["python3", "python"].into_iter().find_map(|python| {
+    let mut pythons: Vec<PathBuf> = Vec::new();
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        pythons.push(Path::new(&venv).join("bin/python"));
+    }
+    pythons.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    pythons.extend(["python3", "python"].map(PathBuf::from));
+    pythons.into_iter().find_map(|python| {
         let output = std::process::Command::new(python).args(["-c", &script]).output().ok()?;
-        let dir = String::from_utf8(output.stdout).ok()?;
-        let dir = Path::new(dir.trim()).join(folder);
-        (!dir.as_os_str().is_empty() && dir.join("config.json").is_file()).then_some(dir)
+        let found = String::from_utf8(output.stdout).ok()?;
+        let found = found.trim();
+        let dir = Path::new(found).join(folder);
+        (!found.is_empty() && dir.join("config.json").is_file()).then_some(dir)
     })
 }
 

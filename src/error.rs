@@ -229,6 +229,42 @@ pub enum Error {
     #[error("cannot train: {0}")]
     Training(String),
 
+    /// A file that should be a Jupyter notebook is not one.
+    #[error("{path} is not a readable notebook: {reason}")]
+    MalformedNotebook {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A notebook cell breaks nbgrader's conventions (for example a `// BEGIN SOLUTION` never closed).
+    #[error("{cell}: {reason}")]
+    Notebook {
+        /// Which notebook and cell.
+        cell: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A chart could not be drawn.
+    #[error("cannot draw the chart: {0}")]
+    Chart(String),
+
+    /// A chart was asked for in a file format it cannot be written in.
+    #[error("cannot write a chart to {path}: name the file .svg or .png")]
+    ChartFormat {
+        /// The file asked for.
+        path: PathBuf,
+    },
+
+    /// Words to compare were given that the model cannot score as single tokens, or none at all.
+    #[error("no words to compare: {reason}")]
+    NoWords {
+        /// Why.
+        reason: String,
+    },
+
     /// The requested device cannot be used.
     #[error("cannot use device {device:?}: {reason}")]
     Device {

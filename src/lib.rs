@@ -14,18 +14,27 @@
 //! # Ok::<(), biaslab::Error>(())
 //! ```
 
+pub mod chart;
+pub mod check;
+pub mod compare;
 pub mod config;
 pub mod corpus;
 pub mod demo;
 pub mod device;
+pub mod display;
 pub mod error;
 pub mod fill_mask;
 pub mod hub;
+pub mod lab01;
 pub mod mlm;
+pub mod notebook;
 pub mod model;
 pub mod tokenizer;
 pub mod words;
 
+pub use chart::Chart;
+pub use check::CheckReport;
+pub use compare::{Comparison, TopK, WordGap, WordGaps};
 pub use config::{Config, Family};
 pub use error::{Error, Result};
 pub use fill_mask::{format_table, Batch, FillMask, FillOptions, PipelineOutput, Prediction};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use biaslab::demo::{self, TrainOptions};
-use biaslab::{device, format_table, FillMask, FillOptions, PipelineOutput};
+use biaslab::{device, format_table, Comparison, FillMask, FillOptions, PipelineOutput, TopK};
 use clap::{Args, Parser, Subcommand};
 
 /// A teaching lab about bias in machine-learning models.
@@ -19,6 +19,12 @@ struct Cli {
 enum Command {
     /// Fill in the mask of each text with a masked language model, as transformers' fill-mask pipeline does.
     Fill(FillArgs),
+    /// How much more probable each word of a list (occupations by default) is at the mask of the second text than
+    /// at the mask of the first: ln P(word | second) - ln P(word | first).
+    Gap(GapArgs),
+    /// Write the student notebooks: each notebook of SOURCE (solutions/) with its solutions replaced by `todo!()`
+    /// stubs, hidden tests removed, outputs cleared and locked cells checksummed, as nbgrader does.
+    Release(ReleaseArgs),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -105,12 +111,67 @@ struct FillArgs {
     /// Fail instead of falling back to the offline demo model when the hub cannot be reached.
     #[arg(long)]
     no_demo_fallback: bool,
+
+    /// Also draw the texts' predictions side by side (up to 4 texts, one mask each) into this file (.svg or .png).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ReleaseArgs {
+    /// The folder of source notebooks (solutions/).
+    source: PathBuf,
+    /// Where to write the student notebooks (notebooks/).
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct GapArgs {
+    /// The first text, with one mask ("This man works as a [MASK].").
+    first: String,
+
+    /// The second text, with one mask ("This woman works as a [MASK].").
+    second: String,
+
+    /// The words to compare (comma-separated); default: biaslab's 116 single-token occupations.
+    #[arg(long, value_delimiter = ',')]
+    words: Option<Vec<String>>,
+
+    /// A Hugging Face Hub model id, a local model directory, or `demo` (the offline demo model).
+    #[arg(long, env = "BIASLAB_MODEL", default_value = "bert-base-uncased")]
+    model: String,
+
+    /// The hub revision (branch, tag or commit) to download.
+    #[arg(long)]
+    revision: Option<String>,
+
+    /// Print every word's gap as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    /// Draw the most tilted words each way as a diverging bar chart into this file (.svg or .png).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+
+    /// How many words each way the chart shows.
+    #[arg(long, default_value_t = 12)]
+    top: usize,
+
+    /// Where to run the model: cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+
+    /// Fail instead of falling back to the offline demo model when the hub cannot be reached.
+    #[arg(long)]
+    no_demo_fallback: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fill(args) => fill(args),
+        Command::Gap(args) => gap(args),
+        Command::Release(args) => release(args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };
@@ -124,21 +185,73 @@ fn main() -> ExitCode {
 }
 
 fn fill(args: FillArgs) -> biaslab::Result<()> {
-    let device = device::by_name(&args.device)?;
-    let unmasker = if args.no_demo_fallback {
-        FillMask::from_pretrained_on(&args.model, args.revision.as_deref(), &device)?
-    } else {
-        FillMask::from_pretrained_or_demo(&args.model, args.revision.as_deref(), &device)?
-    };
+    let unmasker = load(&args.model, args.revision.as_deref(), &args.device, args.no_demo_fallback)?;
     let options = FillOptions { top_k: args.top_k, targets: args.targets, batch_size: args.batch_size };
     let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let results = unmasker.fill_batch(&texts, &options)?;
+    if let Some(path) = &args.plot {
+        plot_side_by_side(&unmasker, &texts, &results, path)?;
+    }
     if args.json {
         print_json(results)
     } else {
         print_tables(&unmasker, &texts, &results);
         Ok(())
     }
+}
+
+fn load(model: &str, revision: Option<&str>, device: &str, no_demo_fallback: bool) -> biaslab::Result<FillMask> {
+    let device = device::by_name(device)?;
+    if no_demo_fallback {
+        FillMask::from_pretrained_on(model, revision, &device)
+    } else {
+        FillMask::from_pretrained_or_demo(model, revision, &device)
+    }
+}
+
+/// The chart of `biaslab fill --plot`: each text's predictions, side by side.
+fn plot_side_by_side(
+    unmasker: &FillMask,
+    texts: &[&str],
+    results: &[Vec<Vec<biaslab::Prediction>>],
+    path: &std::path::Path,
+) -> biaslab::Result<()> {
+    let mut columns = Vec::with_capacity(texts.len());
+    for (text, per_mask) in texts.iter().zip(results) {
+        match per_mask.as_slice() {
+            [predictions] => columns.push(TopK::new(*text, unmasker.source(), predictions.clone())),
+            _ => return Err(biaslab::Error::SeveralMasks { text: text.to_string(), count: per_mask.len() }),
+        }
+    }
+    Comparison { model: unmasker.source().to_string(), columns }.chart()?.save(path)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn release(args: ReleaseArgs) -> biaslab::Result<()> {
+    for path in biaslab::notebook::release_dir(&args.source, &args.out)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn gap(args: GapArgs) -> biaslab::Result<()> {
+    let unmasker = load(&args.model, args.revision.as_deref(), &args.device, args.no_demo_fallback)?;
+    let words: Vec<&str> = match &args.words {
+        Some(words) => words.iter().map(String::as_str).collect(),
+        None => biaslab::words::OCCUPATIONS.to_vec(),
+    };
+    let gaps = unmasker.word_gaps(&args.first, &args.second, &words)?;
+    if let Some(path) = &args.plot {
+        gaps.chart(args.top)?.save(path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&gaps).expect("gaps serialize to JSON"));
+    } else {
+        print!("{gaps}");
+    }
+    Ok(())
 }
 
 /// One text: the pipeline's output for it; several texts: a list of those, as the pipeline returns for a list.
