@@ -199,18 +199,7 @@ fn draw_side_by_side<DB: DrawingBackend>(
             .x_label_area_size(40)
             .y_label_area_size(120)
             .build_cartesian_2d(0.0..x_max, 0.0..rows as f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .max_light_lines(1)
-            .y_labels(0)
-            .x_labels(5)
-            .x_label_formatter(&|v| format!("{v:.2}"))
-            .x_desc(x_label)
-            .label_style(text_style(13, FontStyle::Normal))
-            .axis_desc_style(text_style(13, FontStyle::Normal))
-            .draw()?;
+        draw_x_axis(&mut chart, 5, &|v| format!("{v:.2}"), x_label)?;
         let top = rows as f64;
         chart.draw_series(panel.bars.iter().zip(&panel.only_here).enumerate().map(|(i, ((_, value), only))| {
             let style = if *only { rgb(colour).filled() } else { pale(colour).filled() };
@@ -219,6 +208,28 @@ fn draw_side_by_side<DB: DrawingBackend>(
         draw_row_labels(&mut chart, &labels, top)?;
     }
     Ok(())
+}
+
+/// The x axis of a horizontal bar chart: `labels` ticks formatted by `format`, its description, light vertical
+/// grid lines; no y axis (the rows are labelled by [`draw_row_labels`]).
+fn draw_x_axis<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    labels: usize,
+    format: &dyn Fn(&f64) -> String,
+    description: &str,
+) -> DrawResult<DB> {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .max_light_lines(1)
+        .y_labels(0)
+        .x_labels(labels)
+        .x_label_formatter(format)
+        .x_desc(description)
+        .label_style(text_style(13, FontStyle::Normal))
+        .axis_desc_style(text_style(13, FontStyle::Normal))
+        .draw()
 }
 
 /// Writes each row's word to the left of the plotting area, right-aligned, centred on its bar.
@@ -251,18 +262,7 @@ fn draw_diverging<DB: DrawingBackend>(
         .x_label_area_size(44)
         .y_label_area_size(130)
         .build_cartesian_2d(-reach..reach, 0.0..n)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .max_light_lines(1)
-        .y_labels(0)
-        .x_labels(9)
-        .x_label_formatter(&|v| format!("{v:+.1}"))
-        .x_desc(x_label)
-        .label_style(text_style(13, FontStyle::Normal))
-        .axis_desc_style(text_style(13, FontStyle::Normal))
-        .draw()?;
+    draw_x_axis(&mut chart, 9, &|v| format!("{v:+.1}"), x_label)?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (_, value))| {
         let colour = if *value >= 0.0 { palette::SECOND } else { palette::FIRST };
         Rectangle::new([(0.0, n - i as f64 - 0.15), (*value, n - i as f64 - 0.85)], rgb(colour).filled())

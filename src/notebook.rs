@@ -152,23 +152,42 @@ fn replace_solution(text: &str, markdown: bool) -> std::result::Result<String, S
     if !has_markers {
         return Ok(if markdown { MARKDOWN_STUB.to_string() } else { CODE_STUB.join("\n") });
     }
+    replace_regions(text, BEGIN_SOLUTION, END_SOLUTION, |indent| {
+        if markdown {
+            vec![format!("{indent}{MARKDOWN_STUB}")]
+        } else {
+            CODE_STUB.iter().map(|stub| format!("{indent}{stub}")).collect()
+        }
+    })
+}
+
+fn remove_hidden_tests(text: &str) -> std::result::Result<String, String> {
+    if !text.lines().any(|l| is_marker(l, BEGIN_HIDDEN) || is_marker(l, END_HIDDEN)) {
+        return Ok(text.to_string());
+    }
+    replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, |_| Vec::new())
+}
+
+/// Replaces each region from a `begin` marker line to an `end` marker line (both included) by the lines
+/// `replacement` gives for the begin line's indentation; unbalanced markers are an error.
+fn replace_regions(
+    text: &str,
+    begin: &str,
+    end: &str,
+    replacement: impl Fn(&str) -> Vec<String>,
+) -> std::result::Result<String, String> {
     let mut out = Vec::new();
     let mut inside = false;
     for line in text.lines() {
-        if is_marker(line, BEGIN_SOLUTION) {
+        if is_marker(line, begin) {
             if inside {
-                return Err(format!("a second `{BEGIN_SOLUTION}` before `{END_SOLUTION}`"));
+                return Err(format!("a second `{begin}` before `{end}`"));
             }
             inside = true;
-            let indent = &line[..line.len() - line.trim_start().len()];
-            if markdown {
-                out.push(format!("{indent}{MARKDOWN_STUB}"));
-            } else {
-                out.extend(CODE_STUB.iter().map(|stub| format!("{indent}{stub}")));
-            }
-        } else if is_marker(line, END_SOLUTION) {
+            out.extend(replacement(&line[..line.len() - line.trim_start().len()]));
+        } else if is_marker(line, end) {
             if !inside {
-                return Err(format!("`{END_SOLUTION}` without `{BEGIN_SOLUTION}`"));
+                return Err(format!("`{end}` without `{begin}`"));
             }
             inside = false;
         } else if !inside {
@@ -176,34 +195,7 @@ fn replace_solution(text: &str, markdown: bool) -> std::result::Result<String, S
         }
     }
     if inside {
-        return Err(format!("`{BEGIN_SOLUTION}` is never closed by `{END_SOLUTION}`"));
-    }
-    Ok(out.join("\n"))
-}
-
-fn remove_hidden_tests(text: &str) -> std::result::Result<String, String> {
-    if !text.lines().any(|l| is_marker(l, BEGIN_HIDDEN) || is_marker(l, END_HIDDEN)) {
-        return Ok(text.to_string());
-    }
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if is_marker(line, BEGIN_HIDDEN) {
-            if inside {
-                return Err(format!("a second `{BEGIN_HIDDEN}` before `{END_HIDDEN}`"));
-            }
-            inside = true;
-        } else if is_marker(line, END_HIDDEN) {
-            if !inside {
-                return Err(format!("`{END_HIDDEN}` without `{BEGIN_HIDDEN}`"));
-            }
-            inside = false;
-        } else if !inside {
-            out.push(line);
-        }
-    }
-    if inside {
-        return Err(format!("`{BEGIN_HIDDEN}` is never closed by `{END_HIDDEN}`"));
+        return Err(format!("`{begin}` is never closed by `{end}`"));
     }
     Ok(out.join("\n"))
 }
