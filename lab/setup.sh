@@ -83,5 +83,5 @@ if [ "$OPEN" = 1 ]; then
     extra=()
     # JupyterLab refuses to run as root unless told; a container often runs as root.
     [ "$(id -u)" = 0 ] && extra+=(--allow-root)
-    exec jupyter lab "${extra[@]}" --ServerApp.root_dir="$ROOT" notebooks/01_fill_mask_bias.ipynb
+    exec jupyter lab ${extra[@]+"${extra[@]}"} --ServerApp.root_dir="$ROOT" notebooks/01_fill_mask_bias.ipynb
 fi
