@@ -97,7 +97,7 @@ impl CheckReport {
 
     /// Shows the report in the evcxr Jupyter kernel.
     pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html());
+        display::emit_html_and_text(&self.to_html(), &self.to_string());
     }
 }
 

@@ -12,6 +12,12 @@ pub fn emit_html(html: &str) {
     println!("{}", evcxr_html(html));
 }
 
+/// Prints `html` and a plain-text alternative as one rich output of an evcxr cell: Jupyter shows the HTML, and
+/// tools that read text (nbconvert to text, the grader's feedback) get the text.
+pub fn emit_html_and_text(html: &str, text: &str) {
+    println!("{}\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", evcxr_html(html), text.trim_end());
+}
+
 /// `html` wrapped in the evcxr kernel's display markers, as [`emit_html`] prints it.
 pub fn evcxr_html(html: &str) -> String {
     format!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT")

@@ -247,6 +247,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// Student code cannot be graded safely here: no sandbox (bubblewrap on Linux), no Python with nbclient, or no
+    /// Rust kernel.
+    #[error("cannot grade: {0}")]
+    Sandbox(String),
+
+    /// The folder of submissions is not laid out as nbgrader's `SUBMITTED/<student>/<assignment>/*.ipynb`, or a
+    /// submitted notebook has no source notebook.
+    #[error("{path}: {reason}")]
+    Submission {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),

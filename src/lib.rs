@@ -23,6 +23,8 @@ pub mod demo;
 pub mod device;
 pub mod display;
 pub mod error;
+#[cfg(unix)]
+pub mod grade;
 pub mod fill_mask;
 pub mod hub;
 pub mod lab01;

@@ -25,6 +25,10 @@ enum Command {
     /// Write the student notebooks: each notebook of SOURCE (solutions/) with its solutions replaced by `todo!()`
     /// stubs, hidden tests removed, outputs cleared and locked cells checksummed, as nbgrader does.
     Release(ReleaseArgs),
+    /// Grade submitted notebooks (nbgrader's SUBMITTED/<student>/<assignment>/*.ipynb): each in a fresh, sandboxed
+    /// Rust kernel with the locked and hidden test cells put back from the source; writes gradebook.csv,
+    /// gradebook.json and per-student feedback (markdown and HTML) into OUT.
+    Grade(GradeArgs),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -126,6 +130,37 @@ struct ReleaseArgs {
 }
 
 #[derive(Args)]
+struct GradeArgs {
+    /// nbgrader's submitted/ folder: SUBMITTED/<student>/<assignment>/<notebook>.ipynb.
+    submitted: PathBuf,
+    /// The source notebooks, with solutions and hidden tests (SOURCE/<notebook>.ipynb or
+    /// SOURCE/<assignment>/<notebook>.ipynb).
+    #[arg(long, default_value = "solutions")]
+    source: PathBuf,
+    /// Where the gradebook, results and feedback go. Run again with the same OUT to resume.
+    #[arg(long)]
+    out: PathBuf,
+    /// The biaslab crate the notebooks depend on (default: the folder above SOURCE).
+    #[arg(long = "crate")]
+    crate_dir: Option<PathBuf>,
+    /// Submissions graded at once.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Longest time one cell may run, in seconds.
+    #[arg(long, default_value_t = 600)]
+    cell_timeout: u64,
+    /// Longest time one submission may run, in seconds.
+    #[arg(long, default_value_t = 1800)]
+    time_limit: u64,
+    /// Address space of each process of a submission, in GiB.
+    #[arg(long, default_value_t = 8)]
+    memory_gb: u64,
+    /// Processes and threads a submission may run at once.
+    #[arg(long, default_value_t = 512)]
+    processes: u64,
+}
+
+#[derive(Args)]
 struct GapArgs {
     /// The first text, with one mask ("This man works as a [MASK].").
     first: String,
@@ -172,6 +207,7 @@ fn main() -> ExitCode {
         Command::Fill(args) => fill(args),
         Command::Gap(args) => gap(args),
         Command::Release(args) => release(args),
+        Command::Grade(args) => grade(args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };
@@ -233,6 +269,62 @@ fn release(args: ReleaseArgs) -> biaslab::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+#[cfg(unix)]
+fn grade(args: GradeArgs) -> biaslab::Result<()> {
+    use biaslab::grade::{self, GradeOptions, Limits};
+    use std::time::Duration;
+    let crate_dir = match args.crate_dir {
+        Some(dir) => dir,
+        None => {
+            let source = args.source.canonicalize().map_err(|source| biaslab::Error::Io { path: args.source.clone(), source })?;
+            source.parent().map(std::path::Path::to_path_buf).unwrap_or(source)
+        }
+    };
+    let options = GradeOptions {
+        submitted: args.submitted,
+        source: args.source,
+        out: args.out.clone(),
+        crate_dir,
+        jobs: args.jobs,
+        limits: Limits {
+            cell_timeout: Duration::from_secs(args.cell_timeout),
+            time_limit: Duration::from_secs(args.time_limit),
+            memory: args.memory_gb << 30,
+            processes: args.processes,
+        },
+    };
+    let total = grade::find_submissions(&options.submitted, &options.source)?.len();
+    let bar = indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    let book = grade::grade(&options, &|result, reused| {
+        bar.inc(1);
+        let how = if reused { "reused" } else { "graded" };
+        // println() of a hidden bar (no terminal) prints nothing; suspend() prints either way.
+        bar.suspend(|| eprintln!("{how} {}/{}: {} / {}", result.student, result.assignment, result.score, result.max_score));
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} graded, {} reused from an earlier run, in {:.0} s",
+        book.graded,
+        book.reused,
+        start.elapsed().as_secs_f64()
+    );
+    println!("wrote {}", args.out.join("gradebook.csv").display());
+    println!("wrote {}", args.out.join("gradebook.json").display());
+    println!("wrote {}", args.out.join("feedback").display());
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn grade(_args: GradeArgs) -> biaslab::Result<()> {
+    Err(biaslab::Error::Sandbox("grading runs student code in a Linux sandbox (bubblewrap); grade on Linux".into()))
 }
 
 fn gap(args: GapArgs) -> biaslab::Result<()> {

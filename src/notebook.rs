@@ -56,7 +56,7 @@ pub fn source(cell: &Value) -> String {
     }
 }
 
-fn flag(cell: &Value, name: &str) -> bool {
+pub(crate) fn flag(cell: &Value, name: &str) -> bool {
     cell.pointer(&format!("/metadata/nbgrader/{name}")).and_then(Value::as_bool).unwrap_or(false)
 }
 

@@ -1,0 +1,611 @@
+//! Grading a class: nbgrader's layout, nbgrader's scoring rules, a fresh sandboxed Rust kernel per submission.
+//!
+//! [`grade`] reads `SUBMITTED/<student>/<assignment>/*.ipynb` (nbgrader's `submitted/` layout, with an optional
+//! `timestamp.txt` beside the notebooks). Each notebook is matched with its source, `SOURCE/<assignment>/<name>` or
+//! else `SOURCE/<name>`, put back together with it ([`compose`]) and run in its own sandbox ([`sandbox`]). A graded
+//! code cell scores its points when it ran to the end with no error output (nbgrader's rule) and printed its
+//! completion mark; otherwise 0. A graded markdown cell is left for hand grading (0 here, and said so).
+//!
+//! Output, in `OUT`: `gradebook.csv` (the columns of `nbgrader export`), `gradebook.json`, one result per
+//! submission in `results/<student>/<assignment>.json`, feedback in `feedback/<student>/<assignment>/<notebook>.md`
+//! and `.html`, the executed notebooks in `executed/` and the kernels' logs in `logs/` for the instructor. Every
+//! file is written whole or not at all; a run that is stopped and started again reuses each finished result (the
+//! result records a digest of the source, the submission and the limits, so a changed one is graded again).
+
+pub mod compose;
+pub mod feedback;
+pub mod sandbox;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub use compose::{compose, Composed, GradedCell};
+pub use sandbox::{Limits, RunOutcome, Sandbox};
+
+use crate::error::{Error, Result};
+use crate::notebook;
+
+/// One student's submission of one assignment.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The student's id (their folder's name).
+    pub student: String,
+    /// The assignment (the folder's name under the student).
+    pub assignment: String,
+    /// The submitted notebooks with their source notebooks; a source the student did not submit has `None`.
+    pub notebooks: Vec<(Option<PathBuf>, PathBuf)>,
+    /// nbgrader's `timestamp.txt`, if there is one.
+    pub timestamp: Option<String>,
+}
+
+/// The score of one graded cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellScore {
+    /// The cell's `grade_id`.
+    pub grade_id: String,
+    /// Points it is worth.
+    pub points: f64,
+    /// Points it scored.
+    pub score: f64,
+    /// Why: `passed`, or what went wrong.
+    pub status: String,
+    /// What the cell printed and showed (its checks and their hints), for the student.
+    pub output: String,
+}
+
+/// The score of one notebook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotebookScore {
+    /// The notebook's file name.
+    pub notebook: String,
+    /// Points scored.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// Each graded cell.
+    pub cells: Vec<CellScore>,
+    /// What was restored, removed or missing in the student's notebook.
+    pub notes: Vec<String>,
+    /// Seconds the run took.
+    pub seconds: f64,
+}
+
+/// The result of one submission, as written to `results/<student>/<assignment>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionResult {
+    /// The student's id.
+    pub student: String,
+    /// The assignment.
+    pub assignment: String,
+    /// nbgrader's submission timestamp, if there was one.
+    pub timestamp: Option<String>,
+    /// Points scored over all notebooks.
+    pub score: f64,
+    /// Points possible.
+    pub max_score: f64,
+    /// Each notebook.
+    pub notebooks: Vec<NotebookScore>,
+    /// Digest of what was graded (sources, submission, limits): a result is reused only for the same digest.
+    pub digest: String,
+}
+
+/// Options of [`grade`].
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// nbgrader's `submitted/` folder.
+    pub submitted: PathBuf,
+    /// The source notebooks (`solutions/`).
+    pub source: PathBuf,
+    /// Where the gradebook, results and feedback go.
+    pub out: PathBuf,
+    /// The `biaslab` crate the notebooks depend on.
+    pub crate_dir: PathBuf,
+    /// Submissions graded at once.
+    pub jobs: usize,
+    /// Limits per submission.
+    pub limits: Limits,
+}
+
+/// What [`grade`] did.
+#[derive(Debug, Clone)]
+pub struct Gradebook {
+    /// Every submission's result, by assignment then student.
+    pub results: Vec<SubmissionResult>,
+    /// How many were graded in this run.
+    pub graded: usize,
+    /// How many finished results of an earlier run were reused.
+    pub reused: usize,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io { path, source }
+}
+
+fn layout_error(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Submission { path: path.to_path_buf(), reason: reason.into() }
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io(dir))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    Ok(entries)
+}
+
+fn is_notebook(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e == "ipynb")
+}
+
+/// Finds every submission in nbgrader's layout and the source notebook of each submitted notebook.
+pub fn find_submissions(submitted: &Path, source: &Path) -> Result<Vec<Submission>> {
+    if !source.is_dir() {
+        return Err(layout_error(source, "the source folder does not exist"));
+    }
+    let mut found = Vec::new();
+    for student_dir in sorted_entries(submitted)?.into_iter().filter(|p| p.is_dir()) {
+        let student = student_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        for assignment_dir in sorted_entries(&student_dir)?.into_iter().filter(|p| p.is_dir()) {
+            let assignment = assignment_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let per_assignment = source.join(&assignment);
+            let source_dir = if per_assignment.is_dir() { per_assignment } else { source.to_path_buf() };
+            let mut notebooks = Vec::new();
+            for submitted_nb in sorted_entries(&assignment_dir)?.into_iter().filter(|p| is_notebook(p)) {
+                let source_nb = source_dir.join(submitted_nb.file_name().unwrap_or_default());
+                if source_nb.is_file() {
+                    notebooks.push((Some(submitted_nb), source_nb));
+                }
+            }
+            if source_dir != source {
+                for source_nb in sorted_entries(&source_dir)?.into_iter().filter(|p| is_notebook(p)) {
+                    if !notebooks.iter().any(|(_, s)| s == &source_nb) {
+                        notebooks.push((None, source_nb));
+                    }
+                }
+            }
+            if notebooks.is_empty() {
+                return Err(layout_error(
+                    &assignment_dir,
+                    format!("no submitted notebook has a source notebook of the same name in {}", source_dir.display()),
+                ));
+            }
+            let timestamp = std::fs::read_to_string(assignment_dir.join("timestamp.txt")).ok().map(|t| t.trim().to_string());
+            found.push(Submission { student: student.clone(), assignment, notebooks, timestamp });
+        }
+    }
+    if found.is_empty() {
+        return Err(layout_error(submitted, "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb"));
+    }
+    Ok(found)
+}
+
+/// Writes `bytes` to `path` whole or not at all (a temporary file beside it, then a rename).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let partial = path.with_extension(format!("{}.partial", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    std::fs::write(&partial, bytes).map_err(io(&partial))?;
+    std::fs::rename(&partial, path).map_err(io(path))
+}
+
+fn nonce() -> String {
+    use rand::Rng;
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
+/// The text a cell showed: its streams and the plain text of its results, without completion marks.
+fn cell_output(cell: &Value) -> String {
+    let mut text = String::new();
+    for output in cell.get("outputs").and_then(Value::as_array).into_iter().flatten() {
+        let part = match output.get("output_type").and_then(Value::as_str) {
+            Some("stream") => notebook::source(&serde_json::json!({"source": output.get("text").cloned().unwrap_or_default()})),
+            Some("execute_result" | "display_data") => {
+                let text = |mime: &str| {
+                    output.pointer(&format!("/data/{mime}")).map(|t| notebook::source(&serde_json::json!({ "source": t })))
+                };
+                text("text~1plain").or_else(|| text("text~1html").map(|html| html_to_text(&html))).unwrap_or_default()
+            }
+            Some("error") => format!(
+                "{}: {}",
+                output.get("ename").and_then(Value::as_str).unwrap_or("error"),
+                output.get("evalue").and_then(Value::as_str).unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        text.push_str(&part);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    // Neither the completion marks nor the kernel's backtraces (frames of the grading code) are for the student.
+    let backtrace = |l: &&str| {
+        let t = l.trim_start();
+        *l == "stack backtrace:"
+            || t.starts_with("at /")
+            || t.starts_with("note: Some details are omitted")
+            || t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(compose::MARK_PREFIX) && !backtrace(l)).collect();
+    let mut out = kept.join("\n");
+    const MAX: usize = 6000;
+    if out.len() > MAX {
+        let mut cut = MAX;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("\n… (cut)");
+    }
+    out
+}
+
+/// The text of an HTML fragment: tags dropped, a line break after each block, entities decoded.
+fn html_to_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = rest[open + 1..open + close].to_ascii_lowercase();
+        let name = tag.trim_start_matches('/').split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+        if matches!(name, "br" | "p" | "li" | "tr" | "div" | "h1" | "h2" | "h3" | "h4" | "caption" | "ul" | "table") {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        } else if matches!(name, "td" | "th") && tag.starts_with('/') {
+            text.push_str("  ");
+        }
+        rest = &rest[open + close + 1..];
+    }
+    text.push_str(rest);
+    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// Scores the graded cells of an executed notebook (nbgrader's rule plus the completion mark); `executed` is
+/// `None` when the run left no notebook (stopped at its time limit), with `why` saying so.
+pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> Vec<CellScore> {
+    composed
+        .graded
+        .iter()
+        .map(|graded| {
+            let mut score = CellScore {
+                grade_id: graded.grade_id.clone(),
+                points: graded.points,
+                score: 0.0,
+                status: String::new(),
+                output: String::new(),
+            };
+            if graded.mark.is_empty() {
+                score.status = "to be graded by hand".into();
+                return score;
+            }
+            let Some(cell) = executed.and_then(|nb| nb.pointer(&format!("/cells/{}", graded.index))) else {
+                score.status = why.to_string();
+                return score;
+            };
+            score.output = cell_output(cell);
+            let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
+            let outputs = cell.get("outputs").and_then(Value::as_array).cloned().unwrap_or_default();
+            let error = outputs.iter().find(|o| o.get("output_type").and_then(Value::as_str) == Some("error"));
+            let printed_mark = outputs.iter().any(|o| {
+                o.get("output_type").and_then(Value::as_str) == Some("stream")
+                    && o.get("name").and_then(Value::as_str) == Some("stdout")
+                    && notebook::source(&serde_json::json!({"source": o.get("text").cloned().unwrap_or_default()}))
+                        .lines()
+                        .any(|line| line == graded.mark)
+            });
+            score.status = if status == "timeout" {
+                "ran out of time".into()
+            } else if status != "ok" {
+                status.to_string()
+            } else if let Some(error) = error {
+                let value = error.get("evalue").and_then(Value::as_str).unwrap_or("");
+                let first: Vec<&str> = value.lines().take(3).collect();
+                format!("failed: {}", first.join(" "))
+            } else if !printed_mark && score.output.contains("panicked at") {
+                "failed: a check or an assertion of the tests failed".into()
+            } else if !printed_mark {
+                "failed: the tests did not run to the end".into()
+            } else {
+                score.score = graded.points;
+                "passed".into()
+            };
+            score
+        })
+        .collect()
+}
+
+fn digest(submission: &Submission, limits: &Limits) -> String {
+    let mut sha = Sha256::new();
+    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
+    sha.update(sandbox::DRIVER.as_bytes());
+    sha.update(format!("{limits:?}").as_bytes());
+    for (submitted, source) in &submission.notebooks {
+        sha.update(std::fs::read(source).unwrap_or_default());
+        sha.update(submitted.as_ref().and_then(|p| std::fs::read(p).ok()).unwrap_or_default());
+        sha.update([0xff]);
+    }
+    sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().map_err(io(&entry.path()))?;
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target).map_err(io(&entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Grades one notebook: compose, run in the sandbox with a private copy of `cache`, score.
+fn grade_notebook(
+    sandbox: &Sandbox,
+    source_path: &Path,
+    submitted: Option<&Path>,
+    run_dir: &Path,
+    cache: &Path,
+    private_cache: bool,
+    keep: &Path,
+) -> Result<NotebookScore> {
+    let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let source_nb = notebook::read(source_path)?;
+    let mut notes = Vec::new();
+    let submission = match submitted.map(notebook::read) {
+        Some(Ok(nb)) => nb,
+        Some(Err(err)) => {
+            notes.push(format!("Your notebook could not be read ({err}); every cell was graded as not done."));
+            notebook::release(&source_nb, &name)?
+        }
+        None => {
+            notes.push("This notebook was not submitted; every cell was graded as not done.".into());
+            notebook::release(&source_nb, &name)?
+        }
+    };
+    let composed = compose(&source_nb, &submission, &nonce());
+    notes.extend(composed.notes.iter().cloned());
+    let composed_path = run_dir.join(&name);
+    let executed_path = run_dir.join(format!("executed-{name}"));
+    std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
+    std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
+    let run_cache = if private_cache {
+        let copy = run_dir.join("cache");
+        if cache.is_dir() {
+            copy_dir(cache, &copy)?;
+        }
+        copy
+    } else {
+        cache.to_path_buf()
+    };
+    let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_cache)?;
+    if private_cache {
+        let _ = std::fs::remove_dir_all(&run_cache);
+    }
+    let executed = notebook::read(&executed_path).ok();
+    let why = if outcome.killed {
+        format!("not finished: the notebook ran past its time limit ({} s) and was stopped", sandbox.limits().time_limit.as_secs())
+    } else {
+        "not run: the grading kernel stopped early".to_string()
+    };
+    if let Some(problem) = executed.as_ref().and_then(|nb| nb.pointer("/metadata/biaslab/problem")).and_then(Value::as_str) {
+        notes.push(format!("The grading kernel reported a problem: {problem}"));
+    }
+    let cells = score_cells(&composed, executed.as_ref(), &why);
+    for (dir, file, from) in [(keep.join("executed"), name.clone(), &executed_path), (keep.join("logs"), format!("{name}.log"), &run_dir.join("kernel.log"))] {
+        if let Ok(bytes) = std::fs::read(from) {
+            write_atomically(&dir.join(file), &bytes)?;
+        }
+    }
+    Ok(NotebookScore {
+        notebook: name,
+        score: cells.iter().map(|c| c.score).sum(),
+        max_score: cells.iter().map(|c| c.points).sum(),
+        cells,
+        notes,
+        seconds: outcome.seconds,
+    })
+}
+
+fn result_path(out: &Path, student: &str, assignment: &str) -> PathBuf {
+    out.join("results").join(student).join(format!("{assignment}.json"))
+}
+
+fn grade_submission(sandbox: &Sandbox, options: &GradeOptions, submission: &Submission, cache: &Path) -> Result<SubmissionResult> {
+    let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
+    let _ = std::fs::remove_dir_all(&run_dir);
+    let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
+    let mut notebooks = Vec::new();
+    for (submitted, source) in &submission.notebooks {
+        notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, cache, true, &keep)?);
+    }
+    let _ = std::fs::remove_dir_all(&run_dir);
+    let result = SubmissionResult {
+        student: submission.student.clone(),
+        assignment: submission.assignment.clone(),
+        timestamp: submission.timestamp.clone(),
+        score: notebooks.iter().map(|n| n.score).sum(),
+        max_score: notebooks.iter().map(|n| n.max_score).sum(),
+        notebooks,
+        digest: digest(submission, &options.limits),
+    };
+    let feedback_dir = options.out.join("feedback").join(&submission.student).join(&submission.assignment);
+    for nb in &result.notebooks {
+        let stem = nb.notebook.trim_end_matches(".ipynb");
+        write_atomically(&feedback_dir.join(format!("{stem}.md")), feedback::markdown(&result, nb).as_bytes())?;
+        write_atomically(&feedback_dir.join(format!("{stem}.html")), feedback::html(&result, nb).as_bytes())?;
+    }
+    let json = serde_json::to_string_pretty(&result).expect("a result serializes");
+    write_atomically(&result_path(&options.out, &submission.student, &submission.assignment), json.as_bytes())?;
+    Ok(result)
+}
+
+/// Runs each source notebook, unchanged, in the sandbox once, with the shared compiled-crate cache: it fills the
+/// cache that every submission then gets a copy of, and it proves the solutions score full marks in the sandbox
+/// (an error says which cell does not). Seeds the cache from the user's evcxr cache the first time.
+fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], cache: &Path) -> Result<()> {
+    let ready = cache.join(".biaslab-ready");
+    if ready.is_file() {
+        return Ok(());
+    }
+    let user_cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|c| c.join("evcxr"));
+    if let Some(user_cache) = user_cache.filter(|c| c.is_dir() && !cache.is_dir()) {
+        copy_dir(&user_cache, cache)?;
+    }
+    std::fs::create_dir_all(cache).map_err(io(cache))?;
+    let started = SystemTime::now();
+    // The solutions are trusted, and the first run compiles every dependency: give it an hour.
+    let mut trusted = sandbox.clone();
+    trusted.limits.cell_timeout = trusted.limits.cell_timeout.max(std::time::Duration::from_secs(3600));
+    trusted.limits.time_limit = trusted.limits.time_limit.max(std::time::Duration::from_secs(3600));
+    let sandbox = &trusted;
+    for source in sources {
+        let run_dir = options.out.join(".biaslab/runs/warm-up");
+        let keep = options.out.join("instructor/.warm-up");
+        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, cache, false, &keep)?;
+        if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
+            let _ = std::fs::remove_dir_all(&run_dir);
+        }
+        if scored.score < scored.max_score {
+            let failing: Vec<String> =
+                scored.cells.iter().filter(|c| c.score < c.points).map(|c| format!("{}: {}", c.grade_id, c.status)).collect();
+            return Err(Error::Sandbox(format!(
+                "the source notebook {} scores {}/{} when run in the grading sandbox ({}); see {}",
+                source.display(),
+                scored.score,
+                scored.max_score,
+                failing.join("; "),
+                keep.join("logs").display()
+            )));
+        }
+    }
+    // Keep only what the solutions used, so each submission's copy is small.
+    for entry in std::fs::read_dir(cache).map_err(io(cache))?.filter_map(|e| e.ok()) {
+        let used = std::fs::metadata(entry.path().join("hits")).and_then(|m| m.modified()).is_ok_and(|t| t >= started);
+        if entry.path().is_dir() && !used {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    write_atomically(&ready, b"warmed by the source notebooks\n")
+}
+
+/// Grades every submission (see the module documentation) and writes the gradebook. `progress` is told each
+/// finished submission.
+pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool) + Sync)) -> Result<Gradebook> {
+    let submissions = find_submissions(&options.submitted, &options.source)?;
+    let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
+    std::fs::create_dir_all(&options.out).map_err(io(&options.out))?;
+    let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
+    sources.sort();
+    sources.dedup();
+
+    let mut todo = VecDeque::new();
+    let mut results = Vec::new();
+    for submission in submissions {
+        let previous = std::fs::read_to_string(result_path(&options.out, &submission.student, &submission.assignment))
+            .ok()
+            .and_then(|text| serde_json::from_str::<SubmissionResult>(&text).ok())
+            .filter(|r| r.digest == digest(&submission, &options.limits));
+        match previous {
+            Some(result) => {
+                progress(&result, true);
+                results.push(result);
+            }
+            None => todo.push_back(submission),
+        }
+    }
+    let reused = results.len();
+    let graded = todo.len();
+    if !todo.is_empty() {
+        let cache = options.out.join(".biaslab/evcxr-cache");
+        warm_up(&sandbox, options, &sources, &cache)?;
+        let queue = Mutex::new(todo);
+        let done = Mutex::new(Vec::new());
+        let failure = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..options.jobs.max(1) {
+                scope.spawn(|| loop {
+                    let Some(submission) = queue.lock().expect("queue").pop_front() else { break };
+                    if failure.lock().expect("failure").is_some() {
+                        break;
+                    }
+                    match grade_submission(&sandbox, options, &submission, &cache) {
+                        Ok(result) => {
+                            progress(&result, false);
+                            done.lock().expect("done").push(result);
+                        }
+                        Err(err) => *failure.lock().expect("failure") = Some(err),
+                    }
+                });
+            }
+        });
+        if let Some(err) = failure.into_inner().expect("failure") {
+            return Err(err);
+        }
+        results.extend(done.into_inner().expect("done"));
+    }
+    results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
+    let book = Gradebook { results, graded, reused };
+    write_gradebook(&options.out, &book)?;
+    Ok(book)
+}
+
+/// nbgrader's `nbgrader export` columns, in its order.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "assignment",
+    "duedate",
+    "timestamp",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "raw_score",
+    "late_submission_penalty",
+    "score",
+    "max_score",
+];
+
+/// Writes `gradebook.csv` (nbgrader's export columns; no due dates, names or late penalties are known here) and
+/// `gradebook.json` (every result with its cells).
+pub fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| Error::Io { path: out.join("gradebook.csv"), source: std::io::Error::other(e) };
+    writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
+    for r in &book.results {
+        let score = format!("{:?}", r.score);
+        writer
+            .write_record([
+                r.assignment.as_str(),
+                "",
+                r.timestamp.as_deref().unwrap_or(""),
+                r.student.as_str(),
+                "",
+                "",
+                "",
+                &score,
+                "0.0",
+                &score,
+                &format!("{:?}", r.max_score),
+            ])
+            .map_err(csv_error)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| csv_error(e.into_error().into()))?;
+    write_atomically(&out.join("gradebook.csv"), &bytes)?;
+    let json = serde_json::json!({ "results": book.results });
+    write_atomically(&out.join("gradebook.json"), serde_json::to_string_pretty(&json).expect("JSON").as_bytes())
+}
