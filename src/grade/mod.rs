@@ -423,7 +423,15 @@ fn result_path(out: &Path, student: &str, assignment: &str) -> PathBuf {
     out.join("results").join(student).join(format!("{assignment}.json"))
 }
 
-fn grade_submission(sandbox: &Sandbox, options: &GradeOptions, submission: &Submission, cache: &Path) -> Result<SubmissionResult> {
+/// Grades one submission; `digest` is [`digest`] of it taken before grading started, so a file edited during
+/// the run makes the next run grade it again.
+fn grade_submission(
+    sandbox: &Sandbox,
+    options: &GradeOptions,
+    submission: &Submission,
+    digest: String,
+    cache: &Path,
+) -> Result<SubmissionResult> {
     let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
     let _ = std::fs::remove_dir_all(&run_dir);
     let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
@@ -439,7 +447,7 @@ fn grade_submission(sandbox: &Sandbox, options: &GradeOptions, submission: &Subm
         score: notebooks.iter().map(|n| n.score).sum(),
         max_score: notebooks.iter().map(|n| n.max_score).sum(),
         notebooks,
-        digest: digest(submission, &options.limits),
+        digest,
     };
     let feedback_dir = options.out.join("feedback").join(&submission.student).join(&submission.assignment);
     for nb in &result.notebooks {
@@ -517,16 +525,17 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     let mut todo = VecDeque::new();
     let mut results = Vec::new();
     for submission in submissions {
+        let digest = digest(&submission, &options.limits);
         let previous = std::fs::read_to_string(result_path(&options.out, &submission.student, &submission.assignment))
             .ok()
             .and_then(|text| serde_json::from_str::<SubmissionResult>(&text).ok())
-            .filter(|r| r.digest == digest(&submission, &options.limits));
+            .filter(|r| r.digest == digest);
         match previous {
             Some(result) => {
                 progress(&result, true);
                 results.push(result);
             }
-            None => todo.push_back(submission),
+            None => todo.push_back((submission, digest)),
         }
     }
     let reused = results.len();
@@ -540,11 +549,11 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         std::thread::scope(|scope| {
             for _ in 0..options.jobs.max(1) {
                 scope.spawn(|| loop {
-                    let Some(submission) = queue.lock().expect("queue").pop_front() else { break };
+                    let Some((submission, digest)) = queue.lock().expect("queue").pop_front() else { break };
                     if failure.lock().expect("failure").is_some() {
                         break;
                     }
-                    match grade_submission(&sandbox, options, &submission, &cache) {
+                    match grade_submission(&sandbox, options, &submission, digest, &cache) {
                         Ok(result) => {
                             progress(&result, false);
                             done.lock().expect("done").push(result);
