@@ -295,7 +295,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             processes: args.processes,
         },
     };
-    let total = grade::find_submissions(&options.submitted, &options.source)?.len();
+    let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
     let bar = indicatif::ProgressBar::new(total as u64).with_style(
         indicatif::ProgressStyle::with_template("{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})")
             .expect("a valid template")
@@ -310,6 +310,9 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
         bar.suspend(|| eprintln!("{how} {}/{}: {} / {}", result.student, result.assignment, result.score, result.max_score));
     })?;
     bar.finish_and_clear();
+    for skipped in &book.skipped {
+        eprintln!("skipped {skipped}");
+    }
     eprintln!(
         "{} graded, {} reused from an earlier run, in {:.0} s",
         book.graded,

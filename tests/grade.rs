@@ -94,6 +94,10 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
         "shadows_assert",
         &answering("macro_rules! assert { ($($t:tt)*) => {}; }\nfn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"),
     );
+    // A misnamed notebook has no source: skipped and reported, the class still graded.
+    let misnamed = submitted.join("misnamed/lab01");
+    std::fs::create_dir_all(&misnamed).unwrap();
+    std::fs::write(misnamed.join("lab 01 (copy).ipynb"), "{}").unwrap();
     vec![
         ("blank", 0.0),
         ("deletes_tests", 0.0),
@@ -149,6 +153,7 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     let first = grade(&submitted, &out);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(stderr.contains(&format!("{} graded, 0 reused", expected.len())), "{stderr}");
+    assert!(stderr.contains("skipped") && stderr.contains("misnamed"), "{stderr}");
 
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
     let mut lines = csv.lines();

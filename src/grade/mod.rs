@@ -121,6 +121,8 @@ pub struct Gradebook {
     pub graded: usize,
     /// How many finished results of an earlier run were reused.
     pub reused: usize,
+    /// Submission folders that were not graded, and why.
+    pub skipped: Vec<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -143,12 +145,15 @@ fn is_notebook(path: &Path) -> bool {
     path.is_file() && path.extension().is_some_and(|e| e == "ipynb")
 }
 
-/// Finds every submission in nbgrader's layout and the source notebook of each submitted notebook.
-pub fn find_submissions(submitted: &Path, source: &Path) -> Result<Vec<Submission>> {
+/// Finds every submission in nbgrader's layout and the source notebook of each submitted notebook. A folder
+/// with no notebook that has a source (a misnamed file, say) is skipped, and said so in the second list, so that
+/// one student's mistake does not stop the class.
+pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submission>, Vec<String>)> {
     if !source.is_dir() {
         return Err(layout_error(source, "the source folder does not exist"));
     }
     let mut found = Vec::new();
+    let mut skipped = Vec::new();
     for student_dir in sorted_entries(submitted)?.into_iter().filter(|p| p.is_dir()) {
         let student = student_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         for assignment_dir in sorted_entries(&student_dir)?.into_iter().filter(|p| p.is_dir()) {
@@ -170,10 +175,12 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<Vec<Submissio
                 }
             }
             if notebooks.is_empty() {
-                return Err(layout_error(
-                    &assignment_dir,
-                    format!("no submitted notebook has a source notebook of the same name in {}", source_dir.display()),
+                skipped.push(format!(
+                    "{}: no notebook here has a source notebook of the same name in {}",
+                    assignment_dir.display(),
+                    source_dir.display()
                 ));
+                continue;
             }
             let timestamp = std::fs::read_to_string(assignment_dir.join("timestamp.txt")).ok().map(|t| t.trim().to_string());
             found.push(Submission { student: student.clone(), assignment, notebooks, timestamp });
@@ -182,7 +189,7 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<Vec<Submissio
     if found.is_empty() {
         return Err(layout_error(submitted, "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb"));
     }
-    Ok(found)
+    Ok((found, skipped))
 }
 
 /// Writes `bytes` to `path` whole or not at all (a temporary file beside it, then a rename).
@@ -515,7 +522,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], cache
 /// Grades every submission (see the module documentation) and writes the gradebook. `progress` is told each
 /// finished submission.
 pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool) + Sync)) -> Result<Gradebook> {
-    let submissions = find_submissions(&options.submitted, &options.source)?;
+    let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
     std::fs::create_dir_all(&options.out).map_err(io(&options.out))?;
     let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
@@ -569,7 +576,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         results.extend(done.into_inner().expect("done"));
     }
     results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
-    let book = Gradebook { results, graded, reused };
+    let book = Gradebook { results, graded, reused, skipped };
     write_gradebook(&options.out, &book)?;
     Ok(book)
 }
