@@ -11,7 +11,7 @@ import os
 import sys
 
 import nbformat
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -22,7 +22,7 @@ def main():
     statuses = ["markdown" if c.cell_type != "code" else "not run: the kernel did not start" for c in nb.cells]
     # The connection file goes where the sandbox can read it (JUPYTER_RUNTIME_DIR), not to a temporary file.
     runtime = os.environ["JUPYTER_RUNTIME_DIR"]
-    km = KernelManager(kernel_name=kernel, connection_file=os.path.join(runtime, "kernel-grade.json"))
+    km = AsyncKernelManager(kernel_name=kernel, connection_file=os.path.join(runtime, "kernel-grade.json"))
     client = NotebookClient(
         nb,
         km=km,
