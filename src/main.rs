@@ -295,6 +295,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             processes: args.processes,
         },
     };
+    // Counted here too (a walk of a few folders) so the bar has its length before the first, slow, warm-up run.
     let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
     let bar = indicatif::ProgressBar::new(total as u64).with_style(
         indicatif::ProgressStyle::with_template("{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})")

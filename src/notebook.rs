@@ -49,9 +49,15 @@ pub fn to_json(notebook: &Value) -> String {
 
 /// The source of a cell as one string (Jupyter stores it as a string or as a list of lines).
 pub fn source(cell: &Value) -> String {
-    match cell.get("source") {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(lines)) => lines.iter().filter_map(Value::as_str).collect(),
+    cell.get("source").map(multiline).unwrap_or_default()
+}
+
+/// A notebook's multiline text (a cell's source, a stream's text, a result's data) as one string: Jupyter stores
+/// it as a string or as a list of lines.
+pub fn multiline(text: &Value) -> String {
+    match text {
+        Value::String(text) => text.clone(),
+        Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
         _ => String::new(),
     }
 }

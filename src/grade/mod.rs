@@ -212,11 +212,9 @@ fn cell_output(cell: &Value) -> String {
     let mut text = String::new();
     for output in cell.get("outputs").and_then(Value::as_array).into_iter().flatten() {
         let part = match output.get("output_type").and_then(Value::as_str) {
-            Some("stream") => notebook::source(&serde_json::json!({"source": output.get("text").cloned().unwrap_or_default()})),
+            Some("stream") => output.get("text").map(notebook::multiline).unwrap_or_default(),
             Some("execute_result" | "display_data") => {
-                let text = |mime: &str| {
-                    output.pointer(&format!("/data/{mime}")).map(|t| notebook::source(&serde_json::json!({ "source": t })))
-                };
+                let text = |mime: &str| output.pointer(&format!("/data/{mime}")).map(notebook::multiline);
                 text("text~1plain").or_else(|| text("text~1html").map(|html| html_to_text(&html))).unwrap_or_default()
             }
             Some("error") => format!(
@@ -305,9 +303,7 @@ pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> 
             let printed_mark = outputs.iter().any(|o| {
                 o.get("output_type").and_then(Value::as_str) == Some("stream")
                     && o.get("name").and_then(Value::as_str) == Some("stdout")
-                    && notebook::source(&serde_json::json!({"source": o.get("text").cloned().unwrap_or_default()}))
-                        .lines()
-                        .any(|line| line == graded.mark)
+                    && o.get("text").map(notebook::multiline).unwrap_or_default().lines().any(|line| line == graded.mark)
             });
             score.status = if status == "timeout" {
                 "ran out of time".into()

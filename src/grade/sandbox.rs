@@ -284,13 +284,13 @@ impl Sandbox {
             }
             if start.elapsed() > self.limits.time_limit {
                 killed = true;
-                group.kill(child.id());
-                let _ = child.wait();
                 break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        // Whether it ended or ran out of time: nothing the run started outlives it.
         group.kill(child.id());
+        let _ = child.wait();
         let seconds = start.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&work);
         let mut log_text = String::new();
