@@ -92,6 +92,7 @@ pub struct FillMask {
     mask_id: u32,
     pad_id: u32,
     source: String,
+    batch_size: usize,
 }
 
 impl FillMask {
@@ -149,7 +150,15 @@ impl FillMask {
         if tokenizer_size > config.vocab_size {
             return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
         }
-        Ok(Self { model, tokenizer, mask_token, mask_id, pad_id: config.pad_token_id, source })
+        Ok(Self {
+            model,
+            tokenizer,
+            mask_token,
+            mask_id,
+            pad_id: config.pad_token_id,
+            source,
+            batch_size: crate::scorer::DEFAULT_BATCH_SIZE,
+        })
     }
 
     /// The model as it was named (hub id or directory).
@@ -160,6 +169,28 @@ impl FillMask {
     /// The mask token to write in texts: `[MASK]` (BERT, DistilBERT) or `<mask>` (RoBERTa).
     pub fn mask_token(&self) -> &str {
         &self.mask_token
+    }
+
+    /// The mask token's id.
+    pub fn mask_id(&self) -> u32 {
+        self.mask_id
+    }
+
+    /// The padding token's id.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    /// How many sequences go through the model in one forward pass when it scores masks for a bias test
+    /// ([`crate::scorer::MaskScorer`]); 1 is one forward pass per masked copy.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The same model, scoring `batch_size` sequences per forward pass in the bias tests.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
     }
 
     /// The model.
@@ -248,7 +279,7 @@ impl FillMask {
     }
 
     /// The lab's sentences say `[MASK]`; a RoBERTa model says `<mask>`. Either is accepted for any model.
-    fn with_own_mask_token(&self, text: &str) -> String {
+    pub(crate) fn with_own_mask_token(&self, text: &str) -> String {
         MASK_TOKENS
             .into_iter()
             .filter(|token| *token != self.mask_token)

@@ -218,17 +218,18 @@ impl Head {
     }
 }
 
-/// A transformer encoder with its masked-language-model head (BERT, DistilBERT or RoBERTa).
-pub struct MaskedLm {
+/// A transformer encoder without a head (BERT, DistilBERT or RoBERTa): what sentence embeddings are made from, and
+/// the body of [`MaskedLm`].
+pub struct Encoder {
     embeddings: Embeddings,
     layers: Vec<Layer>,
-    head: Head,
     config: Config,
     device: Device,
 }
 
-impl MaskedLm {
-    /// Builds the model from the tensors in `vb`, named as transformers names them for `config.family`.
+impl Encoder {
+    /// Builds the encoder from the tensors in `vb`, named as transformers names them for `config.family` (with the
+    /// family's prefix, `bert.` for BERT).
     pub fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
         let names = names(config.family);
         let base = vb.pp(names.prefix);
@@ -238,18 +239,18 @@ impl MaskedLm {
         Ok(Self {
             embeddings: Embeddings::load(base.pp("embeddings"), config)?,
             layers,
-            head: Head::load(vb.clone(), config, &names)?,
             config: config.clone(),
             device: vb.device().clone(),
         })
     }
 
-    /// Loads a checkpoint file written by transformers (see [`Checkpoint`]) onto `device`.
+    /// Loads the encoder of a checkpoint file (see [`Checkpoint`]) onto `device`: an encoder saved on its own
+    /// (`BertModel`, sentence-transformers) or the body of a masked-LM checkpoint, whose head is left out.
     pub fn from_file(weights: &WeightsFile, config: &Config, device: &Device) -> Result<Self> {
         let checkpoint = Checkpoint::read(weights, config.family, device)?;
         let path = checkpoint.path.clone();
         let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
-        MaskedLm::load(vb, config).map_err(|err| loading_error(err, &path, config.family))
+        Encoder::load(vb, config).map_err(|err| loading_error(err, &path, config.family))
     }
 
     /// The model's config.
@@ -262,13 +263,8 @@ impl MaskedLm {
         &self.device
     }
 
-    /// The last layer's hidden states, (batch, len, hidden), for `input_ids` and `attention_mask` (both (batch, len),
-    /// u32; the mask is 1 for tokens and 0 for padding).
-    pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
-        self.hidden_states_t(input_ids, attention_mask, None)
-    }
-
-    /// [`MaskedLm::hidden_states`], in training mode when `dropout` is given.
+    /// The last layer's hidden states, (batch, len, hidden), in training mode when `dropout` is given; see
+    /// [`MaskedLm::hidden_states`].
     pub fn hidden_states_t(
         &self,
         input_ids: &Tensor,
@@ -283,6 +279,59 @@ impl MaskedLm {
             xs = layer.forward(&xs, &mask_bias, dropout.as_deref_mut())?;
         }
         Ok(xs)
+    }
+}
+
+/// A transformer encoder with its masked-language-model head (BERT, DistilBERT or RoBERTa).
+pub struct MaskedLm {
+    encoder: Encoder,
+    head: Head,
+}
+
+impl MaskedLm {
+    /// Builds the model from the tensors in `vb`, named as transformers names them for `config.family`.
+    pub fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
+        let names = names(config.family);
+        Ok(Self { encoder: Encoder::load(vb.clone(), config)?, head: Head::load(vb, config, &names)? })
+    }
+
+    /// Loads a checkpoint file written by transformers (see [`Checkpoint`]) onto `device`.
+    pub fn from_file(weights: &WeightsFile, config: &Config, device: &Device) -> Result<Self> {
+        let checkpoint = Checkpoint::read(weights, config.family, device)?;
+        let path = checkpoint.path.clone();
+        let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
+        MaskedLm::load(vb, config).map_err(|err| loading_error(err, &path, config.family))
+    }
+
+    /// The model's config.
+    pub fn config(&self) -> &Config {
+        &self.encoder.config
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.encoder.device
+    }
+
+    /// The encoder under the head.
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// The last layer's hidden states, (batch, len, hidden), for `input_ids` and `attention_mask` (both (batch, len),
+    /// u32; the mask is 1 for tokens and 0 for padding).
+    pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+        self.encoder.hidden_states_t(input_ids, attention_mask, None)
+    }
+
+    /// [`MaskedLm::hidden_states`], in training mode when `dropout` is given.
+    pub fn hidden_states_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        dropout: Option<&mut Dropout>,
+    ) -> candle_core::Result<Tensor> {
+        self.encoder.hidden_states_t(input_ids, attention_mask, dropout)
     }
 
     /// Vocabulary logits for hidden states of any leading shape (…, hidden) → (…, vocab).

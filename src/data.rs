@@ -1,0 +1,113 @@
+//! The bias benchmarks' data: found in a local file or folder, or downloaded once from its canonical source into
+//! biaslab's cache ([`crate::corpus::cache_dir`]). Loaders never panic on a bad row: they skip it and report it with
+//! its line number ([`Loaded::skipped`]).
+//!
+//! Where a file is looked for, in order: the path given (a file, or a folder laid out as below); the folder in
+//! `BIASLAB_DATA_DIR`; the cache; a download (not with `HF_HUB_OFFLINE=1`). A folder is laid out as the lab's
+//! shared data folder: `crows-pairs/crows_pairs_anonymized.csv`, `stereoset/…`, `winobias/…`, `honest/…`.
+//!
+//! Some of this data holds slurs and stereotypes on purpose: whatever shows its rows to a person warns first
+//! ([`CONTENT_WARNING`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::corpus::{self, DataFile};
+use crate::error::{Error, Result};
+
+/// The environment variable naming a local data folder (laid out as in the module docs).
+pub const DATA_DIR_ENV: &str = "BIASLAB_DATA_DIR";
+
+/// The warning shown before any benchmark row is shown to a person.
+pub const CONTENT_WARNING: &str = "Content warning: the benchmark sentences below include offensive stereotypes and \
+slurs, on purpose: they were written to test whether a model prefers them.";
+
+/// One file of a benchmark: where it sits in a data folder, and where it is downloaded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dataset {
+    /// Its path inside a data folder, e.g. `crows-pairs/crows_pairs_anonymized.csv`.
+    pub relative: &'static str,
+    /// Its canonical download.
+    pub file: DataFile,
+}
+
+/// A row that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Its line in the file (1-based; for a CSV record spanning lines, the line it starts on).
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The rows of a data file that could be read, and those that could not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded<T> {
+    /// The file read.
+    pub path: PathBuf,
+    /// The rows read, in file order.
+    pub items: Vec<T>,
+    /// The rows skipped, with why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl<T> Loaded<T> {
+    /// The first `n` rows only (all if `n` is `None`).
+    pub fn limit(mut self, n: Option<usize>) -> Self {
+        if let Some(n) = n {
+            self.items.truncate(n);
+        }
+        self
+    }
+
+    /// One line on what was read: "1508 rows from PATH" and, when some were skipped, how many and the first few.
+    pub fn summary(&self) -> String {
+        let mut out = format!("{} rows from {}", self.items.len(), self.path.display());
+        if !self.skipped.is_empty() {
+            let first: Vec<String> = self.skipped.iter().take(3).map(|s| format!("line {}: {}", s.line, s.reason)).collect();
+            out.push_str(&format!("; {} malformed rows skipped ({})", self.skipped.len(), first.join("; ")));
+        }
+        out
+    }
+}
+
+/// The local path of `dataset`: `path` itself if it is a file; `path/<relative>` (or `path/<file name>`) if it is a
+/// folder; else `$BIASLAB_DATA_DIR/<relative>`; else the cache, downloaded there first if missing.
+pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = path {
+        if path.is_file() {
+            return Ok(path.into());
+        }
+        if path.is_dir() {
+            let name = Path::new(dataset.relative).file_name().unwrap_or_default();
+            return [path.join(dataset.relative), path.join(name)].into_iter().find(|p| p.is_file()).ok_or_else(|| {
+                Error::MissingFile {
+                    dir: path.into(),
+                    file: dataset.relative.into(),
+                    hint: format!("Download it from {}, or leave out the path to have biaslab download it.", dataset.file.url),
+                }
+            });
+        }
+        return Err(Error::Io {
+            path: path.into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        });
+    }
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV) {
+        let candidate = Path::new(&dir).join(dataset.relative);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    corpus::fetch(&dataset.file, None)
+}
+
+/// Reads a whole text file, with the error naming it.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    String::from_utf8(bytes).map_err(|err| Error::InvalidData {
+        path: path.into(),
+        reason: format!("not UTF-8 text (byte {}): is this the right file?", err.utf8_error().valid_up_to()),
+    })
+}
