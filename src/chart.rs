@@ -34,10 +34,54 @@ pub struct Panel {
     pub only_here: Vec<bool>,
 }
 
+/// One bar of [`Chart::bars_with_intervals`]: a category, its value and the interval around it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IntervalBar {
+    /// The category ("race-color", "nurse").
+    pub label: String,
+    /// The bar's length (the estimate).
+    pub value: f64,
+    /// The interval's lower end (the left whisker).
+    pub low: f64,
+    /// The interval's upper end (the right whisker).
+    pub high: f64,
+}
+
+/// One point of [`Chart::scatter`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ScatterPoint {
+    /// What the point is ("gender", "overall", a model), written beside it.
+    pub label: String,
+    /// Its x value.
+    pub x: f64,
+    /// Its y value.
+    pub y: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
-    SideBySide { panels: Vec<Panel>, x_label: String },
-    Diverging { rows: Vec<(String, f64)>, x_label: String, negative: String, positive: String },
+    SideBySide {
+        panels: Vec<Panel>,
+        x_label: String,
+    },
+    Diverging {
+        rows: Vec<(String, f64)>,
+        x_label: String,
+        negative: String,
+        positive: String,
+    },
+    Intervals {
+        rows: Vec<IntervalBar>,
+        x_label: String,
+        reference: Option<f64>,
+    },
+    Scatter {
+        points: Vec<ScatterPoint>,
+        x_label: String,
+        y_label: String,
+        x_reference: Option<f64>,
+        y_reference: Option<f64>,
+    },
 }
 
 impl Chart {
@@ -73,6 +117,63 @@ impl Chart {
         Ok(Self { title: title.into(), kind })
     }
 
+    /// Horizontal bars, one per category from the top down in the order given, each from 0 to its value with a
+    /// whisker from `low` to `high` (a confidence interval), and an optional dashed `reference` line (50 for a
+    /// percentage where 50 is "no preference", 0 for a log-ratio). With a reference, bars at or above it are
+    /// [`palette::FIRST`] and bars below it [`palette::SECOND`].
+    pub fn bars_with_intervals(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        rows: Vec<IntervalBar>,
+        reference: Option<f64>,
+    ) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(Error::Chart("a bar chart with intervals needs at least one row".into()));
+        }
+        for row in &rows {
+            if ![row.value, row.low, row.high].iter().all(|v| v.is_finite()) {
+                return Err(Error::Chart(format!(
+                    "the bar {:?} has a value or interval end that is not a finite number ({}, [{}, {}])",
+                    row.label, row.value, row.low, row.high
+                )));
+            }
+            if row.low > row.high {
+                return Err(Error::Chart(format!(
+                    "the interval of {:?} is upside down: low {} > high {}",
+                    row.label, row.low, row.high
+                )));
+            }
+        }
+        if let Some(r) = reference.filter(|r| !r.is_finite()) {
+            return Err(Error::Chart(format!("the reference line is not a finite number ({r})")));
+        }
+        Ok(Self { title: title.into(), kind: Kind::Intervals { rows, x_label: x_label.into(), reference } })
+    }
+
+    /// Labelled points on two axes, with optional dashed reference lines at `x_reference` (vertical) and
+    /// `y_reference` (horizontal): for example StereoSet's stereotype score (x, ideal 50) against its language model
+    /// score (y, ideal 100), per domain and overall.
+    pub fn scatter(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+        points: Vec<ScatterPoint>,
+        x_reference: Option<f64>,
+        y_reference: Option<f64>,
+    ) -> Result<Self> {
+        if points.is_empty() {
+            return Err(Error::Chart("a scatter chart needs at least one point".into()));
+        }
+        if let Some(p) = points.iter().find(|p| !p.x.is_finite() || !p.y.is_finite()) {
+            return Err(Error::Chart(format!("the point {:?} is not at finite numbers ({}, {})", p.label, p.x, p.y)));
+        }
+        if let Some(r) = x_reference.into_iter().chain(y_reference).find(|r| !r.is_finite()) {
+            return Err(Error::Chart(format!("a reference line is not a finite number ({r})")));
+        }
+        let kind = Kind::Scatter { points, x_label: x_label.into(), y_label: y_label.into(), x_reference, y_reference };
+        Ok(Self { title: title.into(), kind })
+    }
+
     /// The chart's title.
     pub fn title(&self) -> &str {
         &self.title
@@ -86,6 +187,8 @@ impl Chart {
                 (440 * panels.len() as u32 + 20, 130 + 26 * bars)
             }
             Kind::Diverging { rows, .. } => (820, 150 + 22 * rows.len() as u32),
+            Kind::Intervals { rows, .. } => (820, 150 + 24 * rows.len() as u32),
+            Kind::Scatter { .. } => (760, 580),
         }
     }
 
@@ -136,6 +239,10 @@ impl Chart {
             Kind::Diverging { rows, x_label, negative, positive } => {
                 draw_diverging(&body, rows, x_label, negative, positive)
             }
+            Kind::Intervals { rows, x_label, reference } => draw_intervals(&body, rows, x_label, *reference),
+            Kind::Scatter { points, x_label, y_label, x_reference, y_reference } => {
+                draw_scatter(&body, points, x_label, y_label, *x_reference, *y_reference)
+            }
         }
     }
 }
@@ -157,6 +264,21 @@ impl std::fmt::Display for Chart {
                 writeln!(f, "(< 0: {negative}; > 0: {positive})")?;
                 for (word, value) in rows {
                     writeln!(f, "  {word:<16} {value:>+8.3}")?;
+                }
+            }
+            Kind::Intervals { rows, x_label, reference } => {
+                match reference {
+                    Some(r) => writeln!(f, "({x_label}; reference {r})")?,
+                    None => writeln!(f, "({x_label})")?,
+                }
+                for row in rows {
+                    writeln!(f, "  {:<16} {:>9.3}  [{:.3}, {:.3}]", row.label, row.value, row.low, row.high)?;
+                }
+            }
+            Kind::Scatter { points, x_label, y_label, .. } => {
+                writeln!(f, "  {:<16} {:>12} {:>12}", "", truncate(x_label, 12), truncate(y_label, 12))?;
+                for p in points {
+                    writeln!(f, "  {:<16} {:>12.3} {:>12.3}", p.label, p.x, p.y)?;
                 }
             }
         }
@@ -281,6 +403,182 @@ fn draw_diverging<DB: DrawingBackend>(
     Ok(())
 }
 
+/// `(low, high)` padded by `share` of the span on each side; a span of 0 becomes ±1 around the value.
+fn padded(low: f64, high: f64, share: f64) -> (f64, f64) {
+    let span = high - low;
+    if span > 0.0 {
+        (low - share * span, high + share * span)
+    } else {
+        (low - 1.0, high + 1.0)
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        text.chars().take(width.saturating_sub(1)).chain(['…']).collect()
+    }
+}
+
+/// A dark grey for reference lines and their labels.
+const REFERENCE: RGBColor = RGBColor(0x55, 0x55, 0x55);
+
+fn draw_intervals<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    rows: &[IntervalBar],
+    x_label: &str,
+    reference: Option<f64>,
+) -> DrawResult<DB> {
+    let ends = rows.iter().flat_map(|r| [r.value, r.low, r.high]).chain(reference).chain([0.0]);
+    let (low, high) = ends.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (low, high) = padded(low, high, 0.06);
+    let n = rows.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(if reference.is_some() { 30 } else { 12 })
+        .x_label_area_size(44)
+        .y_label_area_size(150)
+        .build_cartesian_2d(low..high, 0.0..n)?;
+    let span = high - low;
+    let digits = if span >= 20.0 {
+        0
+    } else if span >= 2.0 {
+        1
+    } else {
+        2
+    };
+    draw_x_axis(&mut chart, 9, &move |v| format!("{v:.digits$}"), x_label)?;
+    chart.draw_series(rows.iter().enumerate().map(|(i, row)| {
+        let colour = match reference {
+            Some(r) if row.value < r => palette::SECOND,
+            _ => palette::FIRST,
+        };
+        let y = n - i as f64;
+        Rectangle::new([(0.0, y - 0.2), (row.value, y - 0.8)], pale(colour).filled())
+    }))?;
+    // Whiskers: the interval, with caps, and a dot at the estimate.
+    let whisker = BLACK.stroke_width(2);
+    for (i, row) in rows.iter().enumerate() {
+        let y = n - i as f64 - 0.5;
+        chart.draw_series(LineSeries::new([(row.low, y), (row.high, y)], whisker))?;
+        for end in [row.low, row.high] {
+            chart.draw_series(LineSeries::new([(end, y - 0.22), (end, y + 0.22)], whisker))?;
+        }
+        let colour = match reference {
+            Some(r) if row.value < r => palette::SECOND,
+            _ => palette::FIRST,
+        };
+        chart.draw_series([Circle::new((row.value, y), 4, rgb(colour).filled())])?;
+    }
+    if low < 0.0 && high > 0.0 && reference != Some(0.0) {
+        chart.draw_series(LineSeries::new([(0.0, 0.0), (0.0, n)], BLACK.stroke_width(1)))?;
+    }
+    if let Some(r) = reference {
+        chart.draw_series(DashedLineSeries::new([(r, 0.0), (r, n)], 6, 4, REFERENCE.stroke_width(2)))?;
+        let style = text_style(13, FontStyle::Normal).color(&REFERENCE).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let text = format!("reference {}", trim_number(r));
+        chart.draw_series([EmptyElement::at((r, n)) + Text::new(text, (0, -6), style)])?;
+    }
+    let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+    draw_row_labels(&mut chart, &labels, n)?;
+    Ok(())
+}
+
+/// A number as short as it reads: 50, 0.5, 0.25, -1.5 (at most 3 decimals).
+fn trim_number(value: f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: &[ScatterPoint],
+    x_label: &str,
+    y_label: &str,
+    x_reference: Option<f64>,
+    y_reference: Option<f64>,
+) -> DrawResult<DB> {
+    let range = |values: Vec<f64>| {
+        let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        padded(lo, hi, 0.12)
+    };
+    let (x0, x1) = range(points.iter().map(|p| p.x).chain(x_reference).collect());
+    let (y0, y1) = range(points.iter().map(|p| p.y).chain(y_reference).collect());
+    let mut chart = ChartBuilder::on(area)
+        .margin(16)
+        .margin_right(30)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let digits = |span: f64| {
+        if span >= 10.0 {
+            0
+        } else if span >= 1.0 {
+            1
+        } else {
+            2
+        }
+    };
+    let (dx, dy) = (digits(x1 - x0), digits(y1 - y0));
+    chart
+        .configure_mesh()
+        .max_light_lines(1)
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&move |v| format!("{v:.dx$}"))
+        .y_label_formatter(&move |v| format!("{v:.dy$}"))
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(text_style(13, FontStyle::Normal))
+        .axis_desc_style(text_style(13, FontStyle::Normal))
+        .draw()?;
+    let note = text_style(12, FontStyle::Normal).color(&REFERENCE);
+    if let Some(r) = x_reference {
+        chart.draw_series(DashedLineSeries::new([(r, y0), (r, y1)], 6, 4, REFERENCE.stroke_width(2)))?;
+        let style = note.clone().pos(Pos::new(HPos::Left, VPos::Top));
+        chart.draw_series([EmptyElement::at((r, y1)) + Text::new(format!("x = {}", trim_number(r)), (4, 4), style)])?;
+    }
+    if let Some(r) = y_reference {
+        chart.draw_series(DashedLineSeries::new([(x0, r), (x1, r)], 6, 4, REFERENCE.stroke_width(2)))?;
+        let style = note.clone().pos(Pos::new(HPos::Right, VPos::Bottom));
+        chart
+            .draw_series([EmptyElement::at((x1, r)) + Text::new(format!("y = {}", trim_number(r)), (-4, -4), style)])?;
+    }
+    chart.draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 5, rgb(palette::FIRST).filled())))?;
+    // Labels beside their points: right, left, above or below, whichever first overlaps no label placed before
+    // and no other point (text width estimated at 7.5 px a character of 13 px DejaVu Sans).
+    let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.x, p.y))).collect();
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for (i, (p, &(px, py))) in points.iter().zip(&pixels).enumerate() {
+        let width = (p.label.chars().count() as f64 * 7.5).ceil() as i32;
+        let candidates = [
+            (HPos::Left, VPos::Center, 9, 0, (px + 9, py - 8, px + 9 + width, py + 8)),
+            (HPos::Right, VPos::Center, -9, 0, (px - 9 - width, py - 8, px - 9, py + 8)),
+            (HPos::Center, VPos::Bottom, 0, -8, (px - width / 2, py - 24, px + width / 2, py - 8)),
+            (HPos::Center, VPos::Top, 0, 8, (px - width / 2, py + 8, px + width / 2, py + 24)),
+        ];
+        let overlaps = |(l, t, r, b): (i32, i32, i32, i32)| {
+            placed.iter().any(|&(l2, t2, r2, b2)| l < r2 && l2 < r && t < b2 && t2 < b)
+                || pixels
+                    .iter()
+                    .enumerate()
+                    .any(|(j, &(x, y))| j != i && l - 5 < x && x < r + 5 && t - 5 < y && y < b + 5)
+        };
+        let (h, v, dx, dy, rect) = candidates.iter().copied().find(|c| !overlaps(c.4)).unwrap_or(candidates[0]);
+        placed.push(rect);
+        let style = text_style(13, FontStyle::Normal).pos(Pos::new(h, v));
+        chart.draw_series([EmptyElement::at((p.x, p.y)) + Text::new(p.label.clone(), (dx, dy), style)])?;
+    }
+    Ok(())
+}
+
 /// Registers DejaVu Sans (regular and bold) as plotters' "sans-serif", once per process.
 fn register_fonts() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
@@ -345,6 +643,79 @@ mod tests {
         let png = std::fs::read(dir.path().join("c.png")).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         assert!(matches!(chart.save(dir.path().join("c.jpg")), Err(Error::ChartFormat { .. })));
+    }
+
+    fn interval_rows() -> Vec<IntervalBar> {
+        let bar = |label: &str, value: f64, low: f64, high: f64| IntervalBar { label: label.into(), value, low, high };
+        vec![bar("race-color", 58.1, 54.0, 62.0), bar("gender", 55.7, 50.2, 61.0), bar("age", 47.3, 40.0, 55.5)]
+    }
+
+    #[test]
+    fn a_bar_chart_with_intervals_shows_every_label_and_the_reference() {
+        let chart =
+            Chart::bars_with_intervals("CrowS-Pairs", "stereotype score (%)", interval_rows(), Some(50.0)).unwrap();
+        let svg = chart.svg().unwrap();
+        for text in ["race-color", "gender", "age", "CrowS-Pairs", "stereotype score (%)", "reference 50"] {
+            assert!(svg.contains(text), "{text} missing from the SVG");
+        }
+        // Bars above the reference in the first colour, below it in the second (pale fills, solid dots).
+        assert!(svg.to_lowercase().contains(&palette::hex(palette::FIRST)));
+        assert!(svg.to_lowercase().contains(&palette::hex(palette::SECOND)));
+        assert!(chart.to_string().contains("gender"));
+        // Without a reference there is no reference label.
+        let plain = Chart::bars_with_intervals("t", "x", interval_rows(), None).unwrap().svg().unwrap();
+        assert!(!plain.contains("reference"));
+    }
+
+    #[test]
+    fn a_scatter_chart_labels_its_points_and_axes() {
+        let point = |label: &str, x: f64, y: f64| ScatterPoint { label: label.into(), x, y };
+        let points = vec![point("gender", 62.0, 88.0), point("race", 58.0, 91.5), point("overall", 60.1, 89.9)];
+        let chart =
+            Chart::scatter("StereoSet", "stereotype score", "language model score", points, Some(50.0), Some(100.0))
+                .unwrap();
+        let svg = chart.svg().unwrap();
+        for text in
+            ["gender", "race", "overall", "StereoSet", "stereotype score", "language model score", "x = 50", "y = 100"]
+        {
+            assert!(svg.contains(text), "{text} missing from the SVG");
+        }
+        assert_eq!(trim_number(0.5), "0.5");
+        assert_eq!(trim_number(-0.0), "0");
+    }
+
+    #[test]
+    fn the_new_charts_are_saved_as_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let bars = Chart::bars_with_intervals("t", "x", interval_rows(), Some(50.0)).unwrap();
+        let scatter =
+            Chart::scatter("s", "x", "y", vec![ScatterPoint { label: "one".into(), x: 1.0, y: 1.0 }], None, None)
+                .unwrap();
+        for (chart, name) in [(bars, "bars"), (scatter, "scatter")] {
+            chart.save(dir.path().join(format!("{name}.svg"))).unwrap();
+            chart.save(dir.path().join(format!("{name}.png"))).unwrap();
+            let png = std::fs::read(dir.path().join(format!("{name}.png"))).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        }
+    }
+
+    #[test]
+    fn bad_interval_and_scatter_charts_are_errors() {
+        let bar = |value: f64, low: f64, high: f64| vec![IntervalBar { label: "b".into(), value, low, high }];
+        assert!(matches!(Chart::bars_with_intervals("t", "x", vec![], None), Err(Error::Chart(_))));
+        assert!(matches!(Chart::bars_with_intervals("t", "x", bar(f64::NAN, 0.0, 1.0), None), Err(Error::Chart(_))));
+        assert!(matches!(Chart::bars_with_intervals("t", "x", bar(0.5, 1.0, 0.0), None), Err(Error::Chart(_))));
+        assert!(matches!(
+            Chart::bars_with_intervals("t", "x", bar(0.5, 0.0, 1.0), Some(f64::NAN)),
+            Err(Error::Chart(_))
+        ));
+        let point = |x: f64, y: f64| vec![ScatterPoint { label: "p".into(), x, y }];
+        assert!(matches!(Chart::scatter("t", "x", "y", vec![], None, None), Err(Error::Chart(_))));
+        assert!(matches!(Chart::scatter("t", "x", "y", point(1.0, f64::INFINITY), None, None), Err(Error::Chart(_))));
+        assert!(matches!(Chart::scatter("t", "x", "y", point(1.0, 1.0), Some(f64::NAN), None), Err(Error::Chart(_))));
+        // A single point or a zero-width interval still draws (the axis is widened around it).
+        assert!(Chart::scatter("t", "x", "y", point(1.0, 1.0), None, None).unwrap().svg().is_ok());
+        assert!(Chart::bars_with_intervals("t", "x", bar(0.0, 0.0, 0.0), None).unwrap().svg().is_ok());
     }
 
     #[test]
