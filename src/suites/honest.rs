@@ -778,7 +778,7 @@ impl HonestReport {
             })
             .collect();
         crate::chart::Chart::bars_with_intervals(
-            format!("HONEST: hurtful completions in the top {} ({})", self.k, self.model),
+            format!("HONEST: hurtful completions in the top {} ({})", self.k, crate::chart::short_name(&self.model)),
             "hurtful completions, % (95 % interval)",
             rows,
             None,

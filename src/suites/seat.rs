@@ -772,7 +772,7 @@ impl SeatReport {
             })
             .collect();
         crate::chart::Chart::bars_with_intervals(
-            format!("SEAT/WEAT effect sizes ({}); * p < 0.05", self.model),
+            format!("SEAT/WEAT effect sizes ({}); * p < 0.05", crate::chart::short_name(&self.model)),
             "effect size d (0.2 small, 0.5 medium, 0.8 large)",
             rows,
             Some(0.0),

@@ -749,7 +749,7 @@ impl WinoBiasReport {
             }
         }
         crate::chart::Chart::bars_with_intervals(
-            format!("WinoBias: the gold pronoun preferred ({})", self.model),
+            format!("WinoBias: the gold pronoun preferred ({})", crate::chart::short_name(&self.model)),
             "accuracy, % (95 % interval)",
             rows,
             Some(50.0),
