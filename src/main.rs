@@ -7,6 +7,8 @@ use biaslab::demo::{self, TrainOptions};
 use biaslab::{device, format_table, Comparison, FillMask, FillOptions, PipelineOutput, TopK};
 use clap::{Args, Parser, Subcommand};
 
+mod cli_suites;
+
 /// A teaching lab about bias in machine-learning models.
 #[derive(Parser)]
 #[command(name = "biaslab", version, about)]
@@ -29,6 +31,26 @@ enum Command {
     /// Rust kernel with the locked and hidden test cells put back from the source; writes gradebook.csv,
     /// gradebook.json and per-student feedback (markdown and HTML) into OUT.
     Grade(GradeArgs),
+    /// A template probe: templates with a group slot and a mask, two groups of terms, target words; per target the
+    /// log-ratio between the groups, and the gap with a bootstrap interval and a permutation p-value.
+    Probe(cli_suites::ProbeArgs),
+    /// CrowS-Pairs (Nangia et al. 2020) as their metric.py computes it: metric, stereo and antistereo scores, per
+    /// bias type.
+    #[command(name = "crows-pairs")]
+    CrowsPairs(cli_suites::CrowsPairsArgs),
+    /// StereoSet intrasentence (Nadeem et al. 2021) as the official evaluation computes it: SS, LMS and ICAT per
+    /// domain and overall.
+    #[command(name = "stereoset")]
+    StereoSet(cli_suites::StereoSetArgs),
+    /// WinoBias (Zhao et al. 2018) as a fill-mask probe: the pronoun masked, pro- against anti-stereotypical accuracy
+    /// per type.
+    #[command(name = "winobias")]
+    WinoBias(cli_suites::WinoBiasArgs),
+    /// HONEST (Nozza et al. 2021): the share of hurtful (HurtLex) words among the top-k completions, per group.
+    Honest(cli_suites::HonestArgs),
+    /// SEAT/WEAT (May et al. 2019; Caliskan et al. 2017): effect sizes and permutation p-values of association tests
+    /// on a sentence encoder's mean-pooled embeddings.
+    Seat(cli_suites::SeatArgs),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -208,6 +230,12 @@ fn main() -> ExitCode {
         Command::Gap(args) => gap(args),
         Command::Release(args) => release(args),
         Command::Grade(args) => grade(args),
+        Command::Probe(args) => cli_suites::probe(args),
+        Command::CrowsPairs(args) => cli_suites::crows_pairs(args),
+        Command::StereoSet(args) => cli_suites::stereoset(args),
+        Command::WinoBias(args) => cli_suites::winobias(args),
+        Command::Honest(args) => cli_suites::honest(args),
+        Command::Seat(args) => cli_suites::seat(args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };

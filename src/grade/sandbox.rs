@@ -76,6 +76,9 @@ pub struct Sandbox {
     rustup_home: PathBuf,
     encoder_dir: Option<PathBuf>,
     hf_home: Option<PathBuf>,
+    /// The benchmark data the notebooks read (`BIASLAB_DATA_DIR`), and biaslab's cache of downloaded data: both
+    /// read-only, since a graded kernel has no network.
+    data_dirs: Vec<(&'static str, PathBuf)>,
     pub(crate) limits: Limits,
 }
 
@@ -144,6 +147,13 @@ impl Sandbox {
             .map(PathBuf::from)
             .or_else(|| Some(home.join(".cache/huggingface")))
             .filter(|p| p.is_dir());
+        let data_dirs = [
+            (crate::data::DATA_DIR_ENV, std::env::var_os(crate::data::DATA_DIR_ENV).map(PathBuf::from)),
+            (crate::corpus::CACHE_ENV, Some(crate::corpus::cache_dir())),
+        ]
+        .into_iter()
+        .filter_map(|(name, dir)| Some((name, dir?.canonicalize().ok()?)))
+        .collect();
         Ok(Sandbox {
             python: find_python(&crate_dir)?,
             bwrap,
@@ -154,6 +164,7 @@ impl Sandbox {
             rustup_home,
             encoder_dir,
             hf_home,
+            data_dirs,
             limits,
         })
     }
@@ -194,6 +205,9 @@ impl Sandbox {
         if let Some(enc) = &self.encoder_dir {
             arg(&["--ro-bind", &s(enc), &s(enc)]);
         }
+        for (_, dir) in &self.data_dirs {
+            arg(&["--ro-bind", &s(dir), &s(dir)]);
+        }
         arg(&["--bind", &s(cache), &s(&self.home.join(".cache/evcxr"))]);
         for entry in ["Cargo.toml", "Cargo.lock", "src", "assets"] {
             let from = self.crate_dir.join(entry);
@@ -220,6 +234,9 @@ impl Sandbox {
         }
         if let Some(enc) = &self.encoder_dir {
             arg(&["--setenv", crate::demo::ENCODER_DIR_ENV, &s(enc)]);
+        }
+        for (name, dir) in &self.data_dirs {
+            arg(&["--setenv", name, &s(dir)]);
         }
         let mut argv = vec![self.bwrap.display().to_string()];
         argv.extend(a);
