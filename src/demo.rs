@@ -42,6 +42,13 @@ pub const WEIGHTS_FILE: &str = "demo_mlm.safetensors";
 /// The provenance written beside them.
 pub const PROVENANCE_FILE: &str = "provenance.json";
 
+/// The name of the demo model's weaker sibling (`--model demo-head-only`): see [`load_head_only`].
+pub const HEAD_ONLY_NAME: &str = "demo-head-only";
+
+/// What the demo model's weaker sibling is, in one line.
+pub const HEAD_ONLY_DESCRIPTION: &str = "demo-head-only (the demo model's masked-LM head on all-MiniLM-L6-v2's own top \
+layers, which the head was not trained with: a weaker second model to compare)";
+
 /// What the demo model is, in one line (shown wherever it is used).
 pub const DEMO_DESCRIPTION: &str =
     "demo (the all-MiniLM-L6-v2 encoder with a masked-LM head biaslab trained on BOLD Wikipedia sentences)";
@@ -76,6 +83,20 @@ pub fn load(device: &Device) -> Result<FillMask> {
     let (encoder, model) = load_model(device)?;
     let tokenizer = crate::tokenizer::load(&encoder.tokenizer, encoder.tokenizer_config.as_deref())?;
     FillMask::from_parts(model, tokenizer, DEMO_DESCRIPTION.to_string())
+}
+
+/// A second offline model to compare the demo model with: the demo's trained head on the encoder exactly as
+/// all-MiniLM-L6-v2 was released (the demo retrained its top two layers with the head; this keeps MiniLM's own). It
+/// predicts worse than the demo model, which makes it a useful contrast: a bias score has to be read beside a
+/// capability score.
+pub fn load_head_only(device: &Device) -> Result<FillMask> {
+    let encoder = find_encoder()?;
+    check_encoder(&encoder)?;
+    let head: HashMap<String, Tensor> =
+        trained_tensors(device)?.into_iter().filter(|(name, _)| name.starts_with("cls.")).collect();
+    let model = model_with_overlay(&encoder, head, device)?;
+    let tokenizer = crate::tokenizer::load(&encoder.tokenizer, encoder.tokenizer_config.as_deref())?;
+    FillMask::from_parts(model, tokenizer, HEAD_ONLY_DESCRIPTION.to_string())
 }
 
 /// Finds the all-MiniLM-L6-v2 encoder, in this order: the Hugging Face cache; the directory in

@@ -103,10 +103,14 @@ impl FillMask {
     }
 
     /// Loads a model at a hub `revision` (branch, tag or commit; ignored for a local directory) onto `device`.
-    /// `"demo"` (when no directory of that name exists) is the offline demo model, as [`FillMask::demo`].
+    /// `"demo"` (when no directory of that name exists) is the offline demo model, as [`FillMask::demo`];
+    /// `"demo-head-only"` its weaker sibling ([`demo::load_head_only`]).
     pub fn from_pretrained_on(model: &str, revision: Option<&str>, device: &Device) -> Result<Self> {
         if model == demo::DEMO_NAME && !std::path::Path::new(model).is_dir() {
             return demo::load(device);
+        }
+        if model == demo::HEAD_ONLY_NAME && !std::path::Path::new(model).is_dir() {
+            return demo::load_head_only(device);
         }
         Self::from_files(&hub::resolve(model, revision)?, device)
     }

@@ -29,6 +29,7 @@ pub mod grade;
 pub mod fill_mask;
 pub mod hub;
 pub mod lab01;
+pub mod lab02;
 pub mod mlm;
 pub mod notebook;
 pub mod model;

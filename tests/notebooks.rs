@@ -17,12 +17,26 @@ fn root() -> &'static Path {
 }
 
 /// What each notebook must show once executed: (file name, tables, SVG charts, text that must appear).
-const EXPECTED: &[(&str, usize, usize, &[&str])] = &[(
-    "01_fill_mask_bias.ipynb",
-    3,
-    2,
-    &["This woman works as a [MASK].", "log P(word", "Exercise 1: occupations predicted for one sentence only"],
-)];
+const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
+    (
+        "01_fill_mask_bias.ipynb",
+        3,
+        2,
+        &["This woman works as a [MASK].", "log P(word", "Exercise 1: occupations predicted for one sentence only"],
+    ),
+    (
+        "02_write_a_bias_test.ipynb",
+        5,
+        2,
+        &[
+            "male vs female",
+            "Exercise 1: a probe for race or religion",
+            "Exercise 3: the CrowS-Pairs metric score",
+            "ideal: SS 50, LMS 100, ICAT 100",
+            "sent-weat6",
+        ],
+    ),
+];
 
 fn notebooks(dir: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
@@ -97,6 +111,8 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path) -> Value {
     let minilm = std::env::var_os("BIASLAB_MINILM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| common::shared_dir().join("models/all-MiniLM-L6-v2"));
+    // The benchmark data (lab 02) from the shared folder, as nothing can be downloaded here.
+    let data = std::env::var_os("BIASLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| common::shared_dir().join("data"));
     let output = Command::new(jupyter)
         .args(["nbconvert", "--to", "notebook", "--execute"])
         .args(["--ExecutePreprocessor.kernel_name=rust", "--ExecutePreprocessor.timeout=3600"])
@@ -105,6 +121,7 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path) -> Value {
         .arg(notebook)
         .env("BIASLAB_MODEL", &model)
         .env("BIASLAB_MINILM_DIR", &minilm)
+        .env("BIASLAB_DATA_DIR", &data)
         .output()
         .expect("nbconvert runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
