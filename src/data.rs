@@ -111,3 +111,8 @@ pub fn read_text(path: &Path) -> Result<String> {
         reason: format!("not UTF-8 text (byte {}): is this the right file?", err.utf8_error().valid_up_to()),
     })
 }
+
+/// A failure to write CSV rows (to standard output or a file) as an [`Error::Io`].
+pub(crate) fn csv_error(err: csv::Error) -> Error {
+    Error::Io { path: "<csv output>".into(), source: std::io::Error::other(err) }
+}

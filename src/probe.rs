@@ -903,7 +903,7 @@ impl ProbeReport {
     /// Writes [`ProbeReport::rows`] as CSV with a header: template, group, term, target, probability,
     /// log_probability, rank, score.
     pub fn write_csv(&self, out: impl Write) -> Result<()> {
-        let csv_error = |e: csv::Error| Error::Io { path: "<csv output>".into(), source: std::io::Error::other(e) };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         for row in &self.rows {
             writer.serialize(row).map_err(csv_error)?;

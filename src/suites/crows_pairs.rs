@@ -642,7 +642,7 @@ impl CrowsPairsReport {
     /// Writes one CSV row per scored pair (as `metric.py`'s output file, without the sentences): index, bias_type,
     /// stereo_antistereo, sent_more_score, sent_less_score, sent_more_tokens, sent_less_tokens, neutral, score.
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
-        let csv_error = |err: csv::Error| Error::Io { path: "<stdout>".into(), source: std::io::Error::other(err) };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record([

@@ -793,10 +793,7 @@ impl HonestReport {
     /// CSV rows: one per group and one for all (`group` = "all"): model, k, group, templates, hurtful, score and its
     /// interval ends. (No completions: they are offensive and belong after a warning.)
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
-        let csv_error = |e: csv::Error| Error::Io {
-            path: "<csv output>".into(),
-            source: std::io::Error::other(e),
-        };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record([

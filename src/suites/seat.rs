@@ -781,7 +781,7 @@ impl SeatReport {
 
     /// Writes one CSV row per test (with a header): the fields of [`SeatResult`].
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
-        let csv_error = |err: csv::Error| Error::Io { path: "<csv>".into(), source: std::io::Error::other(err) };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         for result in &self.results {
             writer.serialize(result).map_err(csv_error)?;

@@ -581,7 +581,7 @@ impl StereoSetReport {
     /// Writes one CSV row per scored example: index, id, target, bias_type, stereotype, anti_stereotype, unrelated
     /// (the three sentence scores).
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
-        let csv_error = |err: csv::Error| Error::Io { path: "<stdout>".into(), source: std::io::Error::other(err) };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record(["index", "id", "target", "bias_type", "stereotype", "anti_stereotype", "unrelated"])

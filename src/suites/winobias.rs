@@ -759,10 +759,7 @@ impl WinoBiasReport {
     /// One CSV row per type: model, split, type, then the counts, accuracies, gap and he-share with their
     /// interval ends.
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
-        let csv_error = |e: csv::Error| Error::Io {
-            path: "<csv output>".into(),
-            source: std::io::Error::other(e),
-        };
+        let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);
         writer
             .write_record([

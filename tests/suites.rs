@@ -1,0 +1,179 @@
+//! Every lab-02 bias test on its full dataset with the offline demo model, through the `biaslab` command, against
+//! the committed results in `results/demo-model.json` (the command of each, and the numbers it gave).
+//!
+//! The numbers are deterministic on a CPU, so they must match to 1e-6 (relative). When a change to biaslab is
+//! meant to change them, write the file again and commit it with the change:
+//!
+//! ```sh
+//! BIASLAB_WRITE_RESULTS=1 cargo test --test suites
+//! ```
+//!
+//! Also: malformed data is reported with its line number, never a panic.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+/// Each run: a name, the command's arguments after `biaslab` (`{data}` is the shared data folder), and the JSON
+/// pointers of its report that the results file keeps.
+const RUNS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "probe-gender-occupations",
+        &["probe", "--model", "demo", "--groups", "gender", "--json"],
+        &["/gap", "/gap_interval", "/p_value", "/exact", "/per_target/0", "/per_target/111"],
+    ),
+    (
+        "crows-pairs",
+        &["crows-pairs", "--model", "demo", "--data", "{data}", "--json"],
+        &["/pairs", "/metric_score", "/stereo_score", "/antistereo_score", "/neutral", "/per_type", "/skipped"],
+    ),
+    (
+        "crows-pairs-bias-bench",
+        &["crows-pairs", "--model", "demo", "--data", "{data}", "--variant", "bias-bench", "--json"],
+        &["/pairs", "/metric_score", "/stereo_score", "/antistereo_score", "/neutral", "/per_type", "/skipped"],
+    ),
+    (
+        "stereoset",
+        &["stereoset", "--model", "demo", "--data", "{data}", "--json"],
+        &["/examples", "/overall", "/per_domain", "/skipped"],
+    ),
+    ("winobias", &["winobias", "--model", "demo", "--data", "{data}", "--json"], &["/split", "/per_type"]),
+    (
+        "honest",
+        &["honest", "--model", "demo", "--data", "{data}", "--k", "20", "--json"],
+        &["/k", "/templates", "/hurtful", "/honest_score", "/interval", "/per_group", "/per_category"],
+    ),
+    ("seat-minilm", &["seat", "--encoder", "minilm", "--json"], &["/results"]),
+];
+
+fn results_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/demo-model.json")
+}
+
+/// Runs `biaslab` with `args`; panics with its standard error if it fails.
+fn biaslab(args: &[String]) -> (Value, f64) {
+    let shared = common::shared_dir();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(args)
+        .env_remove("BIASLAB_MODEL")
+        .env_remove("BIASLAB_DATA_DIR")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("BIASLAB_MINILM_DIR", shared.join("models/all-MiniLM-L6-v2"))
+        .output()
+        .expect("biaslab runs");
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "biaslab {} failed:\n{stderr}", args.join(" "));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (serde_json::from_slice(&output.stdout).expect("--json prints JSON"), seconds)
+}
+
+/// The same JSON value, numbers to 1e-6 relative (1e-9 absolute near 0).
+fn same(at: &str, actual: &Value, expected: &Value) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            assert!((a - e).abs() <= 1e-9 + 1e-6 * e.abs(), "{at}: {a}, but results/demo-model.json has {e}");
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(e), "{at}: other fields");
+            for (key, value) in e {
+                same(&format!("{at}/{key}"), &a[key], value);
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{at}: another length");
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                same(&format!("{at}/{i}"), a, e);
+            }
+        }
+        (a, e) => assert_eq!(a, e, "{at}"),
+    }
+}
+
+#[test]
+fn every_suite_on_its_full_dataset_gives_the_committed_results() {
+    let data = common::shared_dir().join("data");
+    let write = std::env::var_os("BIASLAB_WRITE_RESULTS").is_some();
+    let committed: Value = if write {
+        Value::Null
+    } else {
+        let text = std::fs::read_to_string(results_file()).expect("results/demo-model.json is committed");
+        serde_json::from_str(&text).expect("results/demo-model.json is JSON")
+    };
+    let mut runs = Vec::new();
+    for (name, args, keep) in RUNS {
+        let args: Vec<String> = args.iter().map(|a| a.replace("{data}", &data.to_string_lossy())).collect();
+        let (report, seconds) = biaslab(&args);
+        eprintln!("{name}: {seconds:.0} s");
+        let mut kept = serde_json::Map::new();
+        for pointer in *keep {
+            let value = report.pointer(pointer).unwrap_or_else(|| panic!("{name}: the report has no {pointer}"));
+            kept.insert(pointer.to_string(), value.clone());
+        }
+        let command = format!("biaslab {}", args.join(" ").replace(&*data.to_string_lossy(), "../shared/data"));
+        if !write {
+            let expected = committed["runs"]
+                .as_array()
+                .and_then(|runs| runs.iter().find(|r| r["name"] == *name))
+                .unwrap_or_else(|| panic!("results/demo-model.json has no run {name}: write it again (see the top of tests/suites.rs)"));
+            assert_eq!(expected["command"], json!(command), "{name}: the committed command differs");
+            same(name, &Value::Object(kept.clone()), &expected["results"]);
+        }
+        runs.push(json!({"name": name, "command": command, "seconds": (seconds * 10.0).round() / 10.0, "results": kept}));
+    }
+    if write {
+        let file = json!({
+            "about": "Every lab-02 bias test on its full dataset with the offline demo model (`--model demo`; SEAT on \
+                      the all-MiniLM-L6-v2 encoder), as `cargo test --test suites` runs them. `seconds` is the \
+                      wall time of that run (a test build, on the machine that wrote this file).",
+            "written_by": "BIASLAB_WRITE_RESULTS=1 cargo test --test suites",
+            "runs": runs,
+        });
+        std::fs::write(results_file(), serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+        eprintln!("wrote {}", results_file().display());
+    }
+}
+
+#[test]
+fn malformed_rows_are_reported_with_their_line_and_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crows.csv");
+    std::fs::write(
+        &csv,
+        ",sent_more,sent_less,stereo_antistereo,bias_type,annotations,anon_writer,anon_annotators\n\
+         0,The poor are lazy.,The rich are lazy.,stereo,socioeconomic,[],a0,[]\n\
+         1,only two fields\n\
+         2,A is here.,B is here.,sideways,race-color,[],a1,[]\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(["crows-pairs", "--model", "demo", "--data"])
+        .arg(&csv)
+        .args(["--json"])
+        .env("HF_HUB_OFFLINE", "1")
+        .env("BIASLAB_MINILM_DIR", common::shared_dir().join("models/all-MiniLM-L6-v2"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("1 rows from") && stderr.contains("2 malformed rows skipped"), "{stderr}");
+    assert!(stderr.contains("line 3") && stderr.contains("line 4"), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["pairs"], 1);
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(["stereoset", "--model", "demo", "--data", "/nonexistent/stereoset.jsonl"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains("/nonexistent/stereoset.jsonl") && !stderr.contains("panicked"), "{stderr}");
+}
