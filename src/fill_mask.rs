@@ -165,6 +165,12 @@ impl FillMask {
         })
     }
 
+    /// The same pipeline, named `source` (in reports and charts).
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
+    }
+
     /// The model as it was named (hub id or directory).
     pub fn source(&self) -> &str {
         &self.source

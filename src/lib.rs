@@ -14,6 +14,7 @@
 //! # Ok::<(), biaslab::Error>(())
 //! ```
 
+pub mod cda;
 pub mod chart;
 pub mod check;
 pub mod compare;
@@ -24,12 +25,14 @@ pub mod demo;
 pub mod device;
 pub mod display;
 pub mod error;
+pub mod finetune;
 #[cfg(unix)]
 pub mod grade;
 pub mod fill_mask;
 pub mod hub;
 pub mod lab01;
 pub mod lab02;
+pub mod mitigate;
 pub mod mlm;
 pub mod notebook;
 pub mod model;

@@ -7,6 +7,7 @@ use biaslab::demo::{self, TrainOptions};
 use biaslab::{device, format_table, Comparison, FillMask, FillOptions, PipelineOutput, TopK};
 use clap::{Args, Parser, Subcommand};
 
+mod cli_mitigate;
 mod cli_suites;
 
 /// A teaching lab about bias in machine-learning models.
@@ -51,6 +52,9 @@ enum Command {
     /// SEAT/WEAT (May et al. 2019; Caliskan et al. 2017): effect sizes and permutation p-values of association tests
     /// on a sentence encoder's mean-pooled embeddings.
     Seat(cli_suites::SeatArgs),
+    /// Mitigate bias by fine-tuning (counterfactual data augmentation, dropout, or plain fine-tuning as the
+    /// control), then measure bias and capability before and after: one table, one chart, a verdict.
+    Mitigate(Box<cli_mitigate::MitigateArgs>),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -236,6 +240,7 @@ fn main() -> ExitCode {
         Command::WinoBias(args) => cli_suites::winobias(args),
         Command::Honest(args) => cli_suites::honest(args),
         Command::Seat(args) => cli_suites::seat(args),
+        Command::Mitigate(args) => cli_mitigate::mitigate(*args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };

@@ -95,6 +95,29 @@ fn names(family: Family) -> Names {
     }
 }
 
+/// Where a family's tensors live, for training: what to freeze and what is tied.
+pub(crate) struct Layout {
+    /// The word embeddings (`bert.embeddings.word_embeddings.weight`).
+    pub word_embeddings: String,
+    /// The decoder weight, tied to the word embeddings (`cls.predictions.decoder.weight`).
+    pub decoder_weight: String,
+    /// The prefix of every embedding tensor (`bert.embeddings.`).
+    pub embeddings: String,
+    /// The prefix of encoder layer `i` is this plus `{i}.` (`bert.encoder.layer.`).
+    pub layer: String,
+}
+
+/// The tensor layout of `family`'s checkpoints.
+pub(crate) fn layout(family: Family) -> Layout {
+    let names = names(family);
+    Layout {
+        word_embeddings: format!("{}.embeddings.word_embeddings.weight", names.prefix),
+        decoder_weight: format!("{}.weight", names.decoder),
+        embeddings: format!("{}.embeddings.", names.prefix),
+        layer: format!("{}.{}.", names.prefix, names.layers),
+    }
+}
+
 struct Embeddings {
     words: Embedding,
     positions: Embedding,
