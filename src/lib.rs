@@ -32,6 +32,7 @@ pub mod fill_mask;
 pub mod hub;
 pub mod lab01;
 pub mod lab02;
+pub mod lab03;
 pub mod mitigate;
 pub mod mlm;
 pub mod notebook;

@@ -36,6 +36,19 @@ const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
             "sent-weat6",
         ],
     ),
+    (
+        "03_mitigation.ipynb",
+        5,
+        1,
+        &[
+            "Exercise 1: swap gendered words",
+            "Exercise 2: two-sided augmentation",
+            "Exercise 3: did we remove bias, or only capability?",
+            "CDA:",
+            "change toward better",
+            "Verdict:",
+        ],
+    ),
 ];
 
 fn notebooks(dir: &str) -> Vec<PathBuf> {
@@ -95,7 +108,10 @@ fn jupyter() -> PathBuf {
 
 fn require_rust_kernel(jupyter: &Path) {
     let output = Command::new(jupyter).args(["kernelspec", "list", "--json"]).output().unwrap_or_else(|err| {
-        panic!("cannot run {} ({err}): install Jupyter and the Rust kernel with `bash lab/setup.sh --no-open`", jupyter.display())
+        panic!(
+            "cannot run {} ({err}): install Jupyter and the Rust kernel with `bash lab/setup.sh --no-open`",
+            jupyter.display()
+        )
     });
     let specs: Value = serde_json::from_slice(&output.stdout).expect("kernelspec list --json prints JSON");
     assert!(
@@ -106,13 +122,17 @@ fn require_rust_kernel(jupyter: &Path) {
 }
 
 /// Executes `notebook` headless with nbconvert into `out_dir`; panics with nbconvert's message if a cell fails.
-fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path) -> Value {
+/// `cache` is biaslab's cache (`BIASLAB_CACHE`) for the run: one fresh folder shared by every notebook of a test
+/// run, so the checkpoint that lab 03's student copy trains is reused by its solution, and a checkpoint left by an
+/// earlier run (or in the user's own cache) never is.
+fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Value {
     let model = std::env::var("BIASLAB_MODEL").unwrap_or_else(|_| "demo".into());
     let minilm = std::env::var_os("BIASLAB_MINILM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| common::shared_dir().join("models/all-MiniLM-L6-v2"));
     // The benchmark data (lab 02) from the shared folder, as nothing can be downloaded here.
-    let data = std::env::var_os("BIASLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| common::shared_dir().join("data"));
+    let data =
+        std::env::var_os("BIASLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| common::shared_dir().join("data"));
     let output = Command::new(jupyter)
         .args(["nbconvert", "--to", "notebook", "--execute"])
         .args(["--ExecutePreprocessor.kernel_name=rust", "--ExecutePreprocessor.timeout=3600"])
@@ -122,6 +142,7 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path) -> Value {
         .env("BIASLAB_MODEL", &model)
         .env("BIASLAB_MINILM_DIR", &minilm)
         .env("BIASLAB_DATA_DIR", &data)
+        .env("BIASLAB_CACHE", cache)
         .output()
         .expect("nbconvert runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -148,7 +169,9 @@ fn outputs(notebook: &Value) -> Vec<(String, String)> {
         for output in cell["outputs"].as_array().into_iter().flatten() {
             let kind = output["output_type"].as_str().unwrap_or("").to_string();
             match kind.as_str() {
-                "stream" => all.push((format!("stream:{}", output["name"].as_str().unwrap_or("")), text(&output["text"]))),
+                "stream" => {
+                    all.push((format!("stream:{}", output["name"].as_str().unwrap_or("")), text(&output["text"])))
+                }
                 "error" => all.push((kind, format!("{}: {}", text(&output["ename"]), text(&output["evalue"])))),
                 _ => {
                     for (mime, data) in output["data"].as_object().into_iter().flatten() {
@@ -193,13 +216,18 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
     let jupyter = jupyter();
     require_rust_kernel(&jupyter);
     let out = root().join("target/executed");
+    let cache = out.join("cache");
+    if cache.exists() {
+        std::fs::remove_dir_all(&cache).unwrap_or_else(|err| panic!("cannot remove {}: {err}", cache.display()));
+    }
+    std::fs::create_dir_all(&cache).unwrap();
     for (dir, solved) in [("notebooks", false), ("solutions", true)] {
         let out_dir = out.join(dir);
         std::fs::create_dir_all(&out_dir).unwrap();
         for notebook in notebooks(dir) {
             let name = notebook.file_name().unwrap().to_string_lossy().to_string();
             let started = std::time::Instant::now();
-            let executed = execute(&jupyter, &notebook, &out_dir);
+            let executed = execute(&jupyter, &notebook, &out_dir, &cache);
             eprintln!("{dir}/{name} ran in {:.0} s", started.elapsed().as_secs_f64());
             check_executed(&name, &executed, solved);
         }
