@@ -71,7 +71,7 @@ pub struct MitigateArgs {
     /// Freeze the lowest N encoder layers.
     #[arg(long, default_value_t = 0)]
     pub freeze_layers: usize,
-    /// Dropout in training (default: the model config's; the dropout method uses 0.15/0.20).
+    /// Dropout in training (default: the model config's; the dropout method uses 0.20 for hidden states, 0.15 for attention).
     #[arg(long)]
     pub dropout: Option<f32>,
     /// Seed of shuffling, masking and dropout.

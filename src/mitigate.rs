@@ -4,7 +4,7 @@
 //! training ([`crate::finetune`]):
 //! - [`Method::Cda`]: two-sided counterfactual data augmentation (every sentence, plus its gender-swapped copy:
 //!   [`crate::cda`]), as Webster et al. 2020 and bias-bench (Meade et al. 2022) fine-tune BERT;
-//! - [`Method::Dropout`]: the original text with dropout raised to 0.15 (hidden) and 0.20 (attention), Webster et
+//! - [`Method::Dropout`]: the original text with dropout raised to 0.20 (hidden states) and 0.15 (attention), Webster et
 //!   al. 2020's "dropout" debiasing;
 //! - [`Method::Plain`]: the original text at the model's own dropout, the control: what fine-tuning alone does.
 //!
@@ -74,16 +74,17 @@ impl Method {
     pub fn description(self) -> &'static str {
         match self {
             Method::Cda => "two-sided counterfactual data augmentation (each sentence and its gender-swapped copy), then fine-tuning",
-            Method::Dropout => "fine-tuning on the original text with dropout raised to 0.15 (hidden) and 0.20 (attention)",
+            Method::Dropout => "fine-tuning on the original text with dropout raised to 0.20 (hidden states) and 0.15 (attention)",
             Method::Plain => "fine-tuning on the original text (the control: what fine-tuning alone does)",
         }
     }
 }
 
-/// Webster et al. 2020's dropout debiasing: hidden-state dropout 0.15 …
-pub const DROPOUT_HIDDEN: f32 = 0.15;
-/// … and attention dropout 0.20.
-pub const DROPOUT_ATTENTION: f32 = 0.20;
+/// Webster et al. 2020's dropout debiasing, as bias-bench (`DropoutTrainer`) sets it for BERT: hidden-state dropout
+/// 0.20 …
+pub const DROPOUT_HIDDEN: f32 = 0.20;
+/// … and attention dropout 0.15.
+pub const DROPOUT_ATTENTION: f32 = 0.15;
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
