@@ -384,11 +384,13 @@ fn draw_diverging<DB: DrawingBackend>(
     let reach = rows.iter().map(|(_, v)| v.abs()).fold(0.0_f64, f64::max);
     let reach = if reach > 0.0 { reach * 1.15 } else { 1.0 };
     let n = rows.len() as f64;
+    // Wide enough for the longest row label (about 6.5 px a character at the labels' size), at least 130 px.
+    let longest = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) as u32;
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .margin_top(34)
         .x_label_area_size(44)
-        .y_label_area_size(130)
+        .y_label_area_size(130.max(longest * 13 / 2 + 12))
         .build_cartesian_2d(-reach..reach, 0.0..n)?;
     draw_x_axis(&mut chart, 9, &|v| format!("{v:+.1}"), x_label)?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (_, value))| {

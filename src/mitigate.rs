@@ -581,7 +581,12 @@ impl MitigationReport {
                     Kind::Bias => "bias",
                     Kind::Capability => "capability",
                 };
-                let name = r.measure.split(" (").next().unwrap_or(&r.measure);
+                let name = r
+                    .measure
+                    .split(" (")
+                    .next()
+                    .unwrap_or(&r.measure)
+                    .replace("masked-token accuracy, top-1", "top-1 accuracy");
                 (format!("{kind}: {name}"), r.improvement)
             })
             .collect();
