@@ -161,6 +161,9 @@ pub struct BaseModel {
     pub tensors: HashMap<String, Tensor>,
     /// Where the tensors live.
     pub device: Device,
+    /// sha256 of the weights (for the demo model: of the encoder's and of the head's), so that a checkpoint made
+    /// from other weights under the same name is never taken for this model's.
+    pub weights_sha256: String,
 }
 
 impl BaseModel {
@@ -175,7 +178,8 @@ impl BaseModel {
                 tensors.insert(name, tensor);
             }
             let config = Config::from_file(&encoder.config)?;
-            return Self::new(crate::demo::DEMO_NAME.to_string(), encoder, config, tensors, device);
+            let sha = format!("{}+{:x}", crate::demo::ENCODER_SHA256, Sha256::digest(crate::demo::WEIGHTS));
+            return Self::new(crate::demo::DEMO_NAME.to_string(), encoder, config, tensors, device, sha);
         }
         Self::from_files(&hub::resolve(model, None)?, device)
     }
@@ -200,7 +204,8 @@ impl BaseModel {
     pub fn from_files(files: &ModelFiles, device: &Device) -> Result<Self> {
         let config = Config::from_file(&files.config)?;
         let tensors = Checkpoint::read(&files.weights, config.family, device)?.tensors;
-        Self::new(files.source.clone(), files.clone(), config, tensors, device)
+        let sha = crate::corpus::sha256_file(files.weights.path())?;
+        Self::new(files.source.clone(), files.clone(), config, tensors, device, sha)
     }
 
     fn new(
@@ -209,12 +214,13 @@ impl BaseModel {
         config: Config,
         tensors: HashMap<String, Tensor>,
         device: &Device,
+        weights_sha256: String,
     ) -> Result<Self> {
         let tensors = tensors
             .into_iter()
             .map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?.to_device(device)?)))
             .collect::<Result<HashMap<_, _>>>()?;
-        Ok(Self { name, files, config, tensors, device: device.clone() })
+        Ok(Self { name, files, config, tensors, device: device.clone(), weights_sha256 })
     }
 
     /// The model's tokenizer.
@@ -541,7 +547,8 @@ fn seed_for(seed: u64, stream: u64, index: usize) -> u64 {
 /// Where a run stands, written as `trainer_state.json` with every checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
-    /// sha256 of the base model's name, the training token ids and the settings: a run resumes only with the same.
+    /// sha256 of the base model's name and weights, the training token ids and the settings: a run resumes only with
+    /// the same.
     pub fingerprint: String,
     /// The base model.
     pub base: String,
@@ -630,10 +637,12 @@ impl FinetuneRun {
     }
 }
 
-/// The fingerprint of a run: sha256 of the base model's name, the token ids and the settings.
-fn fingerprint(base: &str, corpus: &TokenizedCorpus, options: &FinetuneOptions) -> String {
+/// The fingerprint of a run: sha256 of the base model's name and weights, the token ids and the settings.
+fn fingerprint(base: &BaseModel, corpus: &TokenizedCorpus, options: &FinetuneOptions) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(base.as_bytes());
+    hasher.update(base.name.as_bytes());
+    hasher.update([0]);
+    hasher.update(base.weights_sha256.as_bytes());
     hasher.update([0]);
     for sentence in &corpus.sentences {
         for id in sentence {
@@ -752,14 +761,14 @@ pub fn finetune(
     if train.sentences.is_empty() {
         return Err(Error::Training("no training sentences".into()));
     }
-    let fingerprint = fingerprint(&base.name, train, options);
+    let fingerprint = fingerprint(base, train, options);
     std::fs::create_dir_all(out).map_err(io(out))?;
     recover_interrupted_save(out)?;
     let previous = read_state(out)?;
     if let Some(state) = &previous {
         if state.fingerprint != fingerprint {
             return Err(Error::Training(format!(
-                "{} holds a run of {} with other training text or settings: choose another folder, or delete it to train again",
+                "{} holds a run of {} with other weights, training text or settings: choose another folder, or delete it to train again",
                 out.display(),
                 state.base
             )));

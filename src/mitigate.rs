@@ -727,9 +727,19 @@ pub fn finetune_only(
     progress: &ProgressBar,
     device: &candle_core::Device,
 ) -> Result<FinetuneRun> {
-    let text = mitigation_text(sentences, options, data)?;
-    let base = BaseModel::load(model, device)?;
+    let (text, base) = prepare(model, sentences, options, data, device)?;
     finetune(&base, &text, &options.finetune, out, progress)
+}
+
+/// The text of a run and the model it starts from.
+fn prepare(
+    model: &str,
+    sentences: Option<Vec<String>>,
+    options: &MitigateOptions,
+    data: Option<&Path>,
+    device: &candle_core::Device,
+) -> Result<(MitigationText, BaseModel)> {
+    Ok((mitigation_text(sentences, options, data)?, BaseModel::load(model, device)?))
 }
 
 /// The training and held-out text of a run: `sentences` (BOLD Wikipedia from `data` if `None`), cut to
@@ -775,8 +785,7 @@ pub fn run_on(
     progress: &ProgressBar,
     device: &candle_core::Device,
 ) -> Result<MitigationReport> {
-    let text = mitigation_text(sentences, options, data)?;
-    let base = BaseModel::load(model, device)?;
+    let (text, base) = prepare(model, sentences, options, data, device)?;
     let run = finetune(&base, &text, &options.finetune, out, progress)?;
     let eval = EvalData::load(data, text.held_out.clone(), &options.eval)?;
     let before_model = base.fill_mask()?.with_source(model);

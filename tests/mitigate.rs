@@ -77,7 +77,15 @@ fn a_paused_run_resumes_to_exactly_the_uninterrupted_one() {
     // Another setting in the same folder: an error, not an overwrite.
     let other = FinetuneOptions { learning_rate: 1e-3, ..options() };
     let err = finetune::finetune(&base, &corpus, &other, whole.path(), &ProgressBar::hidden()).unwrap_err().to_string();
-    assert!(err.contains("other training text or settings"), "{err}");
+    assert!(err.contains("other weights, training text or settings"), "{err}");
+
+    // Other weights under the same name (a model directory trained again): not the same run either.
+    let (_again, mut retrained, _) = tiny();
+    retrained.weights_sha256 = "0".repeat(64);
+    let err = finetune::finetune(&retrained, &corpus, &options(), whole.path(), &ProgressBar::hidden())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other weights"), "{err}");
 }
 
 #[test]
