@@ -156,6 +156,18 @@ impl Chart {
         Ok(Self { title: title.into(), kind: Kind::Intervals { rows, x_label: x_label.into(), reference } })
     }
 
+    /// Plain horizontal bars, one per (label, value) from the top down in the order given, each from 0 to its value,
+    /// with no interval: drawn as [`Chart::bars_with_intervals`] with each interval shrunk to its value (a dot at
+    /// the bar's end) and no reference line.
+    pub fn bars(title: impl Into<String>, x_label: impl Into<String>, rows: Vec<(String, f64)>) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(Error::Chart("a bar chart needs at least one row".into()));
+        }
+        let rows =
+            rows.into_iter().map(|(label, value)| IntervalBar { label, value, low: value, high: value }).collect();
+        Self::bars_with_intervals(title, x_label, rows, None)
+    }
+
     /// Labelled points on two axes, with optional dashed reference lines at `x_reference` (vertical) and
     /// `y_reference` (horizontal): for example StereoSet's stereotype score (x, ideal 50) against its language model
     /// score (y, ideal 100), per domain and overall.

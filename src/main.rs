@@ -7,7 +7,9 @@ use biaslab::demo::{self, TrainOptions};
 use biaslab::{device, format_table, Comparison, FillMask, FillOptions, PipelineOutput, TopK};
 use clap::{Args, Parser, Subcommand};
 
+mod cli_measure;
 mod cli_mitigate;
+mod cli_report;
 mod cli_suites;
 
 /// A teaching lab about bias in machine-learning models.
@@ -55,6 +57,12 @@ enum Command {
     /// Mitigate bias by fine-tuning (counterfactual data augmentation, dropout, or plain fine-tuning as the
     /// control), then measure bias and capability before and after: one table, one chart, a verdict.
     Mitigate(Box<cli_mitigate::MitigateArgs>),
+    /// Measure a dataset: composition, identity-term frequencies, and the normalised PMI of every word with two
+    /// identity terms (she/he by default), as the Hugging Face Data Measurements Tool does.
+    Measure(Box<cli_measure::MeasureArgs>),
+    /// Write the "Bias, Risks and Limitations" and evaluation sections of a model card (Hugging Face format, with
+    /// its YAML metadata header) from measurements of the model, with charts and an HTML copy beside it.
+    Report(Box<cli_report::ReportArgs>),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -241,6 +249,8 @@ fn main() -> ExitCode {
         Command::Honest(args) => cli_suites::honest(args),
         Command::Seat(args) => cli_suites::seat(args),
         Command::Mitigate(args) => cli_mitigate::mitigate(*args),
+        Command::Measure(args) => cli_measure::measure(*args),
+        Command::Report(args) => cli_report::report(*args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };
