@@ -903,7 +903,7 @@ impl ModelCardReport {
         };
         b.push(Block::Heading(1, format!("Model card: {} — bias sections", self.model)));
         b.push(Block::Para(format!(
-            "These sections were written by biaslab {} from measurements of `{}`. Every number below comes from \
+            "{WRITTEN_BY} {} from measurements of `{}`. Every number below comes from \
              `measurements.json` beside this file. The rest of the model card (model details, uses, training) is \
              for the model's authors to write.",
             self.biaslab_version, self.source
@@ -1467,7 +1467,20 @@ impl ModelCardReport {
 
     /// Writes into `dir` (created if need be): `README.md` (the card), `bias_report.html` (the same as a page),
     /// `charts/<measure>.svg` (each measure's chart, linked from both) and `measurements.json` (this report).
+    /// A `README.md` already in `dir` that biaslab did not write (a model's own card, say) is never overwritten:
+    /// that is an error, before anything is written.
     pub fn write(&self, dir: &Path) -> Result<Written> {
+        let readme = dir.join("README.md");
+        if let Ok(existing) = std::fs::read_to_string(&readme) {
+            if !existing.contains(WRITTEN_BY) {
+                return Err(Error::InvalidData {
+                    path: readme,
+                    reason: "this README.md was not written by biaslab report, so it is not overwritten: write the \
+                             card into another folder (--out) and copy its sections into this one"
+                        .into(),
+                });
+            }
+        }
         let charts_dir = dir.join("charts");
         std::fs::create_dir_all(&charts_dir).map_err(Error::io(&charts_dir))?;
         let mut files = ChartFiles::new();
@@ -1499,6 +1512,9 @@ impl ModelCardReport {
         Ok(Written { dir: dir.to_path_buf(), card, html, json, charts: chart_paths, notes })
     }
 }
+
+/// The words that open every card biaslab writes; [`ModelCardReport::write`] overwrites only a README.md that holds them.
+const WRITTEN_BY: &str = "These sections were written by biaslab";
 
 /// "1 pair", "2 pairs".
 fn plural(n: usize, unit: &str) -> String {
@@ -1637,5 +1653,18 @@ mod tests {
         assert!(md.contains("  results: []\n"));
         assert!(md.contains("## Bias, Risks, and Limitations"));
         assert!(md.contains("No measure ran."));
+
+        // A README.md that biaslab did not write is never overwritten; one it wrote is.
+        let dir = tempfile::tempdir().unwrap();
+        let readme = dir.path().join("README.md");
+        std::fs::write(&readme, "# My model\n\nIts own card.\n").unwrap();
+        let refused = report.write(dir.path());
+        assert!(matches!(&refused, Err(Error::InvalidData { reason, .. }) if reason.contains("--out")), "{refused:?}");
+        assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# My model\n\nIts own card.\n");
+        assert!(!dir.path().join("measurements.json").exists());
+        std::fs::remove_file(&readme).unwrap();
+        report.write(dir.path()).unwrap();
+        report.write(dir.path()).unwrap();
+        assert!(std::fs::read_to_string(&readme).unwrap().contains(WRITTEN_BY));
     }
 }
