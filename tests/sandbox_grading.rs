@@ -2,6 +2,10 @@
 //! attack the grader must withstand. Each runs in the real Rust kernel, sandboxed, on the demo model (or
 //! `BIASLAB_MODEL`). Needs bubblewrap, Jupyter (`.venv`, made by `lab/setup.sh`) and evcxr_jupyter; a missing one
 //! fails the test with the command that installs it.
+//!
+//! Named so that `cargo test` runs it after `tests/notebooks.rs` (test targets run in alphabetical order): the
+//! grader's warm-up then starts from the evcxr build cache the notebooks filled (as on an instructor's machine where
+//! the notebooks have run), instead of compiling every dependency again.
 
 mod common;
 
