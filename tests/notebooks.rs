@@ -243,29 +243,11 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
         eprintln!("{dir}/{name} ran in {:.0} s", started.elapsed().as_secs_f64());
         check_executed(&name, &executed, dir == "solutions");
     };
-    // Each notebook's student copy, then its solution (lab 03's solution reuses the checkpoint its student copy
-    // trained). The first student copy runs alone, so that it fills evcxr's compiled-crate cache (`:cache`) before
-    // two kernels read it; then two workers take the remaining notebooks, the longest (lab 03) first.
-    let students = notebooks("notebooks");
-    let (first, rest) = students.split_first().expect("notebooks/ holds notebooks");
-    run("notebooks", first);
-    let mut queue: Vec<(Option<PathBuf>, PathBuf)> = Vec::new();
-    for solution in notebooks("solutions") {
-        let student = root().join("notebooks").join(solution.file_name().unwrap());
-        let student = rest.contains(&student).then_some(student);
-        queue.push((student, solution));
-    }
-    queue.sort_by_key(|(_, solution)| !solution.to_string_lossy().contains("03_mitigation"));
-    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| loop {
-                let Some((student, solution)) = queue.lock().unwrap().pop_front() else { break };
-                if let Some(student) = student {
-                    run("notebooks", &student);
-                }
-                run("solutions", &solution);
-            });
+    // One at a time: two evcxr kernels building their `:dep` cell at once fail (they share evcxr's build cache).
+    // The student copies first: lab 03's solution then reuses the checkpoint its student copy trained.
+    for dir in ["notebooks", "solutions"] {
+        for notebook in notebooks(dir) {
+            run(dir, &notebook);
         }
-    });
+    }
 }
