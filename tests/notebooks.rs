@@ -137,7 +137,10 @@ fn require_rust_kernel(jupyter: &Path) {
 /// `cache` is biaslab's cache (`BIASLAB_CACHE`) for the run: one fresh folder shared by every notebook of a test
 /// run, so the checkpoint that lab 03's student copy trains is reused by its solution, and a checkpoint left by an
 /// earlier run (or in the user's own cache) never is.
-fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Value {
+///
+/// `xdg_cache`, when given, becomes the kernel's `XDG_CACHE_HOME`, so that its evcxr build cache (`:cache`) is
+/// `<xdg_cache>/evcxr` instead of the user's.
+fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path, xdg_cache: Option<&Path>) -> Value {
     let model = std::env::var("BIASLAB_MODEL").unwrap_or_else(|_| "demo".into());
     let minilm = std::env::var_os("BIASLAB_MINILM_DIR")
         .map(PathBuf::from)
@@ -145,7 +148,11 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Val
     // The benchmark data (lab 02) from the shared folder, as nothing can be downloaded here.
     let data =
         std::env::var_os("BIASLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| common::shared_dir().join("data"));
-    let output = Command::new(jupyter)
+    let mut command = Command::new(jupyter);
+    if let Some(dir) = xdg_cache {
+        command.env("XDG_CACHE_HOME", dir);
+    }
+    let output = command
         .args(["nbconvert", "--to", "notebook", "--execute"])
         .args(["--ExecutePreprocessor.kernel_name=rust", "--ExecutePreprocessor.timeout=3600"])
         .arg("--output-dir")
@@ -236,18 +243,60 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
     for dir in ["notebooks", "solutions"] {
         std::fs::create_dir_all(out.join(dir)).unwrap();
     }
-    let run = |dir: &str, notebook: &Path| {
+    let run = |dir: &str, notebook: &Path, xdg_cache: Option<&Path>| {
         let name = notebook.file_name().unwrap().to_string_lossy().to_string();
         let started = std::time::Instant::now();
-        let executed = execute(&jupyter, notebook, &out.join(dir), &cache);
+        let executed = execute(&jupyter, notebook, &out.join(dir), &cache, xdg_cache);
         eprintln!("{dir}/{name} ran in {:.0} s", started.elapsed().as_secs_f64());
         check_executed(&name, &executed, dir == "solutions");
     };
-    // One at a time: two evcxr kernels building their `:dep` cell at once fail (they share evcxr's build cache).
-    // The student copies first: lab 03's solution then reuses the checkpoint its student copy trained.
-    for dir in ["notebooks", "solutions"] {
-        for notebook in notebooks(dir) {
-            run(dir, &notebook);
+    // The first student copy runs alone and fills the user's evcxr build cache (`:cache`). Then two workers take the
+    // remaining notebooks, the longest (lab 03) first, each with its own copy of that cache: two kernels building
+    // their `:dep` cell from one cache at once fail (each prunes and rewrites it). Each notebook's student copy runs
+    // before its solution, in the same worker: lab 03's solution reuses the checkpoint its student copy trained.
+    let students = notebooks("notebooks");
+    let (first, rest) = students.split_first().expect("notebooks/ holds notebooks");
+    run("notebooks", first, None);
+    let user_cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .expect("HOME is set")
+        .join("evcxr");
+    let worker_caches: Vec<PathBuf> = (0..2)
+        .map(|worker| {
+            let dir = out.join(format!("xdg-cache-{worker}"));
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).unwrap_or_else(|err| panic!("cannot remove {}: {err}", dir.display()));
+            }
+            std::fs::create_dir_all(&dir).unwrap();
+            if user_cache.is_dir() {
+                let copied = Command::new("cp").arg("-a").arg(&user_cache).arg(dir.join("evcxr")).status().unwrap();
+                assert!(copied.success(), "cannot copy {} into {}", user_cache.display(), dir.display());
+            }
+            dir
+        })
+        .collect();
+    let mut queue: Vec<(Option<PathBuf>, PathBuf)> = Vec::new();
+    for solution in notebooks("solutions") {
+        let student = root().join("notebooks").join(solution.file_name().unwrap());
+        let student = rest.contains(&student).then_some(student);
+        queue.push((student, solution));
+    }
+    queue.sort_by_key(|(_, solution)| !solution.to_string_lossy().contains("03_mitigation"));
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
+    std::thread::scope(|scope| {
+        for xdg_cache in &worker_caches {
+            let (queue, run) = (&queue, &run);
+            scope.spawn(move || loop {
+                let Some((student, solution)) = queue.lock().unwrap().pop_front() else { break };
+                if let Some(student) = student {
+                    run("notebooks", &student, Some(xdg_cache));
+                }
+                run("solutions", &solution, Some(xdg_cache));
+            });
         }
+    });
+    for dir in worker_caches {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
