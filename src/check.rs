@@ -136,6 +136,12 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// `value` rounded to `decimals` decimals, so that a check compares numbers as they are printed.
+pub(crate) fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -854,8 +854,8 @@ where
     Ok(measurer.finish())
 }
 
-/// The two BOLD Wikipedia files (gender and profession), located as [`crate::mitigate::bold_sentences`] does: in
-/// `data` if it is a folder holding them, else by [`crate::data::locate`] (`data` laid out as the shared data,
+/// The two BOLD Wikipedia files (gender and profession) (also what [`crate::mitigate::bold_sentences`] reads): in
+/// `data` if it is a folder of the BOLD files themselves (as `biaslab demo-model train --corpus` takes), else by [`crate::data::locate`] (`data` laid out as the shared data,
 /// `$BIASLAB_DATA_DIR`, the cache, a download).
 pub fn bold_wikipedia(data: Option<&Path>) -> Result<Vec<PathBuf>> {
     crate::mitigate::BOLD_DATASETS

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::chart::{Chart, ScatterPoint};
-use crate::check::{self, CheckReport};
+use crate::check::{self, rounded, CheckReport};
 use crate::display::{self, escape, HtmlTable};
 use crate::error::Result;
 use crate::fill_mask::FillMask;
@@ -17,10 +17,6 @@ use crate::suites::crows_pairs::CrowsPairsReport;
 use crate::suites::stereoset::StereoSetReport;
 
 /// Rounds to `decimals` places for comparing a student's number with the expected one.
-fn rounded(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
 
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.

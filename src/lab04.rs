@@ -12,17 +12,13 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::chart::{Chart, ScatterPoint};
-use crate::check::CheckReport;
+use crate::check::{rounded, CheckReport};
 use crate::dataset::NpmiGap;
 use crate::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
 use crate::probe::ProbeReport;
 use crate::stats::{self, Interval};
 
-fn rounded(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
 
 /// The visible checks of exercise 1: `npmi(both, x, y, sentences)` is the normalised pointwise mutual information
 /// of two words from binary per-sentence counts — `both` sentences hold the two words, `x` and `y` hold each, of

@@ -107,12 +107,7 @@ impl FromStr for Method {
 /// The sentences of the two BOLD Wikipedia files, in the order the demo model was trained on them.
 pub fn bold_sentences(data: Option<&Path>) -> Result<Vec<String>> {
     let mut sentences = Vec::new();
-    for dataset in &BOLD_DATASETS {
-        let path = match data {
-            // A folder of the BOLD files themselves (as `biaslab train-demo --corpus` takes) or laid out as ../shared/data.
-            Some(dir) if dir.join(dataset.file.name).is_file() => dir.join(dataset.file.name),
-            _ => data::locate(dataset, data)?,
-        };
+    for path in crate::dataset::bold_wikipedia(data)? {
         sentences.extend(crate::corpus::bold_wikipedia_sentences(&path)?);
     }
     Ok(sentences)
