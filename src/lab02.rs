@@ -16,8 +16,6 @@ use crate::scorer::MaskScorer;
 use crate::suites::crows_pairs::CrowsPairsReport;
 use crate::suites::stereoset::StereoSetReport;
 
-/// Rounds to `decimals` places for comparing a student's number with the expected one.
-
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.
 pub fn check_probe(probe: impl Fn() -> Probe, model: &dyn MaskScorer) -> CheckReport {
@@ -84,13 +82,13 @@ pub fn check_log_ratio(log_ratio: impl Fn(&[f64], &[f64]) -> f64) -> CheckReport
     report
         .case(
             "one term each: twice as probable after group A is ln 2",
-            0.693147,
+            rounded(std::f64::consts::LN_2, 6),
             "ln(0.2) - ln(0.1) = ln(2): use f64::ln",
             || rounded(log_ratio(&[0.2], &[0.1]), 6),
         )
         .case(
             "the other way round it is negative",
-            -0.693147,
+            -rounded(std::f64::consts::LN_2, 6),
             "log_ratio(a, b) = mean ln a - mean ln b, not the other way",
             || rounded(log_ratio(&[0.1], &[0.2]), 6),
         )
