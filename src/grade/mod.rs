@@ -26,7 +26,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use compose::{compose, Composed, GradedCell};
-pub use sandbox::{Limits, RunOutcome, Sandbox};
+pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
 
 use crate::error::{Error, Result};
 use crate::notebook;
@@ -339,29 +339,50 @@ fn digest(submission: &Submission, limits: &Limits) -> String {
     sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Copies the folder `from` to `to` with its files' modification times (cargo decides from them whether a
+/// compiled crate is up to date) and its symbolic links as links.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(io(to))?;
     for entry in std::fs::read_dir(from).map_err(io(from))? {
         let entry = entry.map_err(io(from))?;
+        let path = entry.path();
         let target = to.join(entry.file_name());
-        let kind = entry.file_type().map_err(io(&entry.path()))?;
+        let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
-            copy_dir(&entry.path(), &target)?;
+            copy_dir(&path, &target)?;
         } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target).map_err(io(&entry.path()))?;
+            std::fs::copy(&path, &target).map_err(io(&path))?;
+            let modified = entry.metadata().and_then(|m| m.modified()).map_err(io(&path))?;
+            let file = std::fs::OpenOptions::new().write(true).open(&target).map_err(io(&target))?;
+            file.set_modified(modified).map_err(io(&target))?;
+        } else if kind.is_symlink() {
+            let link = std::fs::read_link(&path).map_err(io(&path))?;
+            std::os::unix::fs::symlink(link, &target).map_err(io(&target))?;
         }
     }
     Ok(())
 }
 
-/// Grades one notebook: compose, run in the sandbox with a private copy of `cache`, score.
+/// Private copies of `dirs` in `run_dir`, for one untrusted run.
+fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
+    let copies = KernelDirs { cache: run_dir.join("cache"), build: run_dir.join("build") };
+    for (from, to) in [(&dirs.cache, &copies.cache), (&dirs.build, &copies.build)] {
+        let _ = std::fs::remove_dir_all(to);
+        if from.is_dir() {
+            copy_dir(from, to)?;
+        }
+    }
+    Ok(copies)
+}
+
+/// Grades one notebook: compose, run in the sandbox (with private copies of `dirs` when `private`), score.
 fn grade_notebook(
     sandbox: &Sandbox,
     source_path: &Path,
     submitted: Option<&Path>,
     run_dir: &Path,
-    cache: &Path,
-    private_cache: bool,
+    dirs: &KernelDirs,
+    private: bool,
     keep: &Path,
 ) -> Result<NotebookScore> {
     let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
@@ -384,19 +405,13 @@ fn grade_notebook(
     let executed_path = run_dir.join(format!("executed-{name}"));
     std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
     std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
-    let run_cache = if private_cache {
-        let copy = run_dir.join("cache");
-        if cache.is_dir() {
-            copy_dir(cache, &copy)?;
-        }
-        copy
-    } else {
-        cache.to_path_buf()
-    };
-    let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_cache)?;
-    if private_cache {
-        let _ = std::fs::remove_dir_all(&run_cache);
+    let run_dirs = if private { private_copies(dirs, run_dir)? } else { dirs.clone() };
+    let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_dirs);
+    if private {
+        let _ = std::fs::remove_dir_all(&run_dirs.cache);
+        let _ = std::fs::remove_dir_all(&run_dirs.build);
     }
+    let outcome = outcome?;
     let executed = notebook::read(&executed_path).ok();
     let why = if outcome.killed {
         format!("not finished: the notebook ran past its time limit ({} s) and was stopped", sandbox.limits().time_limit.as_secs())
@@ -433,14 +448,14 @@ fn grade_submission(
     options: &GradeOptions,
     submission: &Submission,
     digest: String,
-    cache: &Path,
+    dirs: &KernelDirs,
 ) -> Result<SubmissionResult> {
     let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
     let _ = std::fs::remove_dir_all(&run_dir);
     let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
     let mut notebooks = Vec::new();
     for (submitted, source) in &submission.notebooks {
-        notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, cache, true, &keep)?);
+        notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, true, &keep)?);
     }
     let _ = std::fs::remove_dir_all(&run_dir);
     let result = SubmissionResult {
@@ -463,10 +478,12 @@ fn grade_submission(
     Ok(result)
 }
 
-/// Runs each source notebook, unchanged, in the sandbox once, with the shared compiled-crate cache: it fills the
-/// cache that every submission then gets a copy of, and it proves the solutions score full marks in the sandbox
-/// (an error says which cell does not). Seeds the cache from the user's evcxr cache the first time.
-fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], cache: &Path) -> Result<()> {
+/// Runs each source notebook, unchanged, in the sandbox once, in the shared `dirs`: it fills the compiled-crate
+/// cache and the build folder that every submission then gets copies of, and it proves the solutions score full
+/// marks in the sandbox (an error says which cell does not). Seeds the cache from the user's evcxr cache the first
+/// time.
+fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs: &KernelDirs) -> Result<()> {
+    let cache = &dirs.cache;
     let ready = cache.join(".biaslab-ready");
     if ready.is_file() {
         return Ok(());
@@ -488,7 +505,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], cache
     for source in sources {
         let run_dir = options.out.join(".biaslab/runs/warm-up");
         let keep = options.out.join("instructor/.warm-up");
-        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, cache, false, &keep)?;
+        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, dirs, false, &keep)?;
         if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
             let _ = std::fs::remove_dir_all(&run_dir);
         }
@@ -544,8 +561,11 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     let reused = results.len();
     let graded = todo.len();
     if !todo.is_empty() {
-        let cache = options.out.join(".biaslab/evcxr-cache");
-        warm_up(&sandbox, options, &sources, &cache)?;
+        let dirs = KernelDirs {
+            cache: options.out.join(".biaslab/evcxr-cache"),
+            build: options.out.join(".biaslab/evcxr-build"),
+        };
+        warm_up(&sandbox, options, &sources, &dirs)?;
         let queue = Mutex::new(todo);
         let done = Mutex::new(Vec::new());
         let failure = Mutex::new(None);
@@ -556,7 +576,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
                     if failure.lock().expect("failure").is_some() {
                         break;
                     }
-                    match grade_submission(&sandbox, options, &submission, digest, &cache) {
+                    match grade_submission(&sandbox, options, &submission, digest, &dirs) {
                         Ok(result) => {
                             progress(&result, false);
                             done.lock().expect("done").push(result);
@@ -620,4 +640,48 @@ pub fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
     write_atomically(&out.join("gradebook.csv"), &bytes)?;
     let json = serde_json::json!({ "results": book.results });
     write_atomically(&out.join("gradebook.json"), serde_json::to_string_pretty(&json).expect("JSON").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn private_copies_keep_modification_times_and_links_and_leave_the_originals_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = KernelDirs { cache: dir.path().join("cache"), build: dir.path().join("build") };
+        let deps = dirs.build.join("target/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        std::fs::create_dir_all(&dirs.cache).unwrap();
+        let old = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for (path, when) in
+            [(deps.join("libbiaslab.rlib"), old), (dirs.cache.join("hits"), old + Duration::from_secs(60))]
+        {
+            std::fs::write(&path, b"compiled").unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        }
+        std::os::unix::fs::symlink("deps/libbiaslab.rlib", dirs.build.join("target/debug/libbiaslab.rlib")).unwrap();
+
+        let run = dir.path().join("run");
+        let copies = private_copies(&dirs, &run).unwrap();
+        assert_eq!(copies.cache, run.join("cache"));
+        let copied = copies.build.join("target/debug/deps/libbiaslab.rlib");
+        assert_eq!(std::fs::read(&copied).unwrap(), b"compiled");
+        assert_eq!(std::fs::metadata(&copied).unwrap().modified().unwrap(), old);
+        let hits = std::fs::metadata(copies.cache.join("hits")).unwrap().modified().unwrap();
+        assert_eq!(hits, old + Duration::from_secs(60));
+        let link = copies.build.join("target/debug/libbiaslab.rlib");
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("deps/libbiaslab.rlib"));
+        assert_eq!(std::fs::read(&link).unwrap(), b"compiled");
+
+        // The run writes into its copies only.
+        std::fs::write(&copied, b"tampered").unwrap();
+        assert_eq!(std::fs::read(deps.join("libbiaslab.rlib")).unwrap(), b"compiled");
+        // A second run starts from the originals again; a missing original is not copied (the run starts empty).
+        std::fs::remove_dir_all(&dirs.cache).unwrap();
+        let again = private_copies(&dirs, &run).unwrap();
+        assert_eq!(std::fs::read(again.build.join("target/debug/deps/libbiaslab.rlib")).unwrap(), b"compiled");
+        assert!(!again.cache.exists());
+    }
 }

@@ -6,8 +6,8 @@
 //!   kernel over a loopback that nothing else shares, and the kernel has no network at all;
 //! - the **kernel** (evcxr_jupyter) runs in its own user, PID, IPC and mount namespaces. It sees the system's
 //!   programs and libraries, the Rust toolchain and crate sources (read-only), the `biaslab` crate (its
-//!   `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own and a
-//!   private copy of the compiled-crate cache. It does not see the source notebooks, the other submissions, the
+//!   `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own and
+//!   private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source notebooks, the other submissions, the
 //!   grading output or the home folder. Every process it starts dies with it.
 //!
 //! Limits: a time limit per cell (the driver's) and per submission (killed here), an address-space limit per
@@ -28,6 +28,21 @@ pub const DRIVER: &str = include_str!("driver.py");
 /// Where the `biaslab` crate appears inside the sandbox; the notebooks run in `notebooks/` below it, so their
 /// `:dep biaslab = { path = ".." }` finds it.
 pub const CRATE_MOUNT: &str = "/grade/biaslab";
+
+/// Where evcxr's build folder appears inside the sandbox (the kernel's `EVCXR_TMPDIR`).
+pub const BUILD_MOUNT: &str = "/grade/build";
+
+/// The compiled state a kernel starts from and writes to. Trusted runs (the warm-up) share one; each untrusted run
+/// gets private copies, so nothing a submission writes reaches another.
+#[derive(Debug, Clone)]
+pub struct KernelDirs {
+    /// evcxr's cache of compiled crates from the registry, the kernel's `~/.cache/evcxr`.
+    pub cache: PathBuf,
+    /// evcxr's build folder, at [`BUILD_MOUNT`]: the crate it generates from the cells and its `target/`, where
+    /// `biaslab` itself is compiled. evcxr does not cache a path dependency, so without this every kernel would
+    /// compile `biaslab` again (about 80 s); a copy of a build folder a finished run left is up to date.
+    pub build: PathBuf,
+}
 
 /// Limits for one submission.
 #[derive(Debug, Clone)]
@@ -175,7 +190,7 @@ impl Sandbox {
     }
 
     /// The kernel's command line: bubblewrap around evcxr_jupyter, with the mounts of the module documentation.
-    fn kernel_argv(&self, work: &Path, cache: &Path, runtime: &Path) -> Vec<String> {
+    fn kernel_argv(&self, work: &Path, dirs: &KernelDirs, runtime: &Path) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
         let mut arg = |parts: &[&str]| a.extend(parts.iter().map(|s| s.to_string()));
         let s = |p: &Path| p.display().to_string();
@@ -208,7 +223,8 @@ impl Sandbox {
         for (_, dir) in &self.data_dirs {
             arg(&["--ro-bind", &s(dir), &s(dir)]);
         }
-        arg(&["--bind", &s(cache), &s(&self.home.join(".cache/evcxr"))]);
+        arg(&["--bind", &s(&dirs.cache), &s(&self.home.join(".cache/evcxr"))]);
+        arg(&["--bind", &s(&dirs.build), BUILD_MOUNT]);
         for entry in ["Cargo.toml", "Cargo.lock", "src", "assets"] {
             let from = self.crate_dir.join(entry);
             if from.exists() {
@@ -219,6 +235,7 @@ impl Sandbox {
         arg(&["--bind", &s(work), &notebooks, "--chdir", &notebooks]);
         arg(&["--ro-bind", &s(runtime), &s(runtime)]);
         arg(&["--clearenv", "--setenv", "HOME", &s(&self.home), "--setenv", "TMPDIR", "/tmp"]);
+        arg(&["--setenv", "EVCXR_TMPDIR", BUILD_MOUNT]);
         arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", "HF_HUB_OFFLINE", "1"]);
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
@@ -245,9 +262,9 @@ impl Sandbox {
     }
 
     /// Runs `composed` in a fresh kernel and writes the executed notebook to `executed`. `run_dir` is this run's
-    /// private folder (created; the working folder inside it is removed afterwards); `cache` is the compiled-crate
-    /// cache the kernel may write to (pass a copy for untrusted code).
-    pub fn run(&self, composed: &Path, executed: &Path, run_dir: &Path, cache: &Path) -> Result<RunOutcome> {
+    /// private folder (created; the working folder inside it is removed afterwards); `dirs` are the compiled state
+    /// the kernel starts from and may write to (pass copies for untrusted code).
+    pub fn run(&self, composed: &Path, executed: &Path, run_dir: &Path, dirs: &KernelDirs) -> Result<RunOutcome> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }
@@ -255,11 +272,11 @@ impl Sandbox {
         let work = run_dir.join("work");
         let runtime = run_dir.join("runtime");
         let kernels = run_dir.join("kernels/biaslab-sandbox");
-        for dir in [&work, &runtime, &kernels, cache] {
+        for dir in [&work, &runtime, &kernels, &dirs.cache, &dirs.build] {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let spec = json!({
-            "argv": self.kernel_argv(&work, cache, &runtime),
+            "argv": self.kernel_argv(&work, dirs, &runtime),
             "display_name": "Rust (biaslab grading sandbox)",
             "language": "rust",
             "interrupt_mode": "message",
