@@ -7,8 +7,8 @@
 //! - the **kernel** (evcxr_jupyter) runs in its own user, PID, IPC and mount namespaces. It sees the system's
 //!   programs and libraries, the Rust toolchain and crate sources (read-only), the `biaslab` crate (its
 //!   `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own and
-//!   private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source notebooks, the other submissions, the
-//!   grading output or the home folder. Every process it starts dies with it.
+//!   private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source
+//!   notebooks, the other submissions, the grading output or the home folder. Every process it starts dies with it.
 //!
 //! Limits: a time limit per cell (the driver's) and per submission (killed here), an address-space limit per
 //! process, and a limit on the number of processes (a pids cgroup when run as root, else `RLIMIT_NPROC`).
