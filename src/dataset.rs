@@ -854,9 +854,9 @@ where
     Ok(measurer.finish())
 }
 
-/// The two BOLD Wikipedia files (gender and profession) (also what [`crate::mitigate::bold_sentences`] reads): in
-/// `data` if it is a folder of the BOLD files themselves (as `biaslab demo-model train --corpus` takes), else by [`crate::data::locate`] (`data` laid out as the shared data,
-/// `$BIASLAB_DATA_DIR`, the cache, a download).
+/// The two BOLD Wikipedia files, gender and profession (what [`crate::mitigate::bold_sentences`] reads): in `data`
+/// if it is a folder of the BOLD files themselves (as `biaslab demo-model train --corpus` takes), else by
+/// [`crate::data::locate`] (`data` laid out as the shared data, `$BIASLAB_DATA_DIR`, the cache, a download).
 pub fn bold_wikipedia(data: Option<&Path>) -> Result<Vec<PathBuf>> {
     crate::mitigate::BOLD_DATASETS
         .iter()
@@ -1180,7 +1180,7 @@ impl NpmiGap {
         display::emit_html_and_text(&self.to_html(), &self.to_string());
     }
 
-    /// Writes every row as CSV: word, count, count_<a>, count_<b>, npmi_<a>, npmi_<b>, gap (empty when undefined).
+    /// Writes every row as CSV: `word, count, count_<a>, count_<b>, npmi_<a>, npmi_<b>, gap` (empty when undefined).
     pub fn write_csv(&self, out: impl Write) -> Result<()> {
         let csv_error = crate::data::csv_error;
         let mut writer = csv::Writer::from_writer(out);

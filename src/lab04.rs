@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 use crate::probe::ProbeReport;
 use crate::stats::{self, Interval};
 
-
 /// The visible checks of exercise 1: `npmi(both, x, y, sentences)` is the normalised pointwise mutual information
 /// of two words from binary per-sentence counts — `both` sentences hold the two words, `x` and `y` hold each, of
 /// `sentences` in all: with p = count / sentences, nPMI = ln(p_xy / (p_x p_y)) / −ln p_xy (Bouma 2009), and −1 when

@@ -257,11 +257,7 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
     let students = notebooks("notebooks");
     let (first, rest) = students.split_first().expect("notebooks/ holds notebooks");
     run("notebooks", first, None);
-    let user_cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .expect("HOME is set")
-        .join("evcxr");
+    let user_cache = biaslab::grade::user_evcxr_cache().expect("HOME is set");
     let worker_caches: Vec<PathBuf> = (0..2)
         .map(|worker| {
             let dir = out.join(format!("xdg-cache-{worker}"));

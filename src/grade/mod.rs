@@ -478,6 +478,15 @@ fn grade_submission(
     Ok(result)
 }
 
+/// The user's evcxr build cache (what `:cache` fills): `$XDG_CACHE_HOME/evcxr`, else `~/.cache/evcxr`, as evcxr
+/// finds it on Linux. `None` when neither variable is set.
+pub fn user_evcxr_cache() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("evcxr"))
+}
+
 /// Runs each source notebook, unchanged, in the sandbox once, in the shared `dirs`: it fills the compiled-crate
 /// cache and the build folder that every submission then gets copies of, and it proves the solutions score full
 /// marks in the sandbox (an error says which cell does not). Seeds the cache from the user's evcxr cache the first
@@ -488,11 +497,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
     if ready.is_file() {
         return Ok(());
     }
-    let user_cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .map(|c| c.join("evcxr"));
-    if let Some(user_cache) = user_cache.filter(|c| c.is_dir() && !cache.is_dir()) {
+    if let Some(user_cache) = user_evcxr_cache().filter(|c| c.is_dir() && !cache.is_dir()) {
         copy_dir(&user_cache, cache)?;
     }
     std::fs::create_dir_all(cache).map_err(io(cache))?;
