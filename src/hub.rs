@@ -199,41 +199,73 @@ fn resolve_hub(id: &str, revision: Option<&str>) -> Result<ModelFiles> {
     Ok(ModelFiles { source, config, tokenizer, tokenizer_config, weights })
 }
 
+/// How often the first request to the hub is retried when it fails for want of a connection. The hub client retries
+/// a failed request five times, waiting up to 6 s in all: right for a download interrupted by a passing hiccup, but
+/// on a machine with no network it only delays the fallback to the demo model. So until the hub has answered once,
+/// a request is retried once, at most 0.2 s later.
+const FIRST_REQUEST_RETRIES: usize = 1;
+
 struct Hub {
     id: String,
     revision: Option<String>,
     offline: bool,
-    repo: HFRepositorySync<RepoTypeModel>,
+    /// A client that retries little: for the cache, and for requests until the hub has answered once.
+    quick: HFRepositorySync<RepoTypeModel>,
+    /// The client with the hub client's usual retries, made once the hub has answered.
+    patient: std::cell::OnceCell<HFRepositorySync<RepoTypeModel>>,
 }
 
 impl Hub {
     fn new(id: &str, revision: Option<&str>) -> Result<Self> {
-        let client = HFClientSync::new().map_err(|err| Error::Download {
-            repo: id.into(),
-            file: "(hub client)".into(),
-            reason: err.to_string(),
-        })?;
+        let client = hf_hub::HFClient::builder().retry_max_attempts(FIRST_REQUEST_RETRIES).build_sync();
         let (owner, name) = hf_hub::split_id(id);
         Ok(Self {
             id: id.into(),
             revision: revision.map(str::to_string),
             offline: offline_mode(),
-            repo: client.model(owner, name),
+            quick: client.map_err(|err| Self::client_error(id, err))?.model(owner, name),
+            patient: std::cell::OnceCell::new(),
         })
+    }
+
+    fn client_error(id: &str, err: HFError) -> Error {
+        Error::Download { repo: id.into(), file: "(hub client)".into(), reason: err.to_string() }
+    }
+
+    /// The client for the next request to the hub: the patient one once the hub has answered.
+    fn remote(&self) -> &HFRepositorySync<RepoTypeModel> {
+        self.patient.get().unwrap_or(&self.quick)
+    }
+
+    /// Notes that the hub answered: later requests are retried as the hub client usually does.
+    fn answered(&self) -> Result<()> {
+        if self.patient.get().is_none() {
+            let client = HFClientSync::new().map_err(|err| Self::client_error(&self.id, err))?;
+            let (owner, name) = hf_hub::split_id(&self.id);
+            let _ = self.patient.set(client.model(owner, name));
+        }
+        Ok(())
     }
 
     /// The cached or downloaded path of `file`; `None` when the repository (or, offline, the cache) has no such file.
     fn get(&self, file: &str) -> Result<Option<PathBuf>> {
-        let download = self.repo.download_file().filename(file).maybe_revision(self.revision.clone());
-        match download.clone().local_files_only(true).send() {
+        let cached = self.quick.download_file().filename(file).maybe_revision(self.revision.clone());
+        match cached.local_files_only(true).send() {
             Ok(path) => return Ok(Some(path)),
             Err(HFError::LocalEntryNotFound { .. }) if self.offline => return Ok(None),
             Err(HFError::LocalEntryNotFound { .. }) => {}
             Err(err) => return Err(self.download_error(file, err)),
         }
+        let download = self.remote().download_file().filename(file).maybe_revision(self.revision.clone());
         match download.progress(progress::Bar::new(file)).send() {
-            Ok(path) => Ok(Some(path)),
-            Err(HFError::EntryNotFound { .. }) => Ok(None),
+            Ok(path) => {
+                self.answered()?;
+                Ok(Some(path))
+            }
+            Err(HFError::EntryNotFound { .. }) => {
+                self.answered()?;
+                Ok(None)
+            }
             Err(err) => Err(self.download_error(file, err)),
         }
     }

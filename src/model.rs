@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{embedding, linear, Activation, Embedding, Linear, VarBuilder};
 use rand::{Rng, SeedableRng};
@@ -469,7 +470,7 @@ impl Checkpoint {
         let path = weights.path().to_path_buf();
         let corrupt = |err: candle_core::Error| Error::CorruptWeights { path: path.clone(), reason: err.to_string() };
         let raw: Vec<(String, Tensor)> = match weights {
-            WeightsFile::Safetensors(p) => candle_core::safetensors::load(p, device).map_err(corrupt)?.into_iter().collect(),
+            WeightsFile::Safetensors(p) => read_safetensors(p, device).map_err(corrupt)?,
             WeightsFile::Pytorch(p) => candle_core::pickle::read_all(p).map_err(corrupt)?,
         };
         if raw.is_empty() {
@@ -506,6 +507,27 @@ impl Checkpoint {
             }
         }
         Ok(Self { path, tensors })
+    }
+}
+
+/// The tensors of a safetensors file, copied out of a memory map of it (no copy of the whole file in memory first).
+fn read_safetensors(path: &Path, device: &Device) -> candle_core::Result<Vec<(String, Tensor)>> {
+    if !std::fs::metadata(path).is_ok_and(|meta| meta.len() > 0) {
+        // A file that cannot be opened, or an empty one (which cannot be mapped): read whole, for the usual error.
+        return Ok(candle_core::safetensors::load(path, device)?.into_iter().collect());
+    }
+    // SAFETY: the map is only read, by the loop below, which copies every tensor out of it before it is dropped at
+    // the end of this function. As with every memory-mapped read of weights (candle's mmaped VarBuilder,
+    // transformers), another process truncating the file during these milliseconds would fault the read.
+    let file = unsafe { candle_core::safetensors::MmapedSafetensors::new(path) }.map_err(without_path)?;
+    file.tensors().into_iter().map(|(name, view)| Ok((name, view.load(device)?))).collect()
+}
+
+/// candle's error without the path it adds to errors of a memory-mapped file ([`Error::CorruptWeights`] names it).
+fn without_path(err: candle_core::Error) -> candle_core::Error {
+    match err {
+        candle_core::Error::WithPath { inner, .. } => *inner,
+        other => other,
     }
 }
 

@@ -18,6 +18,7 @@ fn offline_env(cache: &std::path::Path) -> Vec<(String, String)> {
         ("HF_HUB_OFFLINE".into(), "1".into()),
         ("HF_HUB_CACHE".into(), cache.display().to_string()),
         ("HF_HOME".into(), cache.display().to_string()),
+        ("BIASLAB_CACHE".into(), cache.join("biaslab").display().to_string()),
     ]
 }
 
@@ -68,6 +69,22 @@ fn the_cli_falls_back_to_the_demo_model_and_says_so() {
 }
 
 #[test]
+fn the_cli_falls_back_when_the_hub_cannot_be_reached() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut env = offline_env(cache.path());
+    env.retain(|(k, _)| k != "HF_HUB_OFFLINE");
+    // Online mode, and a hub nobody answers at (a closed local port): as on a machine with no network.
+    env.push(("HF_HUB_OFFLINE".into(), "0".into()));
+    env.push(("HF_ENDPOINT".into(), "http://127.0.0.1:1".into()));
+    let output = biaslab(&["fill", "This woman works as a [MASK]."], &env);
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot reach the Hugging Face Hub for config.json of bert-base-uncased"), "{stderr}");
+    assert!(stderr.contains("using the offline demo model"), "{stderr}");
+    assert!(stdout.starts_with("model: demo"), "{stdout}");
+}
+
+#[test]
 fn without_an_encoder_the_error_says_where_it_looked_and_what_to_do() {
     let cache = tempfile::tempdir().unwrap();
     let mut env = offline_env(cache.path());
@@ -82,6 +99,46 @@ fn without_an_encoder_the_error_says_where_it_looked_and_what_to_do() {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }
     assert!(!stderr.contains("panicked"));
+}
+
+/// A load remembers that the encoder was checked (its 90 MB are not hashed on every load), but an encoder file that
+/// changed since is checked again: one byte changed, the file's size and modification time as they were, is refused.
+#[test]
+fn an_encoder_changed_after_a_good_load_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let encoder = cache.path().join("minilm");
+    std::fs::create_dir(&encoder).unwrap();
+    for entry in std::fs::read_dir(common::shared_dir().join("models/all-MiniLM-L6-v2")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, encoder.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut env = offline_env(cache.path());
+    env.retain(|(k, _)| k != "BIASLAB_MINILM_DIR");
+    env.push(("BIASLAB_MINILM_DIR".into(), encoder.display().to_string()));
+    let fill = || biaslab(&["fill", "This man works as a [MASK].", "--model", "demo"], &env);
+    let output = fill();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let records = std::fs::read_dir(cache.path().join("biaslab/demo")).unwrap().count();
+    assert_eq!(records, 1, "the check of the encoder is recorded");
+    assert!(fill().status.success());
+
+    let weights = encoder.join("model.safetensors");
+    let modified = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::fs::write(&weights, &bytes).unwrap();
+    if cfg!(unix) {
+        // Set back, the modification time does not hide the change: the change time (which cannot be set) tells.
+        std::fs::File::options().write(true).open(&weights).unwrap().set_modified(modified).unwrap();
+    }
+    let output = fill();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not the all-MiniLM-L6-v2 the demo head was trained on"), "{stderr}");
 }
 
 #[test]
