@@ -139,3 +139,56 @@ pub fn assert_same_output(actual: &serde_json::Value, expected: &serde_json::Val
         (a, e) => assert_eq!(a, e, "{at}"),
     }
 }
+
+/// `jupyter` from the project's `.venv` (where `lab/setup.sh` puts it), or from `BIASLAB_JUPYTER`, or the PATH.
+pub fn jupyter() -> PathBuf {
+    if let Some(path) = std::env::var_os("BIASLAB_JUPYTER") {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/jupyter");
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from("jupyter")
+}
+
+/// The Jupyter kernel the notebooks name: `lab/kernel.py`, as `lab/setup.sh` registers it.
+pub const KERNEL: &str = "biaslab";
+
+/// Fails loudly unless `jupyter` has the notebooks' kernel and `lab/setup.sh` prepared its build.
+pub fn require_kernel(jupyter: &Path) {
+    let output =
+        std::process::Command::new(jupyter).args(["kernelspec", "list", "--json"]).output().unwrap_or_else(|err| {
+            panic!(
+                "cannot run {} ({err}): install Jupyter and the Rust kernel with `bash lab/setup.sh --no-open`",
+                jupyter.display()
+            )
+        });
+    let specs: serde_json::Value = serde_json::from_slice(&output.stdout).expect("kernelspec list --json prints JSON");
+    assert!(
+        specs.pointer(&format!("/kernelspecs/{KERNEL}")).is_some(),
+        "the notebooks' kernel ({KERNEL}) is not registered with {}: run `bash lab/setup.sh --no-open`",
+        jupyter.display()
+    );
+    let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel/build.key");
+    assert!(key.is_file(), "the kernel's build of biaslab is not prepared ({} is missing): run `bash lab/setup.sh --no-open`", key.display());
+}
+
+/// Seconds between a time of day in two of Jupyter's ISO 8601 timestamps (`…T17:50:01.123456Z`), across midnight.
+fn seconds_between(from: &str, to: &str) -> Option<f64> {
+    let of_day = |stamp: &str| -> Option<f64> {
+        let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
+        let time = time.split(['+']).next()?;
+        let mut parts = time.split(':').map(|p| p.parse::<f64>().ok());
+        Some(parts.next()?? * 3600.0 + parts.next()?? * 60.0 + parts.next()??)
+    };
+    let seconds = of_day(to)? - of_day(from)?;
+    Some(if seconds < 0.0 { seconds + 86400.0 } else { seconds })
+}
+
+/// How long the first code cell of an executed notebook took, from the timing nbconvert records in its metadata.
+pub fn first_cell_seconds(executed: &serde_json::Value) -> Option<f64> {
+    let cell = executed["cells"].as_array()?.iter().find(|c| c["cell_type"] == "code")?;
+    let timing = cell.pointer("/metadata/execution")?;
+    seconds_between(timing["iopub.execute_input"].as_str()?, timing["shell.execute_reply"].as_str()?)
+}

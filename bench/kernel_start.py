@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""How long a student waits for a notebook kernel: today's plain Rust kernel beside the notebooks' own, in one run.
+
+Runs notebook 01 (the student copy) headless with nbconvert, from top to bottom, in each kernel, a few times, and
+prints the first cell (`:dep biaslab`) and the whole notebook's wall time (kernel start included), side by side:
+
+- `rust`: evcxr_jupyter as `evcxr_jupyter --install` registers it. Its `:cache` holds the compiled dependencies
+  (the set-up filled it), but every new kernel compiles biaslab itself again: the kernel before this change;
+- `biaslab`: lab/kernel.py, evcxr started from the build lab/setup.sh prepared.
+
+Needs `bash lab/setup.sh --no-open` first. Run it on a quiet machine (a build beside it skews it badly):
+
+    .venv/bin/python bench/kernel_start.py [--runs 2] [--model demo]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOK = os.path.join(ROOT, "notebooks", "01_fill_mask_bias.ipynb")
+JUPYTER = os.path.join(ROOT, ".venv", "bin", "jupyter")
+
+
+def seconds(timing):
+    start = datetime.datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+    end = datetime.datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    return (end - start).total_seconds()
+
+
+def run(kernel, model):
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        result = subprocess.run(
+            [JUPYTER, "nbconvert", "--to", "notebook", "--execute", f"--ExecutePreprocessor.kernel_name={kernel}",
+             "--ExecutePreprocessor.timeout=1800", "--ExecutePreprocessor.startup_timeout=300",
+             "--output-dir", out, NOTEBOOK],
+            env=dict(os.environ, BIASLAB_MODEL=model), capture_output=True, text=True)
+        whole = time.monotonic() - started
+        if result.returncode != 0:
+            sys.exit(f"notebook 01 failed in the {kernel} kernel:\n{result.stderr[-3000:]}")
+        with open(os.path.join(out, os.path.basename(NOTEBOOK)), encoding="utf-8") as f:
+            executed = json.load(f)
+    code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    first = seconds(code[0]["metadata"]["execution"])
+    load = next((seconds(c["metadata"]["execution"]) for c in code if "FillMask::from_env" in "".join(c["source"])), None)
+    return first, whole, load
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=2, help="runs of each kernel (default 2)")
+    parser.add_argument("--model", default="demo", help="BIASLAB_MODEL for the notebook (default demo)")
+    args = parser.parse_args()
+    specs = json.loads(subprocess.run([JUPYTER, "kernelspec", "list", "--json"], capture_output=True, text=True,
+                                      check=True).stdout)["kernelspecs"]
+    kernels = [k for k in ("rust", "biaslab") if k in specs]
+    if "biaslab" not in kernels:
+        sys.exit("the biaslab kernel is not registered: run `bash lab/setup.sh --no-open` first")
+    print(f"notebook 01, model {args.model}, {args.runs} run(s) per kernel, {os.cpu_count()} cores")
+    results = {}
+    for kernel in kernels:
+        results[kernel] = []
+        for i in range(args.runs):
+            first, whole, load = run(kernel, args.model)
+            results[kernel].append((first, whole, load))
+            load_text = f", FillMask::from_env cell {load:5.1f} s" if load is not None else ""
+            print(f"  {kernel:8} run {i + 1}: first cell {first:6.1f} s, whole notebook {whole:6.1f} s{load_text}",
+                  flush=True)
+    print()
+    print("| kernel | first cell (median) | whole notebook 01 (median) | FillMask::from_env cell (median) |")
+    print("| --- | --- | --- | --- |")
+    for kernel, rows in results.items():
+        loads = [r[2] for r in rows if r[2] is not None]
+        load = f"{statistics.median(loads):.1f} s" if loads else "?"
+        print(f"| {kernel} | {statistics.median(r[0] for r in rows):.1f} s | "
+              f"{statistics.median(r[1] for r in rows):.1f} s | {load} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""biaslab's Rust kernel for Jupyter: evcxr_jupyter started from a build of biaslab prepared once.
+
+evcxr compiles what a notebook's `:dep biaslab = { path = ".." }` names in a build folder of its own, and its
+`:cache` keeps compiled registry crates but never a path dependency: every new kernel compiled the whole biaslab
+crate again (about 80 s on 2 cores). `lab/setup.sh` now prepares that build folder once (`--prepare`: a real
+evcxr kernel runs the notebooks' first cell in `target/kernel/build`), and each kernel this launcher starts gets a
+private copy of it as its `EVCXR_TMPDIR`:
+
+- compiled artifacts (`.rlib`, `.rmeta`, `.so` in `deps/`) are hard links: rustc and the linker write a new
+  file and rename it over an old one, so a link is never written through (evcxr's `:cache` copies into an
+  artifact's file only for a registry crate compiled again, which a build with the same key never needs);
+  everything else (cargo's fingerprints, dep-info and build-script outputs, which are rewritten in place, and
+  evcxr's generated crate) is copied with its modification time;
+- cargo's own freshness check then decides: biaslab edited since the preparation is compiled again in that
+  kernel's copy, so a kernel never runs stale code; unchanged, the first cell only links the notebook's code;
+- the copy is deleted when the kernel ends; copies left by kernels that were killed are removed at the next start.
+
+The build is used only while it matches what it was made with (the toolchain, evcxr, the linker evcxr picks,
+biaslab's Cargo.toml and Cargo.lock, the first cell): otherwise the kernel starts as plain evcxr would, and says
+to run `bash lab/setup.sh` again. Written in Python because it must run before any Rust kernel exists, with the
+Jupyter client the set-up installs (it is the kernel's command line, as `jupyter kernelspec` registers it).
+
+    kernel.py --evcxr PATH --control_file FILE   what Jupyter runs (the registered kernel)
+    kernel.py --evcxr PATH --prepare             prepares target/kernel/build (lab/setup.sh)
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KERNEL_DIR = os.path.join(ROOT, "target", "kernel")
+TEMPLATE = os.path.join(KERNEL_DIR, "build")
+KERNELS = os.path.join(KERNEL_DIR, "kernels")
+LOCK = os.path.join(KERNEL_DIR, "lock")
+KEY_FILE = os.path.join(KERNEL_DIR, "build.key")
+# The notebook whose first cell the build is prepared with; every notebook's first cell is the same (a test says so).
+FIRST_NOTEBOOK = os.path.join(ROOT, "notebooks", "01_fill_mask_bias.ipynb")
+# Compiled artifacts, which are linked, not copied (but evcxr's generated crate's, which it renames).
+LINKED_SUFFIXES = (".rlib", ".rmeta", ".so", ".dylib")
+NEVER_LINKED = ("libctx", "libcode_")
+
+
+def note(message):
+    print(f"biaslab kernel: {message}", file=sys.stderr, flush=True)
+
+
+def first_cell():
+    with open(FIRST_NOTEBOOK, encoding="utf-8") as f:
+        notebook = json.load(f)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            source = cell["source"]
+            return "".join(source) if isinstance(source, list) else source
+    raise SystemExit(f"{FIRST_NOTEBOOK} has no code cell")
+
+
+def command_output(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+
+
+def file_digest(path):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def build_key(evcxr):
+    """What the prepared build depends on beyond biaslab's sources (which cargo checks itself)."""
+    evcxr_stat = os.stat(evcxr)
+    # evcxr links with mold, else lld, when either is on PATH (a different linker means different rustc flags).
+    linker = "mold" if shutil.which("mold") else "lld" if shutil.which("lld") else "system"
+    parts = {
+        "rustc": command_output(["rustc", "-vV"]),
+        "cargo": command_output(["cargo", "-V"]),
+        "evcxr": [os.path.realpath(evcxr), evcxr_stat.st_size, evcxr_stat.st_mtime_ns],
+        "linker": linker,
+        "Cargo.toml": file_digest(os.path.join(ROOT, "Cargo.toml")),
+        "Cargo.lock": file_digest(os.path.join(ROOT, "Cargo.lock")),
+        "first cell": first_cell(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def locked(shared):
+    """A lock on the prepared build: shared while a kernel copies it, exclusive while it is prepared."""
+    os.makedirs(KERNEL_DIR, exist_ok=True)
+    handle = open(LOCK, "a+")
+    fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+    return handle
+
+
+def is_linked(directory, name):
+    return (
+        os.path.basename(directory) == "deps"
+        and name.endswith(LINKED_SUFFIXES)
+        and not name.startswith(NEVER_LINKED)
+    )
+
+
+def copy_build(source, target):
+    """Copies the prepared build folder `source` to `target` as the module documentation says."""
+    for directory, subdirs, files in os.walk(source):
+        relative = os.path.relpath(directory, source)
+        out = os.path.join(target, relative)
+        os.makedirs(out, exist_ok=True)
+        # rustc's incremental state is not needed to reuse the build, and it is large.
+        subdirs[:] = [d for d in subdirs if d != "incremental"]
+        for name in subdirs:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), os.path.join(out, name))
+        subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+        for name in files:
+            if name.startswith("libcode_"):
+                continue  # the compiled cells of the preparation
+            path = os.path.join(directory, name)
+            dest = os.path.join(out, name)
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), dest)
+                continue
+            if is_linked(directory, name):
+                try:
+                    os.link(path, dest)
+                    continue
+                except OSError:
+                    pass  # another file system, or links not allowed: copy
+            shutil.copy2(path, dest)
+
+
+def process_start(pid):
+    """The start time of process `pid` (to tell a live kernel from a reused process id), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def sweep():
+    """Removes the copies of kernels that ended without removing theirs (killed, or the machine restarted)."""
+    try:
+        entries = os.listdir(KERNELS)
+    except OSError:
+        return
+    for entry in entries:
+        path = os.path.join(KERNELS, entry)
+        try:
+            with open(os.path.join(path, ".owner"), encoding="utf-8") as f:
+                pid, start = f.read().split()
+            alive = process_start(int(pid)) == start
+        except (OSError, ValueError):
+            # No owner yet: a kernel is still copying, unless the folder is old.
+            alive = time.time() - os.path.getmtime(path) < 3600 if os.path.exists(path) else True
+        if not alive:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def kernel_build(evcxr):
+    """A private copy of the prepared build for this kernel, or None (with a note) when there is none to use."""
+    if not os.path.isdir(TEMPLATE):
+        note("no prepared build of biaslab (run `bash lab/setup.sh`): the first cell compiles it, about a minute")
+        return None
+    with locked(shared=True):
+        try:
+            with open(KEY_FILE, encoding="utf-8") as f:
+                recorded = f.read().strip()
+        except OSError:
+            recorded = ""
+        if recorded != build_key(evcxr):
+            note(
+                "the prepared build of biaslab was made with another toolchain, evcxr or Cargo.lock: "
+                "run `bash lab/setup.sh` again; until then the first cell compiles biaslab"
+            )
+            return None
+        sweep()
+        os.makedirs(KERNELS, exist_ok=True)
+        copy = os.path.join(KERNELS, f"{os.getpid()}-{time.time_ns()}")
+        os.makedirs(copy)
+        with open(os.path.join(copy, ".owner"), "w", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {process_start(os.getpid())}")
+        try:
+            copy_build(TEMPLATE, copy)
+        except BaseException:
+            shutil.rmtree(copy, ignore_errors=True)
+            raise
+        return copy
+
+
+def die_with_parent():
+    """Runs in the kernel's process before it starts: it gets SIGTERM if this launcher is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_kernel(evcxr, control_file):
+    env = dict(os.environ)
+    copy = None
+    prepared = env.pop("BIASLAB_KERNEL_PREPARE", None)
+    if prepared:
+        env["EVCXR_TMPDIR"] = prepared  # --prepare builds in the shared folder itself
+    else:
+        try:
+            copy = kernel_build(evcxr)
+        except OSError as err:
+            note(f"cannot copy the prepared build ({err}); the first cell compiles biaslab")
+            copy = None
+        if copy:
+            env["EVCXR_TMPDIR"] = copy
+    child = subprocess.Popen([evcxr, "--control_file", control_file], env=env, preexec_fn=die_with_parent)
+
+    def forward(signum, _frame):
+        try:
+            child.send_signal(signum)
+        except OSError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, forward)
+    code = child.wait()
+    if copy:
+        remove_soon(copy)
+    return code
+
+
+def remove_soon(copy):
+    """Removes a kernel's copy without making Jupyter wait (it kills a kernel that is slow to end, and deleting
+    thousands of files takes seconds): renamed at once, deleted by a process of its own. If that is stopped too,
+    the next kernel's sweep deletes what is left (its owner is gone)."""
+    trash = f"{copy}.ended"
+    try:
+        os.rename(copy, trash)
+        subprocess.Popen(["rm", "-rf", trash], start_new_session=True, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def prepare(evcxr):
+    """Runs the notebooks' first cell in a real kernel whose build folder is target/kernel/build."""
+    from jupyter_client.manager import KernelManager
+
+    cell = first_cell()
+    with locked(shared=False):
+        os.makedirs(TEMPLATE, exist_ok=True)
+        if os.path.exists(KEY_FILE):
+            os.remove(KEY_FILE)
+        started = time.monotonic()
+        manager = KernelManager(kernel_name="biaslab")
+        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE)
+        # The notebooks' folder, as in JupyterLab: the cell's relative `path = ".."` must resolve the same way.
+        manager.start_kernel(env=env, cwd=os.path.dirname(FIRST_NOTEBOOK))
+        client = manager.client()
+        client.start_channels()
+        failed = []
+        try:
+            client.wait_for_ready(timeout=120)
+
+            def show(message):
+                kind, content = message["msg_type"], message["content"]
+                if kind == "stream":
+                    sys.stderr.write(content["text"])
+                elif kind == "error":
+                    failed.append(f"{content['ename']}: {content['evalue']}")
+                    sys.stderr.write("\n".join(content.get("traceback", [])) + "\n")
+
+            reply = client.execute_interactive(cell, timeout=3600, output_hook=show)
+            if reply["content"]["status"] != "ok":
+                failed.append(reply["content"].get("evalue", "the cell failed"))
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=False)
+        if failed:
+            raise SystemExit("setup: preparing the kernel's build of biaslab failed: " + "; ".join(failed))
+        for directory, _, files in os.walk(TEMPLATE):
+            for name in files:
+                if name.startswith("libcode_"):
+                    os.remove(os.path.join(directory, name))
+        with open(KEY_FILE, "w", encoding="utf-8") as f:
+            f.write(build_key(evcxr) + "\n")
+        print(f"prepared the kernel's build of biaslab in {time.monotonic() - started:.0f} s: {TEMPLATE}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--evcxr", required=True, help="the evcxr_jupyter program")
+    parser.add_argument("--control_file", help="the connection file Jupyter gives a kernel")
+    parser.add_argument("--prepare", action="store_true", help="prepare target/kernel/build")
+    args = parser.parse_args()
+    if args.prepare:
+        prepare(args.evcxr)
+    elif args.control_file:
+        sys.exit(run_kernel(args.evcxr, args.control_file))
+    else:
+        parser.error("give --control_file or --prepare")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+//! The notebooks' kernel (`lab/kernel.py`): every kernel starts from the build of biaslab that `lab/setup.sh`
+//! prepared, never runs stale code after biaslab's source is edited, and two kernels started at the same moment
+//! both work.
+//!
+//! Needs what `bash lab/setup.sh --no-open` sets up (Jupyter, evcxr and the prepared build); without it the tests
+//! fail and say so.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The notebooks' first cell (lab 01's), as students run it.
+fn first_cell() -> String {
+    let notebook = biaslab::notebook::read(&root().join("notebooks/01_fill_mask_bias.ipynb")).unwrap();
+    let cell = notebook["cells"].as_array().unwrap().iter().find(|c| c["cell_type"] == "code").cloned().unwrap();
+    biaslab::notebook::source(&cell)
+}
+
+/// A notebook of code cells, in the notebooks' kernel.
+fn notebook(cells: &[&str]) -> Value {
+    let cells: Vec<Value> = cells
+        .iter()
+        .map(|source| json!({"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": null}))
+        .collect();
+    json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"name": common::KERNEL, "display_name": "Rust (biaslab)", "language": "rust"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    })
+}
+
+/// Runs `notebook` (a file in the notebooks' folder of a checkout) headless; the executed notebook, or nbconvert's
+/// complaint. `jupyter_path` adds a folder of kernel specifications (a copy's own kernel).
+fn execute(notebook: &Path, jupyter_path: Option<&Path>) -> Result<Value, String> {
+    let mut command = Command::new(common::jupyter());
+    if let Some(dir) = jupyter_path {
+        command.env("JUPYTER_PATH", dir);
+    }
+    let output = command
+        .args(["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=1800"])
+        .arg(format!("--ExecutePreprocessor.kernel_name={}", common::KERNEL))
+        .arg("--output")
+        .arg(format!("{}.out", notebook.file_stem().unwrap().to_string_lossy()))
+        .arg(notebook)
+        .env("BIASLAB_MODEL", "demo")
+        .output()
+        .map_err(|err| format!("cannot run nbconvert: {err}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let useful: Vec<&str> = stderr.lines().filter(|l| !l.trim_start().starts_with("Compiling")).collect();
+        return Err(useful[useful.len().saturating_sub(40)..].join("\n"));
+    }
+    biaslab::notebook::read(&notebook.with_file_name(format!(
+        "{}.out.ipynb",
+        notebook.file_stem().unwrap().to_string_lossy()
+    )))
+    .map_err(|err| err.to_string())
+}
+
+/// All the text a notebook's cells printed.
+fn printed(executed: &Value) -> String {
+    let mut all = String::new();
+    for cell in executed["cells"].as_array().unwrap() {
+        for output in cell["outputs"].as_array().into_iter().flatten() {
+            for field in [&output["text"], &output["data"]["text/plain"]] {
+                match field {
+                    Value::String(s) => all.push_str(s),
+                    Value::Array(lines) => lines.iter().filter_map(Value::as_str).for_each(|l| all.push_str(l)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    all
+}
+
+fn write(path: &Path, notebook: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(notebook).unwrap()).unwrap();
+}
+
+fn kernel_copies() -> usize {
+    std::fs::read_dir(root().join("target/kernel/kernels")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Files deleted when the test ends, however it ends.
+struct Removed(Vec<PathBuf>);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[test]
+fn two_kernels_started_at_the_same_moment_both_work() {
+    let jupyter = common::jupyter();
+    common::require_kernel(&jupyter);
+    let before = kernel_copies();
+    let cells = [first_cell(), "println!(\"{}\", biaslab::words::OCCUPATIONS.len());".to_string()];
+    // In the notebooks' folder itself, where `path = ".."` names this checkout, as in the lab; removed on drop.
+    let files = Removed(
+        (0..2)
+            .flat_map(|i| {
+                let stem = format!(".kernel-test-{}-{i}", std::process::id());
+                ["ipynb", "out.ipynb"].map(|ext| root().join("notebooks").join(format!("{stem}.{ext}")))
+            })
+            .collect(),
+    );
+    let paths: Vec<PathBuf> = files.0.iter().step_by(2).cloned().collect();
+    for path in &paths {
+        write(path, &notebook(&cells.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    let results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths.iter().map(|path| scope.spawn(move || execute(path, None))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, result) in results.into_iter().enumerate() {
+        let executed = result.unwrap_or_else(|err| panic!("kernel {i} of two started together failed:\n{err}"));
+        assert!(printed(&executed).contains("116"), "kernel {i}: {}", printed(&executed));
+        let first = common::first_cell_seconds(&executed).map_or("?".into(), |s| format!("{s:.1}"));
+        eprintln!("kernel {i} of two started together: first cell {first} s");
+    }
+    // Each kernel deletes its copy in the background as it ends: give that a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while kernel_copies() > before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(kernel_copies(), before, "a kernel left its copy of the build behind");
+}
+
+/// A copy of this checkout (what the kernel and the set-up read), with its own registration of the kernel.
+fn copy_checkout(to: &Path) -> PathBuf {
+    for entry in ["Cargo.toml", "Cargo.lock", "src", "assets", "lab/kernel.py", "notebooks/01_fill_mask_bias.ipynb"] {
+        let target = to.join(entry);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let status = Command::new("cp").arg("-a").arg(root().join(entry)).arg(&target).status().unwrap();
+        assert!(status.success(), "cannot copy {entry}");
+    }
+    let kernels = to.join("jupyter");
+    let spec_dir = kernels.join("kernels").join(common::KERNEL);
+    std::fs::create_dir_all(&spec_dir).unwrap();
+    let installed = Command::new(common::jupyter()).args(["kernelspec", "list", "--json"]).output().unwrap();
+    let specs: Value = serde_json::from_slice(&installed.stdout).unwrap();
+    let mut spec = specs["kernelspecs"][common::KERNEL]["spec"].clone();
+    let argv = spec["argv"].as_array_mut().unwrap();
+    let launcher = argv.iter_mut().find(|a| a.as_str().is_some_and(|a| a.ends_with("kernel.py"))).unwrap();
+    *launcher = Value::String(to.join("lab/kernel.py").display().to_string());
+    std::fs::write(spec_dir.join("kernel.json"), serde_json::to_string_pretty(&spec).unwrap()).unwrap();
+    kernels
+}
+
+#[test]
+fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
+    let jupyter = common::jupyter();
+    common::require_kernel(&jupyter);
+    let copy = tempfile::Builder::new().prefix("biaslab-stale-").tempdir().unwrap();
+    let jupyter_path = copy_checkout(copy.path());
+    // Prepare the copy's build as lab/setup.sh does (its dependencies come from evcxr's cache).
+    let installed = Command::new(&jupyter).args(["kernelspec", "list", "--json"]).output().unwrap();
+    let specs: Value = serde_json::from_slice(&installed.stdout).unwrap();
+    let argv: Vec<String> = serde_json::from_value(specs["kernelspecs"][common::KERNEL]["spec"]["argv"].clone()).unwrap();
+    let evcxr = argv.iter().position(|a| a == "--evcxr").map(|i| argv[i + 1].clone()).unwrap();
+    let prepared = Command::new(&argv[0])
+        .arg(copy.path().join("lab/kernel.py"))
+        .args(["--evcxr", &evcxr, "--prepare"])
+        .env("JUPYTER_PATH", &jupyter_path)
+        .output()
+        .unwrap();
+    assert!(prepared.status.success(), "prepare failed: {}", String::from_utf8_lossy(&prepared.stderr));
+
+    let probe = copy.path().join("notebooks/stale.ipynb");
+    let cells = [first_cell(), "println!(\"stale-check: {}\", biaslab::words::is_occupation(\"stale-check\"));".into()];
+    write(&probe, &notebook(&cells.iter().map(String::as_str).collect::<Vec<_>>()));
+    let before = execute(&probe, Some(&jupyter_path)).unwrap_or_else(|err| panic!("the prepared copy failed:\n{err}"));
+    assert!(printed(&before).contains("stale-check: false"), "{}", printed(&before));
+
+    // Edit a function's output, as a developer would, and start a new kernel without preparing again.
+    let words = copy.path().join("src/words.rs");
+    let source = std::fs::read_to_string(&words).unwrap();
+    let edited = source.replace("OCCUPATIONS.contains(&word.as_str())", "OCCUPATIONS.contains(&word.as_str()) || word == \"stale-check\"");
+    assert_ne!(edited, source, "src/words.rs no longer has the line this test edits");
+    std::fs::write(&words, edited).unwrap();
+    let after = execute(&probe, Some(&jupyter_path)).unwrap_or_else(|err| panic!("the edited copy failed:\n{err}"));
+    assert!(printed(&after).contains("stale-check: true"), "a new kernel ran biaslab as it was before the edit: {}", printed(&after));
+}
