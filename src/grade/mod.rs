@@ -340,16 +340,19 @@ fn digest(submission: &Submission, limits: &Limits) -> String {
 }
 
 /// Copies the folder `from` to `to` with its files' modification times (cargo decides from them whether a
-/// compiled crate is up to date) and its symbolic links as links.
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+/// compiled crate is up to date) and its symbolic links as links, leaving out the entries `skip` names.
+fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&std::ffi::OsStr) -> bool) -> Result<()> {
     std::fs::create_dir_all(to).map_err(io(to))?;
     for entry in std::fs::read_dir(from).map_err(io(from))? {
         let entry = entry.map_err(io(from))?;
+        if skip(&entry.file_name()) {
+            continue;
+        }
         let path = entry.path();
         let target = to.join(entry.file_name());
         let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
-            copy_dir(&path, &target)?;
+            copy_dir(&path, &target, skip)?;
         } else if kind.is_file() {
             std::fs::copy(&path, &target).map_err(io(&path))?;
             let modified = entry.metadata().and_then(|m| m.modified()).map_err(io(&path))?;
@@ -363,13 +366,15 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Private copies of `dirs` in `run_dir`, for one untrusted run.
+/// Private copies of `dirs` in `run_dir`, for one untrusted run. The build folder is copied without the compiled
+/// cells of the run that made it (`libcode_*`: the solutions' cells, after the warm-up).
 fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
     let copies = KernelDirs { cache: run_dir.join("cache"), build: run_dir.join("build") };
+    let skip = |name: &std::ffi::OsStr| name.to_string_lossy().starts_with("libcode_");
     for (from, to) in [(&dirs.cache, &copies.cache), (&dirs.build, &copies.build)] {
         let _ = std::fs::remove_dir_all(to);
         if from.is_dir() {
-            copy_dir(from, to)?;
+            copy_dir(from, to, &skip)?;
         }
     }
     Ok(copies)
@@ -498,7 +503,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         return Ok(());
     }
     if let Some(user_cache) = user_evcxr_cache().filter(|c| c.is_dir() && !cache.is_dir()) {
-        copy_dir(&user_cache, cache)?;
+        copy_dir(&user_cache, cache, &|_| false)?;
     }
     std::fs::create_dir_all(cache).map_err(io(cache))?;
     let started = SystemTime::now();
@@ -653,7 +658,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
-    fn private_copies_keep_modification_times_and_links_and_leave_the_originals_alone() {
+    fn private_copies_keep_modification_times_and_links_leave_out_compiled_cells_and_the_originals_alone() {
         let dir = tempfile::tempdir().unwrap();
         let dirs = KernelDirs { cache: dir.path().join("cache"), build: dir.path().join("build") };
         let deps = dirs.build.join("target/debug/deps");
@@ -668,6 +673,8 @@ mod tests {
         }
         std::os::unix::fs::symlink("deps/libbiaslab.rlib", dirs.build.join("target/debug/libbiaslab.rlib")).unwrap();
 
+        std::fs::write(deps.join("libcode_3.so"), b"a solution's cell").unwrap();
+
         let run = dir.path().join("run");
         let copies = private_copies(&dirs, &run).unwrap();
         assert_eq!(copies.cache, run.join("cache"));
@@ -676,6 +683,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&copied).unwrap().modified().unwrap(), old);
         let hits = std::fs::metadata(copies.cache.join("hits")).unwrap().modified().unwrap();
         assert_eq!(hits, old + Duration::from_secs(60));
+        assert!(!copies.build.join("target/debug/deps/libcode_3.so").exists(), "a solution's compiled cell");
         let link = copies.build.join("target/debug/libbiaslab.rlib");
         assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("deps/libbiaslab.rlib"));
         assert_eq!(std::fs::read(&link).unwrap(), b"compiled");
