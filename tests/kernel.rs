@@ -18,9 +18,7 @@ fn root() -> &'static Path {
 
 /// The notebooks' first cell (lab 01's), as students run it.
 fn first_cell() -> String {
-    let notebook = biaslab::notebook::read(&root().join("notebooks/01_fill_mask_bias.ipynb")).unwrap();
-    let cell = notebook["cells"].as_array().unwrap().iter().find(|c| c["cell_type"] == "code").cloned().unwrap();
-    biaslab::notebook::source(&cell)
+    common::first_code_cell(&root().join("notebooks/01_fill_mask_bias.ipynb"))
 }
 
 /// A notebook of code cells, in the notebooks' kernel.

@@ -244,11 +244,7 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
 
 #[test]
 fn every_notebook_starts_with_the_cell_the_kernel_was_prepared_with() {
-    let first_cell = |path: &Path| {
-        let notebook = biaslab::notebook::read(path).unwrap();
-        let cell = notebook["cells"].as_array().unwrap().iter().find(|c| c["cell_type"] == "code").cloned().unwrap();
-        biaslab::notebook::source(&cell)
-    };
+    let first_cell = common::first_code_cell;
     let prepared = first_cell(&root().join("notebooks/01_fill_mask_bias.ipynb"));
     assert!(prepared.contains(":dep biaslab"), "{prepared}");
     for path in notebooks("notebooks").into_iter().chain(notebooks("solutions")) {

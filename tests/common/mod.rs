@@ -192,3 +192,11 @@ pub fn first_cell_seconds(executed: &serde_json::Value) -> Option<f64> {
     let timing = cell.pointer("/metadata/execution")?;
     seconds_between(timing["iopub.execute_input"].as_str()?, timing["shell.execute_reply"].as_str()?)
 }
+
+/// The source of a notebook's first code cell (the notebooks' `:dep biaslab` cell).
+pub fn first_code_cell(path: &Path) -> String {
+    let notebook = biaslab::notebook::read(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let cells = notebook["cells"].as_array().cloned().unwrap_or_default();
+    let cell = cells.iter().find(|c| c["cell_type"] == "code").unwrap_or_else(|| panic!("{}: no code cell", path.display()));
+    biaslab::notebook::source(cell)
+}
