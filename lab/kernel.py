@@ -264,7 +264,11 @@ def prepare(evcxr):
             os.remove(KEY_FILE)
         started = time.monotonic()
         manager = KernelManager(kernel_name="biaslab")
-        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE)
+        # An evcxr cache of the build's own (`:cache` in the cell): evcxr's cache hands back a crate's dep-info as
+        # first written, naming build-script outputs in whichever build folder compiled it first. A crate from the
+        # user's cache would name another folder, and cargo would compile it again wherever that one is missing (in
+        # the grading sandbox: every submission).
+        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, XDG_CACHE_HOME=os.path.join(KERNEL_DIR, "cache"))
         # The notebooks' folder, as in JupyterLab: the cell's relative `path = ".."` must resolve the same way.
         manager.start_kernel(env=env, cwd=os.path.dirname(FIRST_NOTEBOOK))
         client = manager.client()

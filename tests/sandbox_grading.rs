@@ -126,7 +126,7 @@ fn grade(submitted: &Path, out: &Path) -> std::process::Output {
         .arg(root().join("solutions"))
         .arg("--out")
         .arg(out)
-        .args(["--jobs", "2", "--cell-timeout", "240", "--time-limit", "900"])
+        .args(["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"])
         .current_dir(root());
     if std::env::var_os("BIASLAB_MODEL").is_none() {
         command.env("BIASLAB_MODEL", "demo");

@@ -366,6 +366,17 @@ fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&std::ffi::OsStr) -> bool) -> 
     Ok(())
 }
 
+/// A shared lock on the notebooks' prepared build (the lock `lab/kernel.py` takes: shared while a kernel copies the
+/// build, exclusive while `lab/setup.sh` prepares it again), held until the returned file is dropped. Without the
+/// lock file (no build prepared by `lab/kernel.py`) nothing is locked.
+fn lock_prepared_build(path: &Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: flock on a descriptor the returned file owns; closing it releases the lock.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) };
+    Some(file)
+}
+
 /// Private copies of `dirs` in `run_dir`, for one untrusted run. The build folder is copied without the compiled
 /// cells of the run that made it (`libcode_*`: the solutions' cells, after the warm-up).
 fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
@@ -483,29 +494,29 @@ fn grade_submission(
     Ok(result)
 }
 
-/// The user's evcxr build cache (what `:cache` fills): `$XDG_CACHE_HOME/evcxr`, else `~/.cache/evcxr`, as evcxr
-/// finds it on Linux. `None` when neither variable is set.
-pub fn user_evcxr_cache() -> Option<PathBuf> {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .map(|cache| cache.join("evcxr"))
-}
-
 /// Runs each source notebook, unchanged, in the sandbox once, in the shared `dirs`: it fills the compiled-crate
 /// cache and the build folder that every submission then gets copies of, and it proves the solutions score full
-/// marks in the sandbox (an error says which cell does not). Seeds the cache from the user's evcxr cache the first
-/// time.
+/// marks in the sandbox (an error says which cell does not). The build folder starts as a copy of the notebooks'
+/// prepared build ([`sandbox::PREPARED_BUILD`], made by `lab/setup.sh`) when there is one, so that neither the
+/// warm-up nor a submission compiles `biaslab` or its dependencies; cargo still decides what is up to date.
+///
+/// The compiled-crate cache starts empty, never from the user's evcxr cache: evcxr's cache hands back a crate's
+/// dep-info as it was first written, naming build-script outputs in the build folder that first compiled it,
+/// which a sandbox does not have; cargo would then compile those crates again in every submission.
 fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs: &KernelDirs) -> Result<()> {
     let cache = &dirs.cache;
     let ready = cache.join(".biaslab-ready");
     if ready.is_file() {
         return Ok(());
     }
-    if let Some(user_cache) = user_evcxr_cache().filter(|c| c.is_dir() && !cache.is_dir()) {
-        copy_dir(&user_cache, cache, &|_| false)?;
-    }
+    let _ = std::fs::remove_dir_all(cache);
     std::fs::create_dir_all(cache).map_err(io(cache))?;
+    let prepared = sandbox.build_mount();
+    let _ = std::fs::remove_dir_all(&dirs.build);
+    if prepared.join("target").is_dir() {
+        let _lock = lock_prepared_build(&sandbox.crate_dir().join("target/kernel/lock"));
+        copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
+    }
     let started = SystemTime::now();
     // The solutions are trusted, and the first run compiles every dependency: give it an hour.
     let mut trusted = sandbox.clone();

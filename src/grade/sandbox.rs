@@ -5,9 +5,9 @@
 //! - the **driver** ([`DRIVER`], Python with nbclient) runs in a network namespace of its own: it talks to the
 //!   kernel over a loopback that nothing else shares, and the kernel has no network at all;
 //! - the **kernel** (evcxr_jupyter) runs in its own user, PID, IPC and mount namespaces. It sees the system's
-//!   programs and libraries, the Rust toolchain and crate sources (read-only), the `biaslab` crate (its
-//!   `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own and
-//!   private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source
+//!   programs and libraries, the Rust toolchain and crate sources (read-only), the `biaslab` crate at its own path
+//!   (its `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own
+//!   and private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source
 //!   notebooks, the other submissions, the grading output or the home folder. Every process it starts dies with it.
 //!
 //! Limits: a time limit per cell (the driver's) and per submission (killed here), an address-space limit per
@@ -25,12 +25,12 @@ use crate::error::{Error, Result};
 /// The kernel driver, written next to each run.
 pub const DRIVER: &str = include_str!("driver.py");
 
-/// Where the `biaslab` crate appears inside the sandbox; the notebooks run in `notebooks/` below it, so their
-/// `:dep biaslab = { path = ".." }` finds it.
-pub const CRATE_MOUNT: &str = "/grade/biaslab";
-
-/// Where evcxr's build folder appears inside the sandbox (the kernel's `EVCXR_TMPDIR`).
-pub const BUILD_MOUNT: &str = "/grade/build";
+/// The prepared build of `biaslab` for the notebooks' kernel (`lab/kernel.py --prepare`, run by `lab/setup.sh`),
+/// relative to the crate. Inside the sandbox, evcxr's build folder is mounted at this path below the crate's own
+/// path, and the crate at its own path: cargo's records of a build (dep-info, build-script outputs) name absolute
+/// paths, so only there does a copy of the prepared build, or of the warm-up's, stay up to date, and no kernel
+/// compiles `biaslab` or its dependencies again.
+pub const PREPARED_BUILD: &str = "target/kernel/build";
 
 /// The compiled state a kernel starts from and writes to. Trusted runs (the warm-up) share one; each untrusted run
 /// gets private copies, so nothing a submission writes reaches another.
@@ -38,9 +38,9 @@ pub const BUILD_MOUNT: &str = "/grade/build";
 pub struct KernelDirs {
     /// evcxr's cache of compiled crates from the registry, the kernel's `~/.cache/evcxr`.
     pub cache: PathBuf,
-    /// evcxr's build folder, at [`BUILD_MOUNT`]: the crate it generates from the cells and its `target/`, where
-    /// `biaslab` itself is compiled. evcxr does not cache a path dependency, so without this every kernel would
-    /// compile `biaslab` again (about 80 s); a copy of a build folder a finished run left is up to date.
+    /// evcxr's build folder, at [`Sandbox::build_mount`]: the crate it generates from the cells and its `target/`,
+    /// where `biaslab` itself is compiled. evcxr does not cache a path dependency, so without this every kernel
+    /// would compile `biaslab` again (about 80 s); a copy of a build folder a finished run left is up to date.
     pub build: PathBuf,
 }
 
@@ -189,6 +189,18 @@ impl Sandbox {
         &self.limits
     }
 
+    /// The `biaslab` crate's folder, which is also where the crate appears inside the sandbox (the notebooks run in
+    /// `notebooks/` below it, so their `:dep biaslab = { path = ".." }` finds it).
+    pub fn crate_dir(&self) -> &Path {
+        &self.crate_dir
+    }
+
+    /// Where evcxr's build folder appears inside the sandbox (the kernel's `EVCXR_TMPDIR`): the path of the
+    /// prepared build, [`PREPARED_BUILD`].
+    pub fn build_mount(&self) -> PathBuf {
+        self.crate_dir.join(PREPARED_BUILD)
+    }
+
     /// The kernel's command line: bubblewrap around evcxr_jupyter, with the mounts of the module documentation.
     fn kernel_argv(&self, work: &Path, dirs: &KernelDirs, runtime: &Path) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
@@ -224,18 +236,19 @@ impl Sandbox {
             arg(&["--ro-bind", &s(dir), &s(dir)]);
         }
         arg(&["--bind", &s(&dirs.cache), &s(&self.home.join(".cache/evcxr"))]);
-        arg(&["--bind", &s(&dirs.build), BUILD_MOUNT]);
+        let build = s(&self.build_mount());
+        arg(&["--bind", &s(&dirs.build), &build]);
         for entry in ["Cargo.toml", "Cargo.lock", "src", "assets"] {
             let from = self.crate_dir.join(entry);
             if from.exists() {
-                arg(&["--ro-bind", &s(&from), &format!("{CRATE_MOUNT}/{entry}")]);
+                arg(&["--ro-bind", &s(&from), &s(&from)]);
             }
         }
-        let notebooks = format!("{CRATE_MOUNT}/notebooks");
+        let notebooks = s(&self.crate_dir.join("notebooks"));
         arg(&["--bind", &s(work), &notebooks, "--chdir", &notebooks]);
         arg(&["--ro-bind", &s(runtime), &s(runtime)]);
         arg(&["--clearenv", "--setenv", "HOME", &s(&self.home), "--setenv", "TMPDIR", "/tmp"]);
-        arg(&["--setenv", "EVCXR_TMPDIR", BUILD_MOUNT]);
+        arg(&["--setenv", "EVCXR_TMPDIR", &build]);
         arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", "HF_HUB_OFFLINE", "1"]);
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
