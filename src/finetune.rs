@@ -630,6 +630,11 @@ impl FinetuneRun {
         )
     }
 
+    /// sha256 of the checkpoint's weights (`model.safetensors`): what identifies the fine-tuned model.
+    pub fn weights_sha256(&self) -> Result<String> {
+        crate::corpus::sha256_file(&self.out.join(WEIGHTS_FILE))
+    }
+
     /// The fine-tuned model as a fill-mask pipeline, named `name`.
     pub fn load(&self, name: &str, device: &Device) -> Result<FillMask> {
         let files = hub::resolve_dir(&self.out)?;

@@ -9,7 +9,7 @@
 //! [`notebook_options`] holds the small, CPU-friendly settings of the notebook's fine-tuning.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
@@ -18,9 +18,10 @@ use crate::cda::WordPairs;
 use crate::check::{self, CheckReport};
 use crate::display::{self, escape, HtmlTable};
 use crate::error::Result;
+use crate::fill_mask::FillMask;
 use crate::finetune::{BaseModel, FinetuneOptions, FinetuneRun};
 use crate::mitigate::{
-    self, EvalOptions, Measures, Method, MitigateOptions, MitigationReport, MitigationText, Verdict,
+    self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationReport, MitigationText, Verdict,
 };
 
 /// The notebook's settings: CDA on at most 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
@@ -82,6 +83,42 @@ fn checkpoint_dir_for(model: &str, options: &MitigateOptions) -> PathBuf {
 pub fn finetune(base: &BaseModel, text: &MitigationText, options: &MitigateOptions) -> Result<FinetuneRun> {
     let out = checkpoint_dir(base, options);
     mitigate::finetune(base, text, &options.finetune, &out, &ProgressBar::hidden())
+}
+
+/// [`mitigate::measure`] of `model`, kept in biaslab's cache (`measures/`, a JSON file per digest of `weights`, the
+/// evaluation data and `options`): the notebook run again, or after a kernel restart, loads the numbers of the same
+/// model on the same items, and says so, instead of measuring them again (minutes on a CPU). `weights` identifies
+/// the model's weights: [`BaseModel::weights_sha256`], or [`FinetuneRun::weights_sha256`] of a fine-tuned one.
+pub fn measure(model: &FillMask, weights: &str, data: &EvalData, options: &EvalOptions) -> Result<Measures> {
+    measure_in(&crate::corpus::cache_dir(), model, weights, data, options)
+}
+
+/// [`measure`] with its cache in `cache` (`cache/measures/`) instead of biaslab's cache.
+pub fn measure_in(cache: &Path, model: &FillMask, weights: &str, data: &EvalData, options: &EvalOptions) -> Result<Measures> {
+    let mut hasher = Sha256::new();
+    hasher.update(weights.as_bytes());
+    hasher.update([0]);
+    hasher.update(serde_json::to_vec(options).unwrap_or_default());
+    // The data's Debug text holds every item measured (sentences, pairs, examples, the probe's templates).
+    hasher.update(format!("{data:?}").as_bytes());
+    let path = cache.join("measures").join(format!("{:x}.json", hasher.finalize()));
+    let kept = std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice::<Measures>(&bytes).ok());
+    if let Some(mut measures) = kept {
+        eprintln!("[{}] measured before on these items: loaded from {}", model.source(), path.display());
+        measures.model = model.source().to_string();
+        return Ok(measures);
+    }
+    let measures = mitigate::measure(model, data, options)?;
+    // The cache only saves time: a measure that cannot be kept is still returned. Written whole, then renamed, so
+    // a kernel stopped mid-write leaves no half file.
+    let partial = path.with_extension(format!("{}.partial", std::process::id()));
+    let written = path.parent().map(std::fs::create_dir_all).transpose().is_ok()
+        && serde_json::to_vec_pretty(&measures).is_ok_and(|json| std::fs::write(&partial, json).is_ok())
+        && std::fs::rename(&partial, &path).is_ok();
+    if !written {
+        let _ = std::fs::remove_file(&partial);
+    }
+    Ok(measures)
 }
 
 /// The word pairs of exercises 1 and 2: one-to-one gender pairs, without the ambiguous his/her/him/hers (English

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use indicatif::ProgressBar;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cda::{CdaStats, WordPairs};
 use crate::chart::Chart;
@@ -279,7 +279,7 @@ impl EvalData {
 }
 
 /// One model's bias and capability measures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measures {
     /// The model.
     pub model: String,

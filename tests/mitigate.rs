@@ -220,6 +220,33 @@ fn mitigate_on_the_demo_model_lowers_the_loss_and_the_probe_gap_and_reports_ever
     assert_eq!(run["reused"], true);
 }
 
+/// Lab 03's measures are kept per model weights (and data and options): measured again only for other weights.
+#[test]
+fn the_notebooks_measures_are_kept_and_loaded_for_the_same_model_and_items() {
+    let (_dir, base, _) = tiny();
+    let model = base.fill_mask().unwrap();
+    let options = biaslab::mitigate::EvalOptions {
+        crows_limit: Some(2),
+        stereoset_limit: Some(2),
+        pppl_sentences: 2,
+        accuracy_sentences: 4,
+        ..Default::default()
+    };
+    let data = biaslab::mitigate::EvalData::load(Some(&common::shared_dir().join("data")), sentences(), &options).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let kept = |c: &Path| std::fs::read_dir(c.join("measures")).map(|d| d.count()).unwrap_or(0);
+    let measure = |weights: &str| biaslab::lab03::measure_in(cache.path(), &model, weights, &data, &options).unwrap();
+    let first = measure(&base.weights_sha256);
+    assert_eq!(kept(cache.path()), 1);
+    // Loaded, not measured: a new measurement would take another time.
+    let again = measure(&base.weights_sha256);
+    assert_eq!(again, first);
+    assert_eq!(kept(cache.path()), 1);
+    let other_weights = measure("other weights");
+    assert_ne!(other_weights.seconds, first.seconds);
+    assert_eq!(kept(cache.path()), 2);
+}
+
 #[test]
 fn bad_input_gets_a_clear_message() {
     let (_model, base, _) = tiny();
