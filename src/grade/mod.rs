@@ -19,7 +19,6 @@ pub mod sandbox;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -494,11 +493,12 @@ fn grade_submission(
     Ok(result)
 }
 
-/// Runs each source notebook, unchanged, in the sandbox once, in the shared `dirs`: it fills the compiled-crate
-/// cache and the build folder that every submission then gets copies of, and it proves the solutions score full
-/// marks in the sandbox (an error says which cell does not). The build folder starts as a copy of the notebooks'
-/// prepared build ([`sandbox::PREPARED_BUILD`], made by `lab/setup.sh`) when there is one, so that neither the
-/// warm-up nor a submission compiles `biaslab` or its dependencies; cargo still decides what is up to date.
+/// Makes the build folder every submission gets a copy of, and proves the solutions score full marks in the sandbox
+/// (an error says which cell does not). The build folder starts as a copy of the notebooks' prepared build
+/// ([`sandbox::PREPARED_BUILD`], made by `lab/setup.sh`) when there is one, so that neither the warm-up nor a
+/// submission compiles `biaslab` or its dependencies; cargo still decides what is up to date. Only the notebooks'
+/// first code cell runs in it; the source notebooks run whole in throw-away copies, so that no solution or hidden
+/// test, as source or compiled, is ever in a submission's copy.
 ///
 /// The compiled-crate cache starts empty, never from the user's evcxr cache: evcxr's cache hands back a crate's
 /// dep-info as it was first written, naming build-script outputs in the build folder that first compiled it,
@@ -517,17 +517,37 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         let _lock = lock_prepared_build(&sandbox.crate_dir().join("target/kernel/lock"));
         copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
     }
-    let started = SystemTime::now();
-    // The solutions are trusted, and the first run compiles every dependency: give it an hour.
+    // The solutions are trusted, and the first run may compile every dependency: give it an hour.
     let mut trusted = sandbox.clone();
     trusted.limits.cell_timeout = trusted.limits.cell_timeout.max(std::time::Duration::from_secs(3600));
     trusted.limits.time_limit = trusted.limits.time_limit.max(std::time::Duration::from_secs(3600));
     let sandbox = &trusted;
+    let run_dir = options.out.join(".biaslab/runs/warm-up");
+    let keep = options.out.join("instructor/.warm-up");
+    let keep_runs = std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_some();
+    // First, in the shared folders, only the first code cell of each source notebook (`:dep biaslab …`): it brings
+    // the build up to date (biaslab is compiled again if it changed since the set-up). No solution is compiled there.
+    let mut first_cells = Vec::new();
     for source in sources {
-        let run_dir = options.out.join(".biaslab/runs/warm-up");
-        let keep = options.out.join("instructor/.warm-up");
-        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, dirs, false, &keep)?;
-        if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
+        let mut only_first = notebook::read(source)?;
+        let first = only_first["cells"].as_array().and_then(|cells| cells.iter().find(|c| c["cell_type"] == "code")).cloned();
+        let Some(first) = first.filter(|cell| !first_cells.contains(&notebook::source(cell))) else { continue };
+        first_cells.push(notebook::source(&first));
+        only_first["cells"] = Value::Array(vec![first]);
+        std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
+        let path = run_dir.join("first-cell.ipynb");
+        std::fs::write(&path, notebook::to_json(&only_first)).map_err(io(&path))?;
+        sandbox.run(&path, &run_dir.join("executed-first-cell.ipynb"), &run_dir, dirs)?;
+        if !keep_runs {
+            let _ = std::fs::remove_dir_all(&run_dir);
+        }
+    }
+    // Then each source notebook whole, in private copies that are thrown away: the solutions must score full marks in
+    // the sandbox, and nothing they compile (evcxr's crate of the last cell, its source and library, which would hold
+    // a solution or a hidden test) reaches a submission's copy.
+    for source in sources {
+        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, dirs, true, &keep)?;
+        if !keep_runs {
             let _ = std::fs::remove_dir_all(&run_dir);
         }
         if scored.score < scored.max_score {
@@ -541,13 +561,6 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
                 failing.join("; "),
                 keep.join("logs").display()
             )));
-        }
-    }
-    // Keep only what the solutions used, so each submission's copy is small.
-    for entry in std::fs::read_dir(cache).map_err(io(cache))?.filter_map(|e| e.ok()) {
-        let used = std::fs::metadata(entry.path().join("hits")).and_then(|m| m.modified()).is_ok_and(|t| t >= started);
-        if entry.path().is_dir() && !used {
-            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
     write_atomically(&ready, b"warmed by the source notebooks\n")
