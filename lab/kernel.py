@@ -268,7 +268,10 @@ def prepare(evcxr):
         # first written, naming build-script outputs in whichever build folder compiled it first. A crate from the
         # user's cache would name another folder, and cargo would compile it again wherever that one is missing (in
         # the grading sandbox: every submission).
-        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, XDG_CACHE_HOME=os.path.join(KERNEL_DIR, "cache"))
+        # It is emptied before and removed after: the prepared build itself is what later kernels start from.
+        cache = os.path.join(KERNEL_DIR, "cache")
+        shutil.rmtree(cache, ignore_errors=True)
+        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, XDG_CACHE_HOME=cache)
         # The notebooks' folder, as in JupyterLab: the cell's relative `path = ".."` must resolve the same way.
         manager.start_kernel(env=env, cwd=os.path.dirname(FIRST_NOTEBOOK))
         client = manager.client()
@@ -291,6 +294,7 @@ def prepare(evcxr):
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=False)
+        shutil.rmtree(cache, ignore_errors=True)
         if failed:
             raise SystemExit("setup: preparing the kernel's build of biaslab failed: " + "; ".join(failed))
         for directory, _, files in os.walk(TEMPLATE):
