@@ -267,8 +267,8 @@ def prepare(evcxr):
         # An evcxr cache of the build's own (`:cache` in the cell): evcxr's cache hands back a crate's dep-info as
         # first written, naming build-script outputs in whichever build folder compiled it first. A crate from the
         # user's cache would name another folder, and cargo would compile it again wherever that one is missing (in
-        # the grading sandbox: every submission).
-        # It is emptied before and removed after: the prepared build itself is what later kernels start from.
+        # the grading sandbox: every submission). It is emptied before and removed after: the prepared build itself
+        # is what later kernels start from.
         cache = os.path.join(KERNEL_DIR, "cache")
         shutil.rmtree(cache, ignore_errors=True)
         env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, XDG_CACHE_HOME=cache)

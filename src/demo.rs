@@ -27,7 +27,7 @@ use crate::hub::{self, ModelFiles};
 use crate::mlm::{self, MaskedTokenAccuracy, TokenizedCorpus};
 use crate::model::{Checkpoint, Dropout, MaskedLm};
 
-mod cache;
+pub(crate) mod cache;
 
 /// The hub id of the encoder under the demo model.
 pub const ENCODER_REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";

@@ -109,15 +109,8 @@ pub fn measure_in(cache: &Path, model: &FillMask, weights: &str, data: &EvalData
         return Ok(measures);
     }
     let measures = mitigate::measure(model, data, options)?;
-    // The cache only saves time: a measure that cannot be kept is still returned. Written whole, then renamed, so
-    // a kernel stopped mid-write leaves no half file.
-    let partial = path.with_extension(format!("{}.partial", std::process::id()));
-    let written = path.parent().map(std::fs::create_dir_all).transpose().is_ok()
-        && serde_json::to_vec_pretty(&measures).is_ok_and(|json| std::fs::write(&partial, json).is_ok())
-        && std::fs::rename(&partial, &path).is_ok();
-    if !written {
-        let _ = std::fs::remove_file(&partial);
-    }
+    // The cache only saves time: a measure that cannot be kept is still returned.
+    crate::demo::cache::write_record(&path, &measures);
     Ok(measures)
 }
 

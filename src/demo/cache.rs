@@ -75,9 +75,10 @@ fn read_record<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-/// Writes the record whole or not at all (a temporary file renamed over it), so that two kernels loading at once
-/// never read half of one. Failing to write it changes nothing but the time the next load takes.
-fn write_record<T: Serialize>(path: &Path, record: &T) {
+/// Writes `record` as JSON whole or not at all (a temporary file renamed over it), so that two kernels at once
+/// never read half of one (the demo model's records, lab 03's measures). Failing to write it changes nothing but
+/// the time the next load takes.
+pub(crate) fn write_record<T: Serialize>(path: &Path, record: &T) {
     let Some(dir) = path.parent() else { return };
     let Ok(json) = serde_json::to_vec_pretty(record) else { return };
     static WRITES: AtomicUsize = AtomicUsize::new(0);

@@ -514,7 +514,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
     let prepared = sandbox.build_mount();
     let _ = std::fs::remove_dir_all(&dirs.build);
     if prepared.join("target").is_dir() {
-        let _lock = lock_prepared_build(&sandbox.crate_dir().join("target/kernel/lock"));
+        let _lock = lock_prepared_build(&prepared.with_file_name("lock"));
         copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
     }
     // The solutions are trusted, and the first run may compile every dependency: give it an hour.

@@ -189,12 +189,6 @@ impl Sandbox {
         &self.limits
     }
 
-    /// The `biaslab` crate's folder, which is also where the crate appears inside the sandbox (the notebooks run in
-    /// `notebooks/` below it, so their `:dep biaslab = { path = ".." }` finds it).
-    pub fn crate_dir(&self) -> &Path {
-        &self.crate_dir
-    }
-
     /// Where evcxr's build folder appears inside the sandbox (the kernel's `EVCXR_TMPDIR`): the path of the
     /// prepared build, [`PREPARED_BUILD`].
     pub fn build_mount(&self) -> PathBuf {
