@@ -57,10 +57,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each kernel (default 2)")
     parser.add_argument("--model", default="demo", help="BIASLAB_MODEL for the notebook (default demo)")
+    parser.add_argument("--kernels", default="rust,biaslab",
+                        help="the kernels to run, comma-separated (default rust,biaslab)")
     args = parser.parse_args()
     specs = json.loads(subprocess.run([JUPYTER, "kernelspec", "list", "--json"], capture_output=True, text=True,
                                       check=True).stdout)["kernelspecs"]
-    kernels = [k for k in ("rust", "biaslab") if k in specs]
+    kernels = [k for k in args.kernels.split(",") if k in specs]
     if "biaslab" not in kernels:
         sys.exit("the biaslab kernel is not registered: run `bash lab/setup.sh --no-open` first")
     print(f"notebook 01, model {args.model}, {args.runs} run(s) per kernel, {os.cpu_count()} cores")

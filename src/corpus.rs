@@ -2,7 +2,7 @@
 //! github.com/amazon-science/bold, CC BY-SA 4.0), read from a local copy or downloaded once into a cache and
 //! checked against their sha256.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -82,10 +82,10 @@ pub fn fetch(file: &DataFile, dir: Option<&Path>) -> Result<PathBuf> {
 fn download(file: &DataFile, to: &Path) -> Result<()> {
     let unavailable = |reason: String| Error::DataUnavailable { name: file.name.into(), reason };
     eprintln!("downloading {} from {}", file.name, file.url);
-    let response = reqwest::blocking::get(file.url)
-        .and_then(|r| r.error_for_status())
-        .map_err(|err| unavailable(format!("the download failed ({err})")))?;
-    let bytes = response.bytes().map_err(|err| unavailable(format!("the download failed ({err})")))?;
+    let failed = |err: &dyn std::fmt::Display| unavailable(format!("the download failed ({err})"));
+    let response = ureq::get(file.url).call().map_err(|err| failed(&err))?;
+    let mut bytes = Vec::new();
+    response.into_reader().read_to_end(&mut bytes).map_err(|err| failed(&err))?;
     let digest = format!("{:x}", Sha256::digest(&bytes));
     if let Some(expected) = file.sha256.filter(|expected| digest != *expected) {
         return Err(unavailable(format!("the downloaded file has sha256 {digest}, expected {expected}")));

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hf_hub::{HFClientSync, HFError, HFRepositorySync, RepoTypeModel};
+use hf_hub::api::sync::{ApiBuilder, ApiError, ApiRepo};
+use hf_hub::{Cache, CacheRepo, Repo, RepoType};
 
 use crate::error::{Error, Result};
 
@@ -154,25 +155,45 @@ fn is_hub_id(model: &str) -> bool {
     }
 }
 
+/// The environment variable naming the hub cache itself, as in the Python `huggingface_hub`.
+pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
+
+/// The Hugging Face hub cache, found as the Python `huggingface_hub` finds it (so both share one cache):
+/// `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+pub fn hub_cache_dir() -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var(HF_HUB_CACHE) {
+        return dir;
+    }
+    if let Some(home) = var("HF_HOME") {
+        return home.join("hub");
+    }
+    let cache = var("XDG_CACHE_HOME")
+        .unwrap_or_else(|| var("HOME").unwrap_or_else(|| PathBuf::from(".")).join(".cache"));
+    cache.join("huggingface").join("hub")
+}
+
 /// Finds hub model `id` in the Hugging Face cache only, never on the network: its files, or `None` if any it needs
 /// is not cached.
 pub fn resolve_cached(id: &str) -> Option<ModelFiles> {
-    let client = HFClientSync::new().ok()?;
-    let (owner, name) = hf_hub::split_id(id);
-    let repo = client.model(owner, name);
-    let get = |file: &str| repo.download_file().filename(file).local_files_only(true).send().ok();
+    let cache = cached_repo(&hub_cache_dir(), id, None);
     Some(ModelFiles {
         source: id.to_string(),
-        config: get("config.json")?,
-        tokenizer: TokenizerFiles::Json(get("tokenizer.json")?),
-        tokenizer_config: get("tokenizer_config.json"),
-        weights: WeightsFile::Safetensors(get("model.safetensors")?),
+        config: cache.get("config.json")?,
+        tokenizer: TokenizerFiles::Json(cache.get("tokenizer.json")?),
+        tokenizer_config: cache.get("tokenizer_config.json"),
+        weights: WeightsFile::Safetensors(cache.get("model.safetensors")?),
     })
 }
 
 /// Downloads (or, offline, looks up in the cache) the files of hub model `id`.
 fn resolve_hub(id: &str, revision: Option<&str>) -> Result<ModelFiles> {
-    let hub = Hub::new(id, revision)?;
+    let endpoint = std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let hub = Hub::new(&hub_cache_dir(), endpoint, id, revision, offline_mode())?;
+    resolve_from(&hub, id, revision)
+}
+
+fn resolve_from(hub: &Hub, id: &str, revision: Option<&str>) -> Result<ModelFiles> {
     let config = hub.get("config.json")?.ok_or_else(|| hub.missing("config.json"))?;
     let tokenizer = if let Some(json) = hub.get("tokenizer.json")? {
         TokenizerFiles::Json(json)
@@ -199,74 +220,104 @@ fn resolve_hub(id: &str, revision: Option<&str>) -> Result<ModelFiles> {
     Ok(ModelFiles { source, config, tokenizer, tokenizer_config, weights })
 }
 
-/// How often the first request to the hub is retried when it fails for want of a connection. The hub client retries
-/// a failed request five times, waiting up to 6 s in all: right for a download interrupted by a passing hiccup, but
-/// on a machine with no network it only delays the fallback to the demo model. So until the hub has answered once,
-/// a request is retried once, at most 0.2 s later.
-const FIRST_REQUEST_RETRIES: usize = 1;
+/// A model repository's files in the cache at `cache_dir`, at `revision` (a branch, tag or commit; default `main`).
+fn cached_repo(cache_dir: &Path, id: &str, revision: Option<&str>) -> CachedRepo {
+    let revision = revision.unwrap_or("main").to_string();
+    let repo = Repo::with_revision(id.to_string(), RepoType::Model, revision.clone());
+    let snapshots = cache_dir.join(repo.folder_name()).join("snapshots");
+    CachedRepo { files: Cache::new(cache_dir.to_path_buf()).repo(repo), snapshots, revision }
+}
 
+struct CachedRepo {
+    files: CacheRepo,
+    snapshots: PathBuf,
+    revision: String,
+}
+
+impl CachedRepo {
+    /// The cached path of `file`. A branch or tag is looked up through the cache's `refs/`; a full commit hash,
+    /// which has no ref, names its snapshot directly (as the Python `huggingface_hub` does).
+    fn get(&self, file: &str) -> Option<PathBuf> {
+        self.files.get(file).or_else(|| {
+            let is_commit = self.revision.len() == 40 && self.revision.bytes().all(|b| b.is_ascii_hexdigit());
+            Some(self.snapshots.join(&self.revision).join(file)).filter(|path| is_commit && path.is_file())
+        })
+    }
+}
+
+/// One model repository on the hub, and its files in the cache.
 struct Hub {
     id: String,
-    revision: Option<String>,
     offline: bool,
-    /// A client that retries little: for the cache, and for requests until the hub has answered once.
-    quick: HFRepositorySync<RepoTypeModel>,
-    /// The client with the hub client's usual retries, made once the hub has answered.
-    patient: std::cell::OnceCell<HFRepositorySync<RepoTypeModel>>,
+    cache: CachedRepo,
+    remote: ApiRepo,
 }
 
 impl Hub {
-    fn new(id: &str, revision: Option<&str>) -> Result<Self> {
-        let client = hf_hub::HFClient::builder().retry_max_attempts(FIRST_REQUEST_RETRIES).build_sync();
-        let (owner, name) = hf_hub::split_id(id);
+    /// The repository `id` at `revision`, downloaded from `endpoint` (default: the Hugging Face hub) into the cache
+    /// at `cache_dir`; `offline`, nothing is downloaded.
+    fn new(
+        cache_dir: &Path,
+        endpoint: Option<String>,
+        id: &str,
+        revision: Option<&str>,
+        offline: bool,
+    ) -> Result<Self> {
+        let cache = Cache::new(cache_dir.to_path_buf());
+        // As the Python `huggingface_hub`: the `HF_TOKEN` variable first, else the token `huggingface-cli login`
+        // wrote beside the cache.
+        let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.trim().is_empty()).or_else(|| cache.token());
+        let mut builder = ApiBuilder::from_cache(cache).with_progress(false).with_token(token);
+        if let Some(endpoint) = endpoint {
+            builder = builder.with_endpoint(endpoint.trim_end_matches('/').to_string());
+        }
+        let api = builder.build().map_err(|err| Error::Download {
+            repo: id.into(),
+            file: "(hub client)".into(),
+            reason: err.to_string(),
+        })?;
+        let revision_name = revision.unwrap_or("main").to_string();
         Ok(Self {
             id: id.into(),
-            revision: revision.map(str::to_string),
-            offline: offline_mode(),
-            quick: client.map_err(|err| Self::client_error(id, err))?.model(owner, name),
-            patient: std::cell::OnceCell::new(),
+            offline,
+            cache: cached_repo(cache_dir, id, revision),
+            remote: api.repo(Repo::with_revision(id.to_string(), RepoType::Model, revision_name)),
         })
-    }
-
-    fn client_error(id: &str, err: HFError) -> Error {
-        Error::Download { repo: id.into(), file: "(hub client)".into(), reason: err.to_string() }
-    }
-
-    /// The client for the next request to the hub: the patient one once the hub has answered.
-    fn remote(&self) -> &HFRepositorySync<RepoTypeModel> {
-        self.patient.get().unwrap_or(&self.quick)
-    }
-
-    /// Notes that the hub answered: later requests are retried as the hub client usually does.
-    fn answered(&self) -> Result<()> {
-        if self.patient.get().is_none() {
-            let client = HFClientSync::new().map_err(|err| Self::client_error(&self.id, err))?;
-            let (owner, name) = hf_hub::split_id(&self.id);
-            let _ = self.patient.set(client.model(owner, name));
-        }
-        Ok(())
     }
 
     /// The cached or downloaded path of `file`; `None` when the repository (or, offline, the cache) has no such file.
     fn get(&self, file: &str) -> Result<Option<PathBuf>> {
-        let cached = self.quick.download_file().filename(file).maybe_revision(self.revision.clone());
-        match cached.local_files_only(true).send() {
-            Ok(path) => return Ok(Some(path)),
-            Err(HFError::LocalEntryNotFound { .. }) if self.offline => return Ok(None),
-            Err(HFError::LocalEntryNotFound { .. }) => {}
-            Err(err) => return Err(self.download_error(file, err)),
+        if let Some(path) = self.cache.get(file) {
+            return Ok(Some(path));
         }
-        let download = self.remote().download_file().filename(file).maybe_revision(self.revision.clone());
-        match download.progress(progress::Bar::new(file)).send() {
-            Ok(path) => {
-                self.answered()?;
-                Ok(Some(path))
-            }
-            Err(HFError::EntryNotFound { .. }) => {
-                self.answered()?;
-                Ok(None)
-            }
-            Err(err) => Err(self.download_error(file, err)),
+        if self.offline {
+            return Ok(None);
+        }
+        match self.remote.download_with_progress(file, progress::Bar::new(file)) {
+            Ok(path) => Ok(Some(path)),
+            Err(ApiError::RequestError(err)) => match *err {
+                ureq::Error::Status(status, response) => {
+                    let code = response.header("x-error-code").unwrap_or_default().to_string();
+                    let reason = match (status, code.as_str()) {
+                        (_, "EntryNotFound") | (404, "") => return Ok(None),
+                        (_, "RepoNotFound") | (401, _) => {
+                            "no such model on the hub (or it is private: set HF_TOKEN)".to_string()
+                        }
+                        (_, "RevisionNotFound") => format!("the model has no revision {:?}", self.cache.revision),
+                        (_, "GatedRepo") | (403, _) => {
+                            "the model is gated: accept its terms on the hub and set HF_TOKEN".to_string()
+                        }
+                        _ => format!("the hub answered {status} {code}"),
+                    };
+                    Err(Error::Download { repo: self.id.clone(), file: file.into(), reason })
+                }
+                ureq::Error::Transport(transport) => Err(Error::HubUnreachable {
+                    repo: self.id.clone(),
+                    file: file.into(),
+                    reason: transport.to_string(),
+                }),
+            },
+            Err(err) => Err(Error::Download { repo: self.id.clone(), file: file.into(), reason: err.to_string() }),
         }
     }
 
@@ -281,23 +332,10 @@ impl Hub {
             }
         }
     }
-
-    fn download_error(&self, file: &str, err: HFError) -> Error {
-        let reason = match &err {
-            HFError::RepoNotFound { .. } => "no such model on the hub (or it is private: set HF_TOKEN)".to_string(),
-            HFError::RevisionNotFound { revision, .. } => format!("the model has no revision {revision:?}"),
-            HFError::Request { source, .. } => {
-                return Error::HubUnreachable { repo: self.id.clone(), file: file.into(), reason: source.to_string() }
-            }
-            _ => err.to_string(),
-        };
-        Error::Download { repo: self.id.clone(), file: file.into(), reason }
-    }
 }
 
 mod progress {
     //! A download progress bar on standard error.
-    use hf_hub::progress::{DownloadEvent, ProgressEvent, ProgressHandler};
     use indicatif::{ProgressBar, ProgressStyle};
 
     pub(super) struct Bar(ProgressBar);
@@ -314,22 +352,17 @@ mod progress {
         }
     }
 
-    impl ProgressHandler for Bar {
-        fn on_progress(&self, event: &ProgressEvent) {
-            let ProgressEvent::Download(event) = event else { return };
-            match event {
-                DownloadEvent::Start { total_bytes, .. } => self.0.set_length(*total_bytes),
-                DownloadEvent::Progress { files } => {
-                    if let Some(file) = files.first() {
-                        self.0.set_position(file.bytes_completed);
-                    }
-                }
-                DownloadEvent::AggregateProgress { bytes_completed, total_bytes, .. } => {
-                    self.0.set_length(*total_bytes);
-                    self.0.set_position(*bytes_completed);
-                }
-                DownloadEvent::Complete => self.0.finish_and_clear(),
-            }
+    impl hf_hub::api::Progress for Bar {
+        fn init(&mut self, size: usize, _file: &str) {
+            self.0.set_length(size as u64);
+        }
+
+        fn update(&mut self, size: usize) {
+            self.0.inc(size as u64);
+        }
+
+        fn finish(&mut self) {
+            self.0.finish_and_clear();
         }
     }
 }
@@ -372,5 +405,109 @@ mod tests {
         let files = resolve_dir(dir.path()).unwrap();
         assert!(matches!(files.tokenizer, TokenizerFiles::WordPiece(_)));
         assert!(matches!(files.weights, WeightsFile::Pytorch(_)));
+    }
+
+    /// A stand-in for the hub on a local port: it answers `resolve` requests for the model `owner/name` at `main`
+    /// from `files`, with the headers the hub sends (commit, ETag, byte ranges) and its error codes. Returns the
+    /// endpoint.
+    fn fake_hub(files: &'static [(&'static str, &'static [u8])]) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let mut range_start = 0;
+                let mut range_end = None;
+                reader.read_line(&mut request).unwrap();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(range) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                        let (start, end) = range.trim().split_once('-').unwrap();
+                        range_start = start.parse().unwrap();
+                        range_end = end.parse::<usize>().ok();
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or_default().to_string();
+                let found = path.strip_prefix("/owner/name/resolve/main/").map(|file| {
+                    files.iter().find(|(name, _)| *name == file).map(|(_, bytes)| *bytes)
+                });
+                let head = |status: &str, headers: &str| {
+                    format!("HTTP/1.1 {status}\r\nConnection: close\r\n{headers}")
+                };
+                let error = |status: &str, code: &str| {
+                    head(status, &format!("X-Error-Code: {code}\r\nContent-Length: 0\r\n\r\n")).into_bytes()
+                };
+                let response = match found {
+                    None => error("401 Unauthorized", "RepoNotFound"),
+                    Some(None) => error("404 Not Found", "EntryNotFound"),
+                    Some(Some(bytes)) => {
+                        let end = range_end.unwrap_or(bytes.len() - 1).min(bytes.len() - 1);
+                        let body = &bytes[range_start..=end];
+                        let etag = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(bytes));
+                        let headers = format!(
+                            "X-Repo-Commit: {COMMIT}\r\nETag: \"{etag}\"\r\n\
+                             Content-Range: bytes {range_start}-{end}/{}\r\nContent-Length: {}\r\n\r\n",
+                            bytes.len(),
+                            body.len()
+                        );
+                        [head("206 Partial Content", &headers).as_bytes(), body].concat()
+                    }
+                };
+                let _ = stream.write_all(&response);
+            }
+        });
+        endpoint
+    }
+
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+    const FILES: &[(&str, &[u8])] = &[
+        ("config.json", b"{\"model_type\": \"bert\"}"),
+        ("vocab.txt", b"[PAD]\n[UNK]\n"),
+        ("model.safetensors", b"weights"),
+    ];
+
+    #[test]
+    fn a_hub_model_is_downloaded_into_the_shared_cache_layout_and_found_there_offline() {
+        let cache = tempfile::tempdir().unwrap();
+        let endpoint = fake_hub(FILES);
+        let hub = Hub::new(cache.path(), Some(endpoint), "owner/name", None, false).unwrap();
+        let files = resolve_from(&hub, "owner/name", None).unwrap();
+        let snapshot = cache.path().join("models--owner--name/snapshots").join(COMMIT);
+        assert_eq!(files.config, snapshot.join("config.json"));
+        assert_eq!(std::fs::read(&files.config).unwrap(), FILES[0].1);
+        let vocab = TokenizerFiles::WordPiece(snapshot.join("vocab.txt"));
+        assert_eq!(files.tokenizer, vocab, "with no tokenizer.json, vocab.txt");
+        assert_eq!(std::fs::read(files.weights.path()).unwrap(), b"weights");
+        assert_eq!(std::fs::read_to_string(cache.path().join("models--owner--name/refs/main")).unwrap(), COMMIT);
+
+        // Offline, with no hub at all, the same files come from the cache, by branch or by commit.
+        let offline = Hub::new(cache.path(), Some("http://127.0.0.1:1".into()), "owner/name", None, true).unwrap();
+        assert_eq!(resolve_from(&offline, "owner/name", None).unwrap().config, files.config);
+        let nowhere = || Some("http://127.0.0.1:1".to_string());
+        let pinned = Hub::new(cache.path(), nowhere(), "owner/name", Some(COMMIT), true).unwrap();
+        assert_eq!(resolve_from(&pinned, "owner/name", Some(COMMIT)).unwrap().weights, files.weights);
+        let elsewhere = Hub::new(cache.path(), None, "owner/other", None, true).unwrap();
+        let err = resolve_from(&elsewhere, "owner/other", None).unwrap_err();
+        assert!(matches!(err, Error::NotCached { .. }), "{err}");
+    }
+
+    #[test]
+    fn hub_failures_say_what_went_wrong() {
+        let cache = tempfile::tempdir().unwrap();
+        let endpoint = fake_hub(FILES);
+        let unknown = Hub::new(cache.path(), Some(endpoint), "owner/unknown", None, false).unwrap();
+        let err = resolve_from(&unknown, "owner/unknown", None).unwrap_err();
+        assert!(matches!(err, Error::Download { .. }) && err.to_string().contains("no such model"), "{err}");
+        let nowhere = Some("http://127.0.0.1:1".to_string());
+        let unreachable = Hub::new(cache.path(), nowhere, "owner/name", None, false).unwrap();
+        let err = resolve_from(&unreachable, "owner/name", None).unwrap_err();
+        assert!(matches!(err, Error::HubUnreachable { .. }), "{err}");
     }
 }
