@@ -90,7 +90,8 @@ pub struct Sandbox {
     cargo_home: PathBuf,
     rustup_home: PathBuf,
     encoder_dir: Option<PathBuf>,
-    hf_home: Option<PathBuf>,
+    /// The Hugging Face hub cache (not all of `HF_HOME`, which also holds the user's access token): read-only.
+    hub_cache: Option<PathBuf>,
     /// The benchmark data the notebooks read (`BIASLAB_DATA_DIR`), and biaslab's cache of downloaded data: both
     /// read-only, since a graded kernel has no network.
     data_dirs: Vec<(&'static str, PathBuf)>,
@@ -158,10 +159,7 @@ impl Sandbox {
         let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cargo"));
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
         let encoder_dir = crate::demo::find_encoder().ok().and_then(|files| files.config.parent()?.canonicalize().ok());
-        let hf_home = std::env::var_os("HF_HOME")
-            .map(PathBuf::from)
-            .or_else(|| Some(home.join(".cache/huggingface")))
-            .filter(|p| p.is_dir());
+        let hub_cache = Some(crate::hub::hub_cache_dir()).filter(|p| p.is_dir());
         let data_dirs = [
             (crate::data::DATA_DIR_ENV, std::env::var_os(crate::data::DATA_DIR_ENV).map(PathBuf::from)),
             (crate::corpus::CACHE_ENV, Some(crate::corpus::cache_dir())),
@@ -178,7 +176,7 @@ impl Sandbox {
             cargo_home,
             rustup_home,
             encoder_dir,
-            hf_home,
+            hub_cache,
             data_dirs,
             limits,
         })
@@ -220,8 +218,8 @@ impl Sandbox {
         if let Some(bin) = self.evcxr.parent().filter(|bin| !bin.starts_with(&self.cargo_home)) {
             arg(&["--ro-bind", &s(bin), &s(bin)]);
         }
-        if let Some(hf) = &self.hf_home {
-            arg(&["--ro-bind", &s(hf), &s(hf)]);
+        if let Some(hub) = &self.hub_cache {
+            arg(&["--ro-bind", &s(hub), &s(hub)]);
         }
         if let Some(enc) = &self.encoder_dir {
             arg(&["--ro-bind", &s(enc), &s(enc)]);
@@ -251,10 +249,13 @@ impl Sandbox {
         );
         arg(&["--setenv", "PATH", &path]);
         arg(&["--setenv", "CARGO_HOME", &s(&self.cargo_home), "--setenv", "RUSTUP_HOME", &s(&self.rustup_home)]);
-        for passed in ["RUSTUP_TOOLCHAIN", crate::compare::MODEL_VARIABLE, "HF_HOME"] {
+        for passed in ["RUSTUP_TOOLCHAIN", crate::compare::MODEL_VARIABLE] {
             if let Ok(value) = std::env::var(passed) {
                 arg(&["--setenv", passed, &value]);
             }
+        }
+        if let Some(hub) = &self.hub_cache {
+            arg(&["--setenv", crate::hub::HF_HUB_CACHE, &s(hub)]);
         }
         if let Some(enc) = &self.encoder_dir {
             arg(&["--setenv", crate::demo::ENCODER_DIR_ENV, &s(enc)]);
