@@ -136,6 +136,23 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// What starts each line [`record`] prints; the grader reads these lines, and the student's feedback leaves them out.
+pub const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
+
+/// Records, for the grader, what the student's code gives in the case `name`: runs `student` (a panic is caught and
+/// recorded as such) and prints one line, [`RESULT_PREFIX`] then `{"name": …, "value": …}` (or `"panicked": …`) as
+/// JSON. Graded cells' hidden tests call it. The grader decides outside the student's kernel: it compares these
+/// values with the ones the source notebook's own code recorded for the same cases, so a line printed by anything
+/// else in the kernel can only score with the right values.
+pub fn record<T: Serialize>(name: &str, student: impl FnOnce() -> T) {
+    let line = match run(student).map(|value| serde_json::to_value(&value)) {
+        Ok(Ok(value)) => serde_json::json!({ "name": name, "value": value }),
+        Ok(Err(err)) => serde_json::json!({ "name": name, "panicked": format!("the value cannot be recorded: {err}") }),
+        Err(why) => serde_json::json!({ "name": name, "panicked": why }),
+    };
+    println!("{RESULT_PREFIX}{line}");
+}
+
 /// `value` rounded to `decimals` decimals, so that a check compares numbers as they are printed.
 pub(crate) fn rounded(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);

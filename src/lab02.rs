@@ -19,15 +19,33 @@ use crate::suites::stereoset::StereoSetReport;
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.
 pub fn check_probe(probe: impl Fn() -> Probe, model: &dyn MaskScorer) -> CheckReport {
-    let mut report = CheckReport::new("Exercise 1: a probe for race or religion");
-    let built = check::run(probe);
-    let built = match built {
-        Ok(probe) => probe,
+    match check::run(probe) {
+        Ok(built) => check_built_probe(&built, model),
         Err(why) => {
+            let mut report = CheckReport::new(PROBE_EXERCISE);
             report.case("my_probe() returns a probe", "a probe".to_string(), "fill in the templates, groups and targets", || why);
-            return report;
+            report
         }
-    };
+    }
+}
+
+const PROBE_EXERCISE: &str = "Exercise 1: a probe for race or religion";
+
+/// The grader's check of exercise 1 (the rule `{"validate": "lab02::probe"}` of its graded cell), run outside the
+/// student's kernel on the probe the hidden tests recorded: the probe passes every case of [`check_probe`]; the
+/// error names the cases it fails.
+pub fn validate_probe(recorded: &serde_json::Value, model: &dyn MaskScorer) -> std::result::Result<(), String> {
+    let probe: Probe = serde_json::from_value(recorded.clone()).map_err(|err| format!("not a probe ({err})"))?;
+    let report = check_built_probe(&probe, model);
+    if report.passed() {
+        return Ok(());
+    }
+    let failed: Vec<&str> = report.results.iter().filter(|r| !r.passed).map(|r| r.name.as_str()).collect();
+    Err(format!("the probe fails the checks: {}", failed.join("; ")))
+}
+
+fn check_built_probe(built: &Probe, model: &dyn MaskScorer) -> CheckReport {
+    let mut report = CheckReport::new(PROBE_EXERCISE);
     let templates = built.templates.clone();
     report.case(
         "at least 8 templates",

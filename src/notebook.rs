@@ -108,6 +108,10 @@ pub fn release(notebook: &Value, name: &str) -> Result<Value> {
         text = remove_hidden_tests(&text).map_err(|reason| Error::Notebook { cell: where_(), reason })?;
         let object = cell.as_object_mut().ok_or_else(|| Error::Notebook { cell: where_(), reason: "not an object".into() })?;
         object.insert("source".into(), Value::String(text));
+        // The grader's comparison rules stay in the source notebook.
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.remove("biaslab");
+        }
         if !markdown {
             object.insert("outputs".into(), Value::Array(Vec::new()));
             object.insert("execution_count".into(), Value::Null);
@@ -165,6 +169,22 @@ fn replace_solution(text: &str, markdown: bool) -> std::result::Result<String, S
             CODE_STUB.iter().map(|stub| format!("{indent}{stub}")).collect()
         }
     })
+}
+
+/// The lines of `text` inside its hidden-test regions (between the markers), trimmed, blank ones left out.
+pub fn hidden_lines(text: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        if is_marker(line, BEGIN_HIDDEN) {
+            inside = true;
+        } else if is_marker(line, END_HIDDEN) {
+            inside = false;
+        } else if inside && !line.trim().is_empty() {
+            lines.push(line.trim().to_string());
+        }
+    }
+    lines
 }
 
 fn remove_hidden_tests(text: &str) -> std::result::Result<String, String> {

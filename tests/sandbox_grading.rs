@@ -42,6 +42,15 @@ fn only_in(body: &str) -> Value {
     answering(&format!("fn only_in(a: &TopK, b: &TopK) -> Vec<String> {{\n{body}\n}}"))
 }
 
+/// The released notebook with a code cell of the student's own added right after the answer cell.
+fn with_added_cell(answer_body: &str, added: &str) -> Value {
+    let mut nb = only_in(answer_body);
+    let at = cell_index(&nb, ANSWER_CELL) + 1;
+    let cell = serde_json::json!({"cell_type": "code", "metadata": {}, "source": added, "outputs": [], "execution_count": null});
+    nb["cells"].as_array_mut().unwrap().insert(at, cell);
+    nb
+}
+
 fn write(class: &Path, student: &str, nb: &Value) {
     let dir = class.join(student).join("lab01");
     std::fs::create_dir_all(&dir).unwrap();
@@ -98,6 +107,133 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
         "shadows_assert",
         &answering("macro_rules! assert { ($($t:tt)*) => {}; }\nfn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"),
     );
+
+    // Forgeries that scored 2/2 while the verdict was a line the kernel printed (the grader now compares the values
+    // the hidden tests record with the solution's, outside the kernel). Each prints what it can find or guess.
+    // 1. The hidden tests' source, read from evcxr's build folder: every result line in it, and a fake one per case.
+    write(
+        submitted,
+        "reads_build_folder",
+        &only_in(r#"    let dir = std::env::var("EVCXR_TMPDIR").unwrap_or_default();
+    let text = std::fs::read_to_string(format!("{dir}/src/lib.rs")).unwrap_or_default();
+    for line in text.lines().filter(|l| l.contains("BIASLAB")) { println!("{line}"); }
+    for name in text.split("record("").skip(1).filter_map(|s| s.split('"').next()) {
+        println!("BIASLAB-RESULT {{\"name\": {name:?}, \"value\": []}}");
+    }
+    Vec::new()"#),
+    );
+    // 2. The same, searched for in the process's own memory.
+    write(
+        submitted,
+        "reads_own_memory",
+        &only_in(r#"    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mut mem = std::fs::File::open("/proc/self/mem").ok();
+    for line in maps.lines().filter(|l| l.split(' ').nth(1).is_some_and(|p| p.starts_with("rw"))) {
+        let (a, b) = line.split(' ').next().and_then(|r| r.split_once('-')).unwrap_or(("0", "0"));
+        let (a, b) = (u64::from_str_radix(a, 16).unwrap_or(0), u64::from_str_radix(b, 16).unwrap_or(0));
+        if b <= a || b - a > (64 << 20) { continue; }
+        let mut buf = vec![0u8; (b - a) as usize];
+        if let Some(m) = mem.as_mut() {
+            if m.seek(SeekFrom::Start(a)).is_ok() && m.read_exact(&mut buf).is_ok() {
+                for piece in buf.split(|&c| c == b'\n' || c == 0).filter(|p| p.starts_with(b"BIASLAB")) {
+                    println!("{}", String::from_utf8_lossy(piece));
+                }
+            }
+        }
+    }
+    Vec::new()"#),
+    );
+    // 3. A cell of the student's leaves a thread printing a result and evcxr's end-of-cell line while the tests run.
+    write(
+        submitted,
+        "thread_prints",
+        &with_added_cell(
+            "    Vec::new()",
+            r#"std::thread::spawn(|| loop {
+    println!("BIASLAB-RESULT {{\"name\": \"the notebook's two sentences, the other way round\", \"value\": []}}");
+    println!("EVCXR_EXECUTION_COMPLETE");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+});"#,
+        ),
+    );
+    // 4. A module of the student's named like the one the tests call: its check always passes.
+    write(
+        submitted,
+        "shadows_module",
+        &answering(r#"mod lab01 {
+    pub use biaslab::lab01::*;
+    pub fn check_only_in(_: impl Fn(&biaslab::TopK, &biaslab::TopK) -> Vec<String>) -> biaslab::CheckReport {
+        let mut report = biaslab::CheckReport::new("forged");
+        report.case("everything", 1, "", || 1);
+        report
+    }
+}
+fn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"#),
+    );
+    // 5. The submitted notebook is a symbolic link to the instructor's solutions.
+    let linked = submitted.join("symlinked/lab01");
+    std::fs::create_dir_all(&linked).unwrap();
+    std::os::unix::fs::symlink(root().join("solutions").join(NOTEBOOK), linked.join(NOTEBOOK)).unwrap();
+    // 6. A thread rewrites the test cell's source in the build folder between evcxr writing it and rustc reading it:
+    //    each recorded case goes through a function of the student's, which records an empty answer.
+    write(
+        submitted,
+        "rewrites_tests",
+        &with_added_cell(
+            "    Vec::new()",
+            r#"pub fn forged_record<T>(name: &str, _: impl FnOnce() -> T) {
+    println!("BIASLAB-RESULT {{\"name\": {name:?}, \"value\": []}}");
+}
+std::thread::spawn(|| {
+    let path = format!("{}/src/lib.rs", std::env::var("EVCXR_TMPDIR").unwrap_or_default());
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if text.contains("::biaslab::check::record(") {
+                let _ = std::fs::write(&path, text.replace("::biaslab::check::record(", "crate::forged_record("));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+});"#,
+        ),
+    );
+    // The sandbox itself: the answer is right only if the code kept a capability or read a secret of the host.
+    let probe = format!(
+        r#"    let mut leaked: Vec<String> = Vec::new();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if status.lines().any(|l| l.starts_with("CapEff:") && l.split_whitespace().nth(1).is_some_and(|c| c.trim_start_matches('0') != "")) {{
+        leaked.push("a capability".into());
+    }}
+    for secret in ["/etc/shadow", {token:?}, {credentials:?}] {{
+        if std::fs::read(secret).is_ok() {{ leaked.push(secret.into()); }}
+    }}
+    let src = {src:?};
+    let remounted = std::process::Command::new("mount").args(["-o", "remount,rw,bind", src]).status().is_ok_and(|s| s.success());
+    if remounted || std::fs::write(format!("{{src}}/pwned.rs"), "x").is_ok() {{ leaked.push("the crate's src/".into()); }}
+    println!("leaked: {{leaked:?}}");
+    if leaked.is_empty() {{ Vec::new() }} else {{ {CORRECT} }}"#,
+        token = out.parent().unwrap().join("hf/token"),
+        credentials = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo")).join("credentials.toml"),
+        src = root().join("src"),
+    );
+    write(submitted, "probes_sandbox", &only_in(&probe));
+    // Floods the standard error of every other process it can see (the kernel's own output, the grader's log).
+    write(
+        submitted,
+        "floods_log",
+        &only_in(r#"    use std::io::Write;
+    let chunk = vec![b'x'; 1 << 20];
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let pid = entry.file_name().to_string_lossy().to_string();
+        if pid == me || !pid.chars().all(|c| c.is_ascii_digit()) { continue; }
+        if let Ok(mut err) = std::fs::OpenOptions::new().write(true).open(format!("/proc/{pid}/fd/2")) {
+            for _ in 0..100 { let _ = err.write_all(&chunk); }
+        }
+    }
+    Vec::new()"#),
+    );
     // A misnamed notebook has no source: skipped and reported, the class still graded.
     let misnamed = submitted.join("misnamed/lab01");
     std::fs::create_dir_all(&misnamed).unwrap();
@@ -108,12 +244,20 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
         ("edits_tests", 0.0),
         ("exit", 0.0),
         ("fake_pass", 0.0),
+        ("floods_log", 0.0),
         ("fork_bomb", 0.0),
         ("infinite_loop", 0.0),
+        ("probes_sandbox", 0.0),
+        ("reads_build_folder", 0.0),
         ("reads_files", 0.0),
+        ("reads_own_memory", 0.0),
+        ("rewrites_tests", 0.0),
         ("shadows_assert", 0.0),
+        ("shadows_module", 0.0),
         ("solution", 2.0),
         ("swaps_crate", 0.0),
+        ("symlinked", 0.0),
+        ("thread_prints", 0.0),
     ]
 }
 
@@ -137,6 +281,11 @@ fn grade(submitted: &Path, out: &Path) -> std::process::Output {
     if std::env::var_os("BIASLAB_PYTHON").is_none() {
         command.env("BIASLAB_PYTHON", root().join(".venv/bin/python"));
     }
+    // A Hugging Face home with an access token in it, which no submission may read.
+    let hf = out.parent().unwrap().join("hf");
+    std::fs::create_dir_all(hf.join("hub")).unwrap();
+    std::fs::write(hf.join("token"), "hf_not_for_students").unwrap();
+    command.env("HF_HOME", &hf).env_remove("HF_HUB_CACHE");
     let output = command.output().unwrap();
     assert!(
         output.status.success(),
@@ -183,6 +332,23 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     assert!(reasons("edits_tests").contains("read-only and was changed"), "{}", reasons("edits_tests"));
     assert!(reasons("deletes_tests").contains("was deleted"), "{}", reasons("deletes_tests"));
     assert!(reasons("swaps_crate").contains("evcxr commands"), "{}", reasons("swaps_crate"));
+    assert!(reasons("symlinked").contains("symbolic link"), "{}", reasons("symlinked"));
+    assert!(reasons("shadows_module").contains("defines `lab01`"), "{}", reasons("shadows_module"));
+    for forger in ["reads_build_folder", "rewrites_tests", "thread_prints"] {
+        let why = reasons(forger);
+        assert!(why.contains("failed:") || why.contains("ran out of time") || why.contains("not run"), "{forger}: {why}");
+    }
+    assert!(reasons("probes_sandbox").contains("leaked: []"), "{}", reasons("probes_sandbox"));
+    assert!(!root().join("src/pwned.rs").exists(), "a submission wrote into the crate");
+    // Nothing in any feedback shows the hidden tests' code or the host's secrets.
+    for (student, _) in &expected {
+        let md = reasons(student);
+        assert!(!md.contains("BIASLAB-RESULT") && !md.contains("hf_not_for_students"), "{student}: {md}");
+        assert!(!md.contains("TopK::from_words(\"A [MASK].\""), "{student} sees a hidden test: {md}");
+    }
+    let log = out.join("instructor/floods_log/lab01/logs").join(format!("{NOTEBOOK}.log"));
+    let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    assert!(size <= (4 << 20) + 4096, "the flooded log is {size} bytes");
     assert!(!out.join("pwned.txt").exists(), "a submission wrote into the grading output");
     let solution: Value = read(&out.join("results/solution/lab01.json"));
     assert_eq!(solution["score"], 2.0);

@@ -8,10 +8,8 @@
 //!
 //! - evcxr commands (`:dep`, `:opt`, … lines) in the student's cells are turned into comments, so a submission
 //!   cannot swap the `biaslab` crate the tests call for a crate of its own;
-//! - every graded code cell gets one more line at the end of its tests, which prints a mark holding a random value
-//!   made for this run only. A cell scores only when its output holds its mark, so no text a submission prints
-//!   ("✓ passed", or evcxr's own end-of-cell line, which would make the kernel stop reading the cell early) can pass
-//!   for a finished test.
+//! - the cells' `biaslab` metadata (the graded cells' comparison rules) is left out: the notebook that runs holds
+//!   the tests' code, never how their results are judged (that is decided outside the kernel: [`super::results`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,18 +35,19 @@ pub struct GradedCell {
     pub grade_id: String,
     /// Its points.
     pub points: f64,
-    /// Its index in the composed notebook.
+    /// Its index in the composed notebook, and in the source notebook.
     pub index: usize,
-    /// The line the cell prints when its tests ran to the end (empty for a markdown cell, graded by hand).
-    pub mark: String,
+    /// Its index in the source notebook.
+    pub source_index: usize,
+    /// Whether it is a code cell (scored from its recorded results); a markdown cell is graded by hand.
+    pub code: bool,
+    /// The lines of its hidden tests (trimmed): an output line that quotes one (a compile error does) is not shown
+    /// to the student.
+    pub hidden: Vec<String>,
 }
 
-/// Prefix of the completion mark printed by a graded cell.
-pub const MARK_PREFIX: &str = "BIASLAB-GRADED";
-
-/// Puts `submission` back together with `source` (see the module documentation). `nonce` makes each run's marks
-/// unguessable; `name` names the notebook in notes.
-pub fn compose(source_nb: &Value, submission: &Value, nonce: &str) -> Composed {
+/// Puts `submission` back together with `source` (see the module documentation).
+pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     let empty = Vec::new();
     let source_cells = source_nb.get("cells").and_then(Value::as_array).unwrap_or(&empty);
     let student_cells = submission.get("cells").and_then(Value::as_array).unwrap_or(&empty);
@@ -82,23 +81,28 @@ pub fn compose(source_nb: &Value, submission: &Value, nonce: &str) -> Composed {
 
     let mut cells = Vec::new();
     let mut graded = Vec::new();
+    let mut student_texts: Vec<String> = Vec::new();
     let mut added = 0;
-    let mut push_extras = |cells: &mut Vec<Value>, notes: &mut Vec<String>, at: Option<&str>| {
+    let mut push_extras = |cells: &mut Vec<Value>, notes: &mut Vec<String>, texts: &mut Vec<String>, at: Option<&str>| {
         for extra in extras.get(&at).into_iter().flatten() {
             let mut cell = clean((*extra).clone());
             let (text, removed) = without_commands(&source(extra));
             if removed {
                 notes.push("evcxr commands (lines starting with `:`) in a cell you added were not run.".into());
             }
+            texts.push(text.clone());
             set_source(&mut cell, text);
             cells.push(cell);
             added += 1;
         }
     };
-    push_extras(&mut cells, &mut notes, None);
-    for scell in source_cells {
+    push_extras(&mut cells, &mut notes, &mut student_texts, None);
+    for (source_index, scell) in source_cells.iter().enumerate() {
         let id = grade_id(scell);
         let mut cell = clean(scell.clone());
+        if let Some(metadata) = cell.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.remove("biaslab");
+        }
         if flag(scell, "solution") {
             let id = id.unwrap_or("");
             match first.get(id) {
@@ -112,6 +116,7 @@ pub fn compose(source_nb: &Value, submission: &Value, nonce: &str) -> Composed {
                             ));
                         }
                         text = kept;
+                        student_texts.push(text.clone());
                     }
                     set_source(&mut cell, text);
                 }
@@ -137,26 +142,86 @@ pub fn compose(source_nb: &Value, submission: &Value, nonce: &str) -> Composed {
         if flag(scell, "grade") {
             let id = id.unwrap_or("").to_string();
             let points = scell.pointer("/metadata/nbgrader/points").and_then(Value::as_f64).unwrap_or(0.0);
-            let mark = if is_code(scell) {
-                let mark = format!("{MARK_PREFIX} {id} {nonce}");
-                let text = with_mark(&source(&cell), &mark);
-                set_source(&mut cell, text);
-                mark
-            } else {
-                String::new()
-            };
-            graded.push(GradedCell { grade_id: id, points, index: cells.len(), mark });
+            let hidden = notebook::hidden_lines(&source(scell)).into_iter().filter(|l| l.len() >= 6).collect();
+            graded.push(GradedCell { grade_id: id, points, index: cells.len(), source_index, code: is_code(scell), hidden });
         }
         cells.push(cell);
-        push_extras(&mut cells, &mut notes, id);
+        push_extras(&mut cells, &mut notes, &mut student_texts, id);
     }
     if added > 0 {
         notes.push(format!("{added} code cell(s) you added were run where you put them."));
+    }
+    // Names the student's code declares that the instructor's cells use as a path or a macro (`lab01::…`, `assert!`).
+    let mut used = HashSet::new();
+    let mut declared = Vec::new();
+    for cell in cells.iter().filter(|c| is_code(c)) {
+        let text = source(cell);
+        let from_student = student_texts.contains(&text);
+        if from_student {
+            declared.extend(declared_names(&text));
+        } else {
+            used.extend(path_roots(&text));
+        }
+    }
+    declared.sort();
+    declared.dedup();
+    for name in declared.into_iter().filter(|name| used.contains(name)) {
+        notes.push(format!(
+            "Your code defines `{name}`, a name the notebook's own cells use: they ran with yours. The grade does not \
+             depend on it: the grader compares the values your answers give."
+        ));
     }
     notes.dedup();
     let mut notebook = source_nb.clone();
     notebook["cells"] = Value::Array(cells);
     Composed { notebook, graded, notes }
+}
+
+/// The names of the items `text` declares at any depth: modules, functions, macros, types, constants, and the
+/// names `use … as` and `extern crate … as` give.
+fn declared_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let mut rest = line.trim_start();
+        for prefix in ["pub(crate) ", "pub(super) ", "pub ", "unsafe ", "async ", "const fn "] {
+            rest = rest.strip_prefix(prefix).map(str::trim_start).unwrap_or(rest);
+        }
+        let keywords = ["mod ", "macro_rules! ", "fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ", "union "];
+        let name = keywords.iter().find_map(|k| rest.strip_prefix(k)).or_else(|| {
+            (rest.starts_with("use ") || rest.starts_with("extern crate ")).then(|| rest.rsplit_once(" as ").map(|(_, n)| n))?
+        });
+        if let Some(name) = name {
+            let name: String = name.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// The identifiers `text` uses as the first segment of a path (`lab01` in `lab01::check`, not `::biaslab::lab01`)
+/// or as a macro (`assert` in `assert!`).
+fn path_roots(text: &str) -> HashSet<String> {
+    let mut roots = HashSet::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_alphabetic() || chars[i] == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let after_path = start >= 2 && chars[start - 1] == ':' && chars[start - 2] == ':';
+            let is_root = chars.get(i..i + 2) == Some(&[':', ':']) || chars.get(i) == Some(&'!');
+            if is_root && !after_path && !(start >= 1 && (chars[start - 1] == '.' || chars[start - 1] == '\'')) {
+                roots.insert(chars[start..i].iter().collect());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    roots
 }
 
 fn is_code(cell: &Value) -> bool {
@@ -194,25 +259,6 @@ pub fn without_commands(text: &str) -> (String, bool) {
     (lines.join("\n"), removed)
 }
 
-/// `text` with the line printing `mark` after its last `// END HIDDEN TESTS` line (so a value the cell shows
-/// after its tests is still shown), or else at its end, after a `;` that ends any trailing expression.
-pub fn with_mark(text: &str, mark: &str) -> String {
-    let print = format!("::std::println!(\"{{}}\", {mark:?});");
-    let lines: Vec<&str> = text.lines().collect();
-    let end_hidden = lines.iter().rposition(|line| {
-        let t = line.trim();
-        t.starts_with("//") && t.trim_start_matches('/').trim() == "END HIDDEN TESTS"
-    });
-    match end_hidden {
-        Some(at) => {
-            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-            out.insert(at + 1, print);
-            out.join("\n")
-        }
-        None => format!("{}\n;\n{print}", text.trim_end()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,11 +271,13 @@ mod tests {
     }
 
     fn source_notebook() -> Value {
-        json!({"cells": [
+        let mut nb = json!({"cells": [
             cell("code", "setup", false, false, true, None, ":dep biaslab = { path = \"..\" }"),
             cell("code", "answer", false, true, false, None, "fn f() -> u32 {\n    // BEGIN SOLUTION\n    1\n    // END SOLUTION\n}"),
             cell("code", "tests", true, false, true, Some(2.0), "let r = f();\n// BEGIN HIDDEN TESTS\nassert_eq!(r, 1);\n// END HIDDEN TESTS\nr"),
-        ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+        ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+        nb["cells"][2]["metadata"]["biaslab"] = json!({"compare": {"tolerance": 1e-9}});
+        nb
     }
 
     fn texts(composed: &Composed) -> Vec<String> {
@@ -237,17 +285,20 @@ mod tests {
     }
 
     #[test]
-    fn the_students_answer_runs_with_the_instructors_hidden_tests_and_a_mark() {
+    fn the_students_answer_runs_with_the_instructors_hidden_tests_and_no_rule() {
         let src = source_notebook();
         let mut sub = notebook::release(&src, "t").unwrap();
         sub["cells"][1]["source"] = json!("fn f() -> u32 { 1 }");
-        let composed = compose(&src, &sub, "n0nce");
+        let composed = compose(&src, &sub);
         let t = texts(&composed);
         assert_eq!(t[1], "fn f() -> u32 { 1 }");
         assert!(t[2].contains("assert_eq!(r, 1);"), "hidden tests are put back: {}", t[2]);
-        assert_eq!(t[2].lines().nth(4).unwrap(), "::std::println!(\"{}\", \"BIASLAB-GRADED tests n0nce\");");
-        assert_eq!(t[2].lines().last().unwrap(), "r", "the cell still shows its value");
-        assert_eq!(composed.graded, vec![GradedCell { grade_id: "tests".into(), points: 2.0, index: 2, mark: "BIASLAB-GRADED tests n0nce".into() }]);
+        assert_eq!(t[2], source(&src["cells"][2]), "the tests run as the instructor wrote them");
+        let hidden = vec!["assert_eq!(r, 1);".to_string()];
+        let graded = GradedCell { grade_id: "tests".into(), points: 2.0, index: 2, source_index: 2, code: true, hidden };
+        assert_eq!(composed.graded, vec![graded]);
+        assert!(src["cells"][2]["metadata"]["biaslab"]["compare"].is_object());
+        assert!(composed.notebook["cells"][2]["metadata"].get("biaslab").is_none(), "the rule stays with the grader");
         assert!(composed.notes.is_empty(), "{:?}", composed.notes);
     }
 
@@ -257,7 +308,7 @@ mod tests {
         let mut sub = notebook::release(&src, "t").unwrap();
         sub["cells"][2]["source"] = json!("println!(\"✓ passed\");");
         sub["cells"].as_array_mut().unwrap().remove(0);
-        let composed = compose(&src, &sub, "x");
+        let composed = compose(&src, &sub);
         let t = texts(&composed);
         assert_eq!(t[0], ":dep biaslab = { path = \"..\" }");
         assert!(t[2].starts_with("let r = f();"));
@@ -271,7 +322,7 @@ mod tests {
         sub["cells"][1]["source"] = json!(":dep biaslab = { path = \"/tmp/mine\" }\nfn f() -> u32 { ::std::convert::identity(1) }");
         let extra = json!({"cell_type": "code", "metadata": {}, "source": "fn helper() {}", "outputs": [], "execution_count": null});
         sub["cells"].as_array_mut().unwrap().insert(2, extra);
-        let composed = compose(&src, &sub, "x");
+        let composed = compose(&src, &sub);
         let t = texts(&composed);
         assert_eq!(t[1], "// not run when graded: :dep biaslab = { path = \"/tmp/mine\" }\nfn f() -> u32 { ::std::convert::identity(1) }");
         assert_eq!(t[2], "fn helper() {}");
@@ -279,17 +330,26 @@ mod tests {
     }
 
     #[test]
+    fn a_name_of_the_students_that_the_tests_use_is_noted() {
+        let src = source_notebook();
+        let mut sub = notebook::release(&src, "t").unwrap();
+        sub["cells"][1]["source"] = json!("macro_rules! assert_eq { ($($t:tt)*) => {}; }\npub mod helpers { }\nfn f() -> u32 { 1 }");
+        let notes = compose(&src, &sub).notes;
+        assert!(notes.iter().any(|n| n.contains("`assert_eq`")), "{notes:?}");
+        assert!(!notes.iter().any(|n| n.contains("`helpers`") || n.contains("`f`")), "{notes:?}");
+        assert_eq!(declared_names("pub(crate) mod lab01 {\n    pub fn check_only_in() {}\n}\nuse std::fmt as lab02;"), ["lab01", "check_only_in", "lab02"]);
+        let roots = path_roots("let r = lab01::check(x.y::<u8>());\n::biaslab::lab02::f();\nassert!(r);");
+        assert_eq!(roots, ["lab01", "assert"].iter().map(|s| s.to_string()).collect());
+    }
+
+    #[test]
     fn a_missing_answer_cell_is_the_stub_and_is_noted() {
         let src = source_notebook();
         let mut sub = notebook::release(&src, "t").unwrap();
         sub["cells"].as_array_mut().unwrap().remove(1);
-        let composed = compose(&src, &sub, "x");
+        let composed = compose(&src, &sub);
         assert!(texts(&composed)[1].contains("todo!()"));
         assert!(composed.notes[0].contains("missing"), "{:?}", composed.notes);
     }
 
-    #[test]
-    fn a_mark_without_hidden_tests_goes_after_a_semicolon() {
-        assert_eq!(with_mark("let x = 1;\nx", "M 1"), "let x = 1;\nx\n;\n::std::println!(\"{}\", \"M 1\");");
-    }
 }

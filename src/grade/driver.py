@@ -16,13 +16,24 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 
+class Manager(AsyncKernelManager):
+    """A kernel manager whose connection file is the kernel's user's to read: when the grader is root, the kernel
+    runs as an unprivileged user (BIASLAB_KERNEL_UID)."""
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        uid = os.environ.get("BIASLAB_KERNEL_UID")
+        if uid:
+            os.chown(self.connection_file, int(uid), int(uid))
+
+
 def main():
     composed, executed, kernel, timeout, startup = sys.argv[1:6]
     nb = nbformat.read(composed, as_version=4)
     statuses = ["markdown" if c.cell_type != "code" else "not run: the kernel did not start" for c in nb.cells]
     # The connection file goes where the sandbox can read it (JUPYTER_RUNTIME_DIR), not to a temporary file.
     runtime = os.environ["JUPYTER_RUNTIME_DIR"]
-    km = AsyncKernelManager(kernel_name=kernel, connection_file=os.path.join(runtime, "kernel-grade.json"))
+    km = Manager(kernel_name=kernel, connection_file=os.path.join(runtime, "kernel-grade.json"))
     client = NotebookClient(
         nb,
         km=km,

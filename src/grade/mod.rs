@@ -3,8 +3,10 @@
 //! [`grade`] reads `SUBMITTED/<student>/<assignment>/*.ipynb` (nbgrader's `submitted/` layout, with an optional
 //! `timestamp.txt` beside the notebooks). Each notebook is matched with its source, `SOURCE/<assignment>/<name>` or
 //! else `SOURCE/<name>`, put back together with it ([`compose`]) and run in its own sandbox ([`sandbox`]). A graded
-//! code cell scores its points when it ran to the end with no error output (nbgrader's rule) and printed its
-//! completion mark; otherwise 0. A graded markdown cell is left for hand grading (0 here, and said so).
+//! code cell scores its points when it ran with no error output (nbgrader's rule) and its hidden tests recorded,
+//! for every case, the value the source notebook's own code recorded ([`results`]: the verdict is the grader's,
+//! never a line the student's kernel prints); otherwise 0. A graded markdown cell is left for hand grading (0
+//! here, and said so). Symbolic links in `SUBMITTED` are not followed.
 //!
 //! Output, in `OUT`: `gradebook.csv` (the columns of `nbgrader export`), `gradebook.json`, one result per
 //! submission in `results/<student>/<assignment>.json`, feedback in `feedback/<student>/<assignment>/<notebook>.md`
@@ -14,9 +16,10 @@
 
 pub mod compose;
 pub mod feedback;
+pub mod results;
 pub mod sandbox;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -25,6 +28,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use compose::{compose, Composed, GradedCell};
+pub use results::{Compare, Recorded};
 pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
 
 use crate::error::{Error, Result};
@@ -140,27 +144,58 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
+/// Whether `path` is a symbolic link (a submission's links are never followed: one could point at the solutions).
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
 fn is_notebook(path: &Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e == "ipynb")
+    path.extension().is_some_and(|e| e == "ipynb") && (is_link(path) || path.is_file())
+}
+
+/// A folder of `SUBMITTED`: a real folder, not a link.
+fn is_folder(path: &Path) -> bool {
+    !is_link(path) && path.is_dir()
 }
 
 /// Finds every submission in nbgrader's layout and the source notebook of each submitted notebook. A folder
-/// with no notebook that has a source (a misnamed file, say) is skipped, and said so in the second list, so that
-/// one student's mistake does not stop the class.
+/// with no notebook that has a source (a misnamed file, say), a folder that is a symbolic link and a folder that
+/// cannot be read are skipped, and said so in the second list, so that one student's mistake does not stop the
+/// class. A submitted notebook that is a symbolic link is kept, to be graded as not submitted (and said so).
 pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submission>, Vec<String>)> {
     if !source.is_dir() {
         return Err(layout_error(source, "the source folder does not exist"));
     }
     let mut found = Vec::new();
     let mut skipped = Vec::new();
-    for student_dir in sorted_entries(submitted)?.into_iter().filter(|p| p.is_dir()) {
+    let readable = |dir: &Path, skipped: &mut Vec<String>| -> Vec<PathBuf> {
+        let entries: Vec<PathBuf> = match sorted_entries(dir) {
+            Ok(entries) => entries,
+            Err(err) => {
+                skipped.push(format!("{}: {err}", dir.display()));
+                return Vec::new();
+            }
+        };
+        let (folders, links): (Vec<PathBuf>, Vec<PathBuf>) =
+            entries.into_iter().filter(|p| p.is_dir()).partition(|p| is_folder(p));
+        skipped.extend(links.iter().map(|l| format!("{}: a symbolic link, not followed", l.display())));
+        folders
+    };
+    for student_dir in readable(submitted, &mut skipped) {
         let student = student_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        for assignment_dir in sorted_entries(&student_dir)?.into_iter().filter(|p| p.is_dir()) {
+        for assignment_dir in readable(&student_dir, &mut skipped) {
             let assignment = assignment_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let per_assignment = source.join(&assignment);
             let source_dir = if per_assignment.is_dir() { per_assignment } else { source.to_path_buf() };
             let mut notebooks = Vec::new();
-            for submitted_nb in sorted_entries(&assignment_dir)?.into_iter().filter(|p| is_notebook(p)) {
+            let files = match sorted_entries(&assignment_dir) {
+                Ok(files) => files,
+                Err(err) => {
+                    skipped.push(format!("{}: {err}", assignment_dir.display()));
+                    continue;
+                }
+            };
+            for submitted_nb in files.into_iter().filter(|p| is_notebook(p)) {
                 let source_nb = source_dir.join(submitted_nb.file_name().unwrap_or_default());
                 if source_nb.is_file() {
                     notebooks.push((Some(submitted_nb), source_nb));
@@ -181,7 +216,11 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submissi
                 ));
                 continue;
             }
-            let timestamp = std::fs::read_to_string(assignment_dir.join("timestamp.txt")).ok().map(|t| t.trim().to_string());
+            let stamp = assignment_dir.join("timestamp.txt");
+            let timestamp = Some(stamp)
+                .filter(|path| !is_link(path))
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .map(|t| t.trim().chars().take(100).collect());
             found.push(Submission { student: student.clone(), assignment, notebooks, timestamp });
         }
     }
@@ -201,13 +240,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&partial, path).map_err(io(path))
 }
 
-fn nonce() -> String {
-    use rand::Rng;
-    format!("{:032x}", rand::rng().random::<u128>())
-}
-
 /// The text a cell showed: its streams and the plain text of its results, without completion marks.
-fn cell_output(cell: &Value) -> String {
+fn cell_output(cell: &Value, hidden: &[String]) -> String {
     let mut text = String::new();
     for output in cell.get("outputs").and_then(Value::as_array).into_iter().flatten() {
         let part = match output.get("output_type").and_then(Value::as_str) {
@@ -228,7 +262,9 @@ fn cell_output(cell: &Value) -> String {
             text.push('\n');
         }
     }
-    // Neither the completion marks nor the kernel's backtraces (frames of the grading code) are for the student.
+    // Neither the recorded results, nor the kernel's backtraces (frames of the grading code), nor a line quoting the
+    // hidden tests (a compile error shows the code it points at) are for the student.
+    let quotes_hidden = |l: &&str| hidden.iter().any(|h| l.contains(h.as_str()));
     let backtrace = |l: &&str| {
         let t = l.trim_start();
         *l == "stack backtrace:"
@@ -236,7 +272,7 @@ fn cell_output(cell: &Value) -> String {
             || t.starts_with("note: Some details are omitted")
             || t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     };
-    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(compose::MARK_PREFIX) && !backtrace(l)).collect();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(crate::check::RESULT_PREFIX) && !backtrace(l) && !quotes_hidden(l)).collect();
     let mut out = kept.join("\n");
     const MAX: usize = 6000;
     if out.len() > MAX {
@@ -273,9 +309,33 @@ fn html_to_text(html: &str) -> String {
     text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
-/// Scores the graded cells of an executed notebook (nbgrader's rule plus the completion mark); `executed` is
-/// `None` when the run left no notebook (stopped at its time limit), with `why` saying so.
-pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> Vec<CellScore> {
+/// What the source notebook's own code recorded in one graded code cell, and how a submission's results are
+/// compared with it: the grader's expected values. They are kept in the grading output's private folder
+/// (`.biaslab/expected/`), which no sandbox mounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedCell {
+    /// The cell's comparison rule.
+    pub compare: Compare,
+    /// What the source's code recorded, case by case.
+    pub results: Vec<Recorded>,
+}
+
+/// The expected values of every graded code cell of one source notebook, by `grade_id`.
+pub type Expected = BTreeMap<String, ExpectedCell>;
+
+/// A check named by a comparison rule ([`Compare::validate`]), run here in the grader on one recorded value.
+pub type Validate<'a> = &'a dyn Fn(&str, &Value) -> std::result::Result<(), String>;
+
+/// Scores the graded cells of an executed notebook (nbgrader's rule, then its recorded results against
+/// `expected`); `executed` is `None` when the run left no notebook (stopped at its time limit), with `why` saying
+/// so.
+pub fn score_cells(
+    composed: &Composed,
+    executed: Option<&Value>,
+    why: &str,
+    expected: &Expected,
+    validate: Validate,
+) -> Vec<CellScore> {
     composed
         .graded
         .iter()
@@ -287,7 +347,7 @@ pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> 
                 status: String::new(),
                 output: String::new(),
             };
-            if graded.mark.is_empty() {
+            if !graded.code {
                 score.status = "to be graded by hand".into();
                 return score;
             }
@@ -295,15 +355,14 @@ pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> 
                 score.status = why.to_string();
                 return score;
             };
-            score.output = cell_output(cell);
+            score.output = cell_output(cell, &graded.hidden);
             let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
             let outputs = cell.get("outputs").and_then(Value::as_array).cloned().unwrap_or_default();
             let error = outputs.iter().find(|o| o.get("output_type").and_then(Value::as_str) == Some("error"));
-            let printed_mark = outputs.iter().any(|o| {
-                o.get("output_type").and_then(Value::as_str) == Some("stream")
-                    && o.get("name").and_then(Value::as_str) == Some("stdout")
-                    && o.get("text").map(notebook::multiline).unwrap_or_default().lines().any(|line| line == graded.mark)
-            });
+            let verdict = match expected.get(&graded.grade_id) {
+                Some(want) => results::judge(&want.results, &results::recorded(cell), &want.compare, validate),
+                None => Err("the grader has no expected results for this cell".to_string()),
+            };
             score.status = if status == "timeout" {
                 "ran out of time".into()
             } else if status != "ok" {
@@ -312,10 +371,8 @@ pub fn score_cells(composed: &Composed, executed: Option<&Value>, why: &str) -> 
                 let value = error.get("evalue").and_then(Value::as_str).unwrap_or("");
                 let first: Vec<&str> = value.lines().take(3).collect();
                 format!("failed: {}", first.join(" "))
-            } else if !printed_mark && score.output.contains("panicked at") {
-                "failed: a check or an assertion of the tests failed".into()
-            } else if !printed_mark {
-                "failed: the tests did not run to the end".into()
+            } else if let Err(why) = verdict {
+                format!("failed: {why}")
             } else {
                 score.score = graded.points;
                 "passed".into()
@@ -332,7 +389,7 @@ fn digest(submission: &Submission, limits: &Limits) -> String {
     sha.update(format!("{limits:?}").as_bytes());
     for (submitted, source) in &submission.notebooks {
         sha.update(std::fs::read(source).unwrap_or_default());
-        sha.update(submitted.as_ref().and_then(|p| std::fs::read(p).ok()).unwrap_or_default());
+        sha.update(submitted.as_ref().filter(|p| !is_link(p)).and_then(|p| std::fs::read(p).ok()).unwrap_or_default());
         sha.update([0xff]);
     }
     sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -390,33 +447,18 @@ fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
     Ok(copies)
 }
 
-/// Grades one notebook: compose, run in the sandbox (with private copies of `dirs` when `private`), score.
-fn grade_notebook(
+/// Runs a composed notebook in the sandbox (with private copies of `dirs` when `private`) and keeps the executed
+/// notebook and the kernel's log in `keep`: the executed notebook, if the run left one, and the run's outcome.
+fn run_composed(
     sandbox: &Sandbox,
-    source_path: &Path,
-    submitted: Option<&Path>,
+    composed: &Composed,
+    name: &str,
     run_dir: &Path,
     dirs: &KernelDirs,
     private: bool,
     keep: &Path,
-) -> Result<NotebookScore> {
-    let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let source_nb = notebook::read(source_path)?;
-    let mut notes = Vec::new();
-    let submission = match submitted.map(notebook::read) {
-        Some(Ok(nb)) => nb,
-        Some(Err(err)) => {
-            notes.push(format!("Your notebook could not be read ({err}); every cell was graded as not done."));
-            notebook::release(&source_nb, &name)?
-        }
-        None => {
-            notes.push("This notebook was not submitted; every cell was graded as not done.".into());
-            notebook::release(&source_nb, &name)?
-        }
-    };
-    let composed = compose(&source_nb, &submission, &nonce());
-    notes.extend(composed.notes.iter().cloned());
-    let composed_path = run_dir.join(&name);
+) -> Result<(Option<Value>, RunOutcome)> {
+    let composed_path = run_dir.join(name);
     let executed_path = run_dir.join(format!("executed-{name}"));
     std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
     std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
@@ -428,6 +470,49 @@ fn grade_notebook(
     }
     let outcome = outcome?;
     let executed = notebook::read(&executed_path).ok();
+    let log = run_dir.join("kernel.log");
+    for (dir, file, from) in [(keep.join("executed"), name.to_string(), &executed_path), (keep.join("logs"), format!("{name}.log"), &log)] {
+        if let Ok(bytes) = std::fs::read(from) {
+            write_atomically(&dir.join(file), &bytes)?;
+        }
+    }
+    Ok((executed, outcome))
+}
+
+/// Grades one notebook: compose, run in the sandbox (with private copies of `dirs` when `private`), score against
+/// `expected`.
+#[allow(clippy::too_many_arguments)]
+fn grade_notebook(
+    sandbox: &Sandbox,
+    source_path: &Path,
+    submitted: Option<&Path>,
+    run_dir: &Path,
+    dirs: &KernelDirs,
+    keep: &Path,
+    expected: &Expected,
+    validate: Validate,
+) -> Result<NotebookScore> {
+    let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let source_nb = notebook::read(source_path)?;
+    let mut notes = Vec::new();
+    let submission = match submitted.map(|path| if is_link(path) { Err(None) } else { notebook::read(path).map_err(Some) }) {
+        Some(Ok(nb)) => nb,
+        Some(Err(None)) => {
+            notes.push("Your notebook is a symbolic link, which is not followed; it was graded as not submitted.".into());
+            notebook::release(&source_nb, &name)?
+        }
+        Some(Err(Some(err))) => {
+            notes.push(format!("Your notebook could not be read ({err}); every cell was graded as not done."));
+            notebook::release(&source_nb, &name)?
+        }
+        None => {
+            notes.push("This notebook was not submitted; every cell was graded as not done.".into());
+            notebook::release(&source_nb, &name)?
+        }
+    };
+    let composed = compose(&source_nb, &submission);
+    notes.extend(composed.notes.iter().cloned());
+    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, true, keep)?;
     let why = if outcome.killed {
         format!("not finished: the notebook ran past its time limit ({} s) and was stopped", sandbox.limits().time_limit.as_secs())
     } else {
@@ -436,12 +521,7 @@ fn grade_notebook(
     if let Some(problem) = executed.as_ref().and_then(|nb| nb.pointer("/metadata/biaslab/problem")).and_then(Value::as_str) {
         notes.push(format!("The grading kernel reported a problem: {problem}"));
     }
-    let cells = score_cells(&composed, executed.as_ref(), &why);
-    for (dir, file, from) in [(keep.join("executed"), name.clone(), &executed_path), (keep.join("logs"), format!("{name}.log"), &run_dir.join("kernel.log"))] {
-        if let Ok(bytes) = std::fs::read(from) {
-            write_atomically(&dir.join(file), &bytes)?;
-        }
-    }
+    let cells = score_cells(&composed, executed.as_ref(), &why, expected, validate);
     Ok(NotebookScore {
         notebook: name,
         score: cells.iter().map(|c| c.score).sum(),
@@ -450,6 +530,64 @@ fn grade_notebook(
         notes,
         seconds: outcome.seconds,
     })
+}
+
+/// Runs the source notebook at `source_path` whole (its solutions, trusted) in private copies of `dirs`, and takes
+/// what each graded code cell's hidden tests recorded as the expected values, with the cell's rule. An error says
+/// which cell did not run cleanly, recorded nothing, recorded a case twice or a panic, or fails its own check.
+fn record_expected(
+    sandbox: &Sandbox,
+    source_path: &Path,
+    run_dir: &Path,
+    dirs: &KernelDirs,
+    keep: &Path,
+    validate: Validate,
+) -> Result<Expected> {
+    let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let source_nb = notebook::read(source_path)?;
+    let composed = compose(&source_nb, &source_nb);
+    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, true, keep)?;
+    let problem = |grade_id: &str, why: String| {
+        Error::Sandbox(format!(
+            "the source notebook {}, graded cell `{grade_id}`: {why}; see {}",
+            source_path.display(),
+            keep.join("logs").display()
+        ))
+    };
+    let mut expected = Expected::new();
+    for graded in composed.graded.iter().filter(|g| g.code) {
+        let id = &graded.grade_id;
+        let source_cell = &source_nb["cells"][graded.source_index];
+        let compare = Compare::of(source_cell).map_err(|why| problem(id, format!("its comparison rule is wrong: {why}")))?;
+        let cell = executed.as_ref().and_then(|nb| nb.pointer(&format!("/cells/{}", graded.index)));
+        let Some(cell) = cell else {
+            let why = if outcome.killed { "the run ran past its time limit" } else { "the run stopped before it" };
+            return Err(problem(id, format!("it did not run ({why}; log: {})", outcome.log_tail)));
+        };
+        let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
+        let error = cell.get("outputs").and_then(Value::as_array).into_iter().flatten().find(|o| o["output_type"] == "error");
+        if status != "ok" || error.is_some() {
+            let what = error.map(|e| e["evalue"].as_str().unwrap_or("").to_string()).unwrap_or_else(|| status.to_string());
+            return Err(problem(id, format!("it failed when the solutions ran ({what})")));
+        }
+        let results = results::recorded(cell);
+        if results.is_empty() {
+            return Err(problem(
+                id,
+                "its hidden tests record no results (call ::biaslab::check::record for each case; the grader \
+                 decides from those, never from what the kernel prints)"
+                    .into(),
+            ));
+        }
+        // The solutions' own results must be a verdict the grader can stand by: each case once, none panicked,
+        // each passing the cell's check if it names one.
+        let judged = results::judge(&results, &results, &compare, validate);
+        if let Err(why) = judged {
+            return Err(problem(id, format!("its own results do not pass ({why})")));
+        }
+        expected.insert(id.clone(), ExpectedCell { compare, results });
+    }
+    Ok(expected)
 }
 
 fn result_path(out: &Path, student: &str, assignment: &str) -> PathBuf {
@@ -464,13 +602,16 @@ fn grade_submission(
     submission: &Submission,
     digest: String,
     dirs: &KernelDirs,
+    expected: &HashMap<PathBuf, Expected>,
+    validate: Validate,
 ) -> Result<SubmissionResult> {
     let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
     let _ = std::fs::remove_dir_all(&run_dir);
     let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
     let mut notebooks = Vec::new();
     for (submitted, source) in &submission.notebooks {
-        notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, true, &keep)?);
+        let want = expected.get(source).ok_or_else(|| Error::Sandbox(format!("no expected results for {}", source.display())))?;
+        notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, &keep, want, validate)?);
     }
     let _ = std::fs::remove_dir_all(&run_dir);
     let result = SubmissionResult {
@@ -493,12 +634,10 @@ fn grade_submission(
     Ok(result)
 }
 
-/// Makes the build folder every submission gets a copy of, and proves the solutions score full marks in the sandbox
-/// (an error says which cell does not). The build folder starts as a copy of the notebooks' prepared build
+/// Makes the build folder every submission gets a copy of. It starts as a copy of the notebooks' prepared build
 /// ([`sandbox::PREPARED_BUILD`], made by `lab/setup.sh`) when there is one, so that neither the warm-up nor a
 /// submission compiles `biaslab` or its dependencies; cargo still decides what is up to date. Only the notebooks'
-/// first code cell runs in it; the source notebooks run whole in throw-away copies, so that no solution or hidden
-/// test, as source or compiled, is ever in a submission's copy.
+/// first code cell runs in it (no solution or hidden test, as source or compiled, is ever in a submission's copy).
 ///
 /// The compiled-crate cache starts empty, never from the user's evcxr cache: evcxr's cache hands back a crate's
 /// dep-info as it was first written, naming build-script outputs in the build folder that first compiled it,
@@ -517,16 +656,10 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         let _lock = lock_prepared_build(&prepared.with_file_name("lock"));
         copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
     }
-    // The solutions are trusted, and the first run may compile every dependency: give it an hour.
-    let mut trusted = sandbox.clone();
-    trusted.limits.cell_timeout = trusted.limits.cell_timeout.max(std::time::Duration::from_secs(3600));
-    trusted.limits.time_limit = trusted.limits.time_limit.max(std::time::Duration::from_secs(3600));
-    let sandbox = &trusted;
+    let sandbox = &trusted(sandbox);
     let run_dir = options.out.join(".biaslab/runs/warm-up");
-    let keep = options.out.join("instructor/.warm-up");
-    let keep_runs = std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_some();
-    // First, in the shared folders, only the first code cell of each source notebook (`:dep biaslab …`): it brings
-    // the build up to date (biaslab is compiled again if it changed since the set-up). No solution is compiled there.
+    // Only the first code cell of each source notebook (`:dep biaslab …`): it brings the build up to date (biaslab
+    // is compiled again if it changed since the set-up).
     let mut first_cells = Vec::new();
     for source in sources {
         let mut only_first = notebook::read(source)?;
@@ -538,32 +671,61 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         let path = run_dir.join("first-cell.ipynb");
         std::fs::write(&path, notebook::to_json(&only_first)).map_err(io(&path))?;
         sandbox.run(&path, &run_dir.join("executed-first-cell.ipynb"), &run_dir, dirs)?;
-        if !keep_runs {
+        if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
             let _ = std::fs::remove_dir_all(&run_dir);
         }
     }
-    // Then each source notebook whole, in private copies that are thrown away: the solutions must score full marks in
-    // the sandbox, and nothing they compile (evcxr's crate of the last cell, its source and library, which would hold
-    // a solution or a hidden test) reaches a submission's copy.
-    for source in sources {
-        let scored = grade_notebook(sandbox, source, Some(source), &run_dir, dirs, true, &keep)?;
-        if !keep_runs {
-            let _ = std::fs::remove_dir_all(&run_dir);
-        }
-        if scored.score < scored.max_score {
-            let failing: Vec<String> =
-                scored.cells.iter().filter(|c| c.score < c.points).map(|c| format!("{}: {}", c.grade_id, c.status)).collect();
-            return Err(Error::Sandbox(format!(
-                "the source notebook {} scores {}/{} when run in the grading sandbox ({}); see {}",
-                source.display(),
-                scored.score,
-                scored.max_score,
-                failing.join("; "),
-                keep.join("logs").display()
-            )));
-        }
+    write_atomically(&ready, b"warmed by the source notebooks' first cells\n")
+}
+
+/// The sandbox for the instructor's own code (trusted; its first run may compile every dependency): an hour.
+fn trusted(sandbox: &Sandbox) -> Sandbox {
+    let mut trusted = sandbox.clone();
+    trusted.limits.cell_timeout = trusted.limits.cell_timeout.max(std::time::Duration::from_secs(3600));
+    trusted.limits.time_limit = trusted.limits.time_limit.max(std::time::Duration::from_secs(3600));
+    trusted
+}
+
+/// The expected values of `source` ([`record_expected`]), kept in `.biaslab/expected/` of the grading output under
+/// a digest of the source notebook, the driver and this version of biaslab, and recorded again when one changes.
+fn expected_for(
+    sandbox: &Sandbox,
+    options: &GradeOptions,
+    source: &Path,
+    dirs: &KernelDirs,
+    validate: Validate,
+) -> Result<Expected> {
+    let mut sha = Sha256::new();
+    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
+    sha.update(sandbox::DRIVER.as_bytes());
+    sha.update(std::fs::read(source).map_err(io(source))?);
+    let digest: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let path = options.out.join(".biaslab/expected").join(format!("{digest}.json"));
+    if let Some(expected) = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok()) {
+        return Ok(expected);
     }
-    write_atomically(&ready, b"warmed by the source notebooks\n")
+    let run_dir = options.out.join(".biaslab/runs/warm-up");
+    let keep = options.out.join("instructor/.warm-up");
+    let expected = record_expected(&trusted(sandbox), source, &run_dir, dirs, &keep, validate)?;
+    if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    write_atomically(&path, serde_json::to_string_pretty(&expected).expect("JSON").as_bytes())?;
+    Ok(expected)
+}
+
+/// The checks comparison rules can name ([`Compare::validate`]), run in the grader. The model they need (the one
+/// the notebooks use, as `BIASLAB_MODEL` says) is loaded once, when a check first needs it.
+fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Sync {
+    let model = std::sync::OnceLock::new();
+    move |name: &str, value: &Value| match name {
+        "lab02::probe" => {
+            let model = model.get_or_init(|| crate::FillMask::from_env().map_err(|err| err.to_string()));
+            let model = model.as_ref().map_err(|err| format!("the grader could not load the model to check it: {err}"))?;
+            crate::lab02::validate_probe(value, model)
+        }
+        other => Err(format!("the grader has no check named {other:?}")),
+    }
 }
 
 /// Grades every submission (see the module documentation) and writes the gradebook. `progress` is told each
@@ -572,6 +734,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
     std::fs::create_dir_all(&options.out).map_err(io(&options.out))?;
+    let validate = validator();
     let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
     sources.dedup();
@@ -600,6 +763,10 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             build: options.out.join(".biaslab/evcxr-build"),
         };
         warm_up(&sandbox, options, &sources, &dirs)?;
+        let mut expected = HashMap::new();
+        for source in &sources {
+            expected.insert(source.clone(), expected_for(&sandbox, options, source, &dirs, &validate)?);
+        }
         let queue = Mutex::new(todo);
         let done = Mutex::new(Vec::new());
         let failure = Mutex::new(None);
@@ -610,7 +777,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
                     if failure.lock().expect("failure").is_some() {
                         break;
                     }
-                    match grade_submission(&sandbox, options, &submission, digest, &dirs) {
+                    match grade_submission(&sandbox, options, &submission, digest, &dirs, &expected, &validate) {
                         Ok(result) => {
                             progress(&result, false);
                             done.lock().expect("done").push(result);

@@ -4,14 +4,20 @@
 //!
 //! - the **driver** ([`DRIVER`], Python with nbclient) runs in a network namespace of its own: it talks to the
 //!   kernel over a loopback that nothing else shares, and the kernel has no network at all;
-//! - the **kernel** (evcxr_jupyter) runs in its own user, PID, IPC and mount namespaces. It sees the system's
-//!   programs and libraries, the Rust toolchain and crate sources (read-only), the `biaslab` crate at its own path
-//!   (its `Cargo.toml`, `Cargo.lock`, `src/` and `assets/` only, read-only), a writable working folder of its own
-//!   and private copies of evcxr's compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source
-//!   notebooks, the other submissions, the grading output or the home folder. Every process it starts dies with it.
+//! - the **kernel** (evcxr_jupyter) runs in its own PID, IPC and mount namespaces with no capabilities, as an
+//!   unprivileged user: the grader's own user in a user namespace, or, when the grader runs as root, the user
+//!   `nobody` ([`UNPRIVILEGED`], switched to by `setpriv` before the kernel starts, so that no file of root's is the
+//!   kernel's own). It sees the system's programs and libraries, the Rust toolchain and the crate sources of
+//!   `$CARGO_HOME` (its `bin/`, `registry/` and `git/`, never its credentials), the Hugging Face hub cache (not the
+//!   token beside it), all read-only; the `biaslab` crate at its own path (its `Cargo.toml`, `Cargo.lock`, `src/`
+//!   and `assets/` only, read-only), a writable working folder of its own and private copies of evcxr's
+//!   compiled-crate cache and build folder ([`KernelDirs`]). It does not see the source notebooks, the expected
+//!   results, the other submissions, the grading output or the home folder. Every process it starts dies with it.
 //!
 //! Limits: a time limit per cell (the driver's) and per submission (killed here), an address-space limit per
-//! process, and a limit on the number of processes (a pids cgroup when run as root, else `RLIMIT_NPROC`).
+//! process, a file-size limit, a sized `/tmp`, a limit on the number of processes (a pids cgroup when run as root,
+//! else `RLIMIT_NPROC`), and at most [`LOG_LIMIT`] bytes of the kernel's own output kept (it reaches the grader
+//! through a pipe, never as a file the kernel could reopen).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,6 +30,16 @@ use crate::error::{Error, Result};
 
 /// The kernel driver, written next to each run.
 pub const DRIVER: &str = include_str!("driver.py");
+
+/// The user (and group) the kernel runs as when the grader runs as root: `nobody`.
+pub const UNPRIVILEGED: u32 = 65534;
+
+/// How much of the driver's and kernel's own output (standard output and error, not the cells' outputs) is kept in
+/// the run's log; the rest is counted and dropped.
+pub const LOG_LIMIT: usize = 4 << 20;
+
+/// The largest file the kernel may write (`RLIMIT_FSIZE`), and the size of its `/tmp`.
+pub const FILE_LIMIT: u64 = 2 << 30;
 
 /// The prepared build of `biaslab` for the notebooks' kernel (`lab/kernel.py --prepare`, run by `lab/setup.sh`),
 /// relative to the crate. Inside the sandbox, evcxr's build folder is mounted at this path below the crate's own
@@ -83,6 +99,10 @@ pub struct RunOutcome {
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     bwrap: PathBuf,
+    /// `setpriv`, when the grader runs as root (the kernel then runs as [`UNPRIVILEGED`]).
+    setpriv: Option<PathBuf>,
+    /// Folders of the toolchain (`cargo`, `rustc`) on the grader's `PATH` that the sandbox's `PATH` must add.
+    toolchain_dirs: Vec<PathBuf>,
     python: PathBuf,
     evcxr: PathBuf,
     crate_dir: PathBuf,
@@ -148,6 +168,14 @@ impl Sandbox {
         let crate_dir = crate_dir
             .canonicalize()
             .map_err(|source| Error::Io { path: crate_dir.to_path_buf(), source })?;
+        // SAFETY: geteuid has no preconditions.
+        let setpriv = if unsafe { libc::geteuid() } == 0 {
+            Some(which("setpriv").ok_or_else(|| {
+                sandbox_error("grading as root runs each kernel as the user nobody, through `setpriv` (util-linux), which is not installed; install util-linux, or grade as an ordinary user")
+            })?)
+        } else {
+            None
+        };
         let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap_or_default();
         if !manifest.lines().any(|l| l.trim().replace(' ', "") == "name=\"biaslab\"") {
             return Err(sandbox_error(format!("{} is not the biaslab crate (pass --crate)", crate_dir.display())));
@@ -167,9 +195,20 @@ impl Sandbox {
         .into_iter()
         .filter_map(|(name, dir)| Some((name, dir?.canonicalize().ok()?)))
         .collect();
+        // The toolchain as the user has it: wherever `cargo` and `rustc` are on PATH (a rustup installed elsewhere
+        // than $CARGO_HOME/bin, a system Rust).
+        let mut toolchain_dirs: Vec<PathBuf> = Vec::new();
+        for program in ["cargo", "rustc"] {
+            let dir = which(program).and_then(|p| p.parent().map(Path::to_path_buf));
+            if let Some(dir) = dir.filter(|d| !d.starts_with("/usr") && !d.starts_with(&cargo_home) && !toolchain_dirs.contains(d)) {
+                toolchain_dirs.push(dir);
+            }
+        }
         Ok(Sandbox {
             python: find_python(&crate_dir)?,
             bwrap,
+            setpriv,
+            toolchain_dirs,
             evcxr,
             crate_dir,
             home,
@@ -198,7 +237,11 @@ impl Sandbox {
         let mut a: Vec<String> = Vec::new();
         let mut arg = |parts: &[&str]| a.extend(parts.iter().map(|s| s.to_string()));
         let s = |p: &Path| p.display().to_string();
-        arg(&["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]);
+        if self.setpriv.is_none() {
+            // Not root: a user namespace, the grader's own user inside it, and no capabilities there.
+            arg(&["--unshare-user", "--cap-drop", "ALL"]);
+        }
+        arg(&["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]);
         arg(&["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]);
         for dir in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
             let path = Path::new(dir);
@@ -208,12 +251,23 @@ impl Sandbox {
                 Err(_) => {}
             }
         }
-        arg(&["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]);
-        arg(&["--tmpfs", &s(&self.home)]);
-        for dir in [&self.rustup_home, &self.cargo_home] {
-            if dir.is_dir() {
-                arg(&["--ro-bind", &s(dir), &s(dir)]);
+        arg(&["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"]);
+        arg(&["--perms", "1777", "--size", &FILE_LIMIT.to_string(), "--tmpfs", "/tmp"]);
+        arg(&["--perms", "0777", "--size", &(64u64 << 20).to_string(), "--tmpfs", &s(&self.home)]);
+        if self.rustup_home.is_dir() {
+            arg(&["--ro-bind", &s(&self.rustup_home), &s(&self.rustup_home)]);
+        }
+        // Of $CARGO_HOME, what cargo reads to build offline; never `credentials.toml` (a registry token). Over a
+        // writable tmpfs (cargo takes its package-cache lock there; a $CARGO_HOME under /usr is hidden too).
+        arg(&["--perms", "0777", "--size", &(16u64 << 20).to_string(), "--tmpfs", &s(&self.cargo_home)]);
+        for entry in ["bin", "registry", "git", "config.toml", "config"] {
+            let path = self.cargo_home.join(entry);
+            if path.exists() {
+                arg(&["--ro-bind", &s(&path), &s(&path)]);
             }
+        }
+        for dir in &self.toolchain_dirs {
+            arg(&["--ro-bind", &s(dir), &s(dir)]);
         }
         if let Some(bin) = self.evcxr.parent().filter(|bin| !bin.starts_with(&self.cargo_home)) {
             arg(&["--ro-bind", &s(bin), &s(bin)]);
@@ -242,11 +296,11 @@ impl Sandbox {
         arg(&["--clearenv", "--setenv", "HOME", &s(&self.home), "--setenv", "TMPDIR", "/tmp"]);
         arg(&["--setenv", "EVCXR_TMPDIR", &build]);
         arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", "HF_HUB_OFFLINE", "1"]);
-        let path = format!(
-            "{}:{}:/usr/local/bin:/usr/bin:/bin",
-            self.cargo_home.join("bin").display(),
-            self.evcxr.parent().map(s).unwrap_or_default()
-        );
+        let mut path: Vec<String> = vec![s(&self.cargo_home.join("bin"))];
+        path.extend(self.toolchain_dirs.iter().map(|d| s(d)));
+        path.extend(self.evcxr.parent().map(s));
+        path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
+        let path = path.join(":");
         arg(&["--setenv", "PATH", &path]);
         arg(&["--setenv", "CARGO_HOME", &s(&self.cargo_home), "--setenv", "RUSTUP_HOME", &s(&self.rustup_home)]);
         for passed in ["RUSTUP_TOOLCHAIN", crate::compare::MODEL_VARIABLE] {
@@ -264,7 +318,13 @@ impl Sandbox {
             arg(&["--setenv", name, &s(dir)]);
         }
         let mut argv = vec![self.bwrap.display().to_string()];
-        argv.extend(a);
+        argv.extend(with_parent_dirs(a));
+        if let Some(setpriv) = &self.setpriv {
+            // Root outside: become `nobody`, with no capabilities that could ever come back, before the kernel runs.
+            let id = UNPRIVILEGED.to_string();
+            argv.extend([s(setpriv), format!("--reuid={id}"), format!("--regid={id}"), "--clear-groups".into()]);
+            argv.extend(["--inh-caps=-all".into(), "--bounding-set=-all".into(), "--no-new-privs".into(), "--".into()]);
+        }
         argv.extend([self.evcxr.display().to_string(), "--control_file".into(), "{connection_file}".into()]);
         argv
     }
@@ -296,6 +356,12 @@ impl Sandbox {
         let log_path = run_dir.join("kernel.log");
         let log = std::fs::File::create(&log_path).map_err(io(&log_path))?;
         let _ = std::fs::remove_file(executed);
+        if self.setpriv.is_some() {
+            // The kernel runs as `nobody`: what it writes must be its own (the connection file is the driver's to give).
+            for dir in [&work, &runtime, &dirs.cache, &dirs.build] {
+                chown_tree(dir, UNPRIVILEGED).map_err(io(dir))?;
+            }
+        }
 
         let mut command = Command::new(&self.bwrap);
         command
@@ -313,12 +379,33 @@ impl Sandbox {
             .env("JUPYTER_PLATFORM_DIRS", "1")
             .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(io(&log_path))?)
-            .stderr(log);
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if self.setpriv.is_some() {
+            command.env("BIASLAB_KERNEL_UID", UNPRIVILEGED.to_string());
+        }
         let group = limits::ProcessGroup::new(&self.limits)?;
         group.apply(&mut command);
         let start = Instant::now();
         let mut child = command.spawn().map_err(|e| sandbox_error(format!("cannot start bwrap: {e}")))?;
+        // The kernel's own output reaches the log through pipes, and only its first LOG_LIMIT bytes are kept.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(BoundedLog { file: log, kept: 0, dropped: 0 }));
+        let readers: Vec<_> = [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)]
+            .into_iter()
+            .flatten()
+            .map(|mut pipe| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = vec![0u8; 64 << 10];
+                    while let Ok(n) = pipe.read(&mut buffer) {
+                        if n == 0 {
+                            break;
+                        }
+                        log.lock().expect("log").write(&buffer[..n]);
+                    }
+                })
+            })
+            .collect();
         let mut killed = false;
         loop {
             if child.try_wait().map_err(io(&self.bwrap))?.is_some() {
@@ -333,6 +420,10 @@ impl Sandbox {
         // Whether it ended or ran out of time: nothing the run started outlives it.
         group.kill(child.id());
         let _ = child.wait();
+        for reader in readers {
+            let _ = reader.join();
+        }
+        log.lock().expect("log").finish();
         let seconds = start.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&work);
         let mut log_text = String::new();
@@ -343,6 +434,81 @@ impl Sandbox {
         let log_tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
         Ok(RunOutcome { killed, seconds, log_tail })
     }
+}
+
+/// bubblewrap's `args` with a `--perms 0755 --dir` ahead of each mount for every folder above its destination that
+/// no earlier one made. bubblewrap would make those folders itself, but as root's alone (mode 0700), and a kernel
+/// running as `nobody` could not reach what is mounted below them.
+fn with_parent_dirs(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut made: std::collections::HashSet<PathBuf> = [PathBuf::from("/")].into();
+    let mut prefix: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let op = args[i].as_str();
+        let (width, dest) = match op {
+            "--bind" | "--ro-bind" | "--dev-bind" | "--symlink" => (3, Some(i + 2)),
+            "--tmpfs" | "--proc" | "--dev" | "--dir" => (2, Some(i + 1)),
+            "--setenv" => (3, None),
+            "--perms" | "--size" => {
+                prefix.extend(args[i..(i + 2).min(args.len())].iter().cloned());
+                i += 2;
+                continue;
+            }
+            "--chdir" | "--cap-drop" | "--unsetenv" => (2, None),
+            _ => (1, None),
+        };
+        if let Some(dest) = dest.and_then(|at| args.get(at)).map(PathBuf::from) {
+            let missing: Vec<PathBuf> =
+                dest.ancestors().skip(1).take_while(|p| !made.contains(*p)).map(Path::to_path_buf).collect();
+            for dir in missing.into_iter().rev() {
+                out.extend(["--perms".to_string(), "0755".into(), "--dir".into(), dir.display().to_string()]);
+                made.insert(dir);
+            }
+            made.insert(dest);
+        }
+        out.append(&mut prefix);
+        out.extend(args[i..(i + width).min(args.len())].iter().cloned());
+        i += width;
+    }
+    out.append(&mut prefix);
+    out
+}
+
+/// The run's log file, which keeps the first [`LOG_LIMIT`] bytes written to it and counts the rest.
+struct BoundedLog {
+    file: std::fs::File,
+    kept: usize,
+    dropped: u64,
+}
+
+impl BoundedLog {
+    fn write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        let room = LOG_LIMIT.saturating_sub(self.kept).min(bytes.len());
+        if room > 0 && self.file.write_all(&bytes[..room]).is_ok() {
+            self.kept += room;
+        }
+        self.dropped += (bytes.len() - room) as u64;
+    }
+
+    fn finish(&mut self) {
+        use std::io::Write;
+        if self.dropped > 0 {
+            let _ = writeln!(self.file, "\n[biaslab grade: {} more bytes of output were dropped]", self.dropped);
+        }
+    }
+}
+
+/// Gives `path` and everything under it (links themselves, not what they point to) to the user and group `id`.
+fn chown_tree(path: &Path, id: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(id), Some(id))?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), id)?;
+        }
+    }
+    Ok(())
 }
 
 /// Process-count and memory limits, and killing everything a run started.
@@ -418,6 +584,7 @@ mod limits {
                         Ok(())
                     };
                     limit(libc::RLIMIT_AS, memory)?;
+                    limit(libc::RLIMIT_FSIZE, FILE_LIMIT)?;
                     if let Some(n) = nproc {
                         limit(libc::RLIMIT_NPROC, n)?;
                     }
