@@ -262,6 +262,10 @@ std::thread::spawn(|| {
 }
 
 fn grade(submitted: &Path, out: &Path) -> std::process::Output {
+    grade_with(submitted, out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"])
+}
+
+fn grade_with(submitted: &Path, out: &Path, limits: &[&str]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_biaslab"));
     command
         .arg("grade")
@@ -270,7 +274,7 @@ fn grade(submitted: &Path, out: &Path) -> std::process::Output {
         .arg(root().join("solutions"))
         .arg("--out")
         .arg(out)
-        .args(["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"])
+        .args(limits)
         .current_dir(root());
     if std::env::var_os("BIASLAB_MODEL").is_none() {
         command.env("BIASLAB_MODEL", "demo");
@@ -360,4 +364,15 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains(&format!("1 graded, {} reused", expected.len() - 1)), "{stderr}");
     assert_eq!(std::fs::read_to_string(out.join("gradebook.csv")).unwrap(), before);
+
+    // The whole-submission time limit: a submission that never ends (each cell within its own timeout) is stopped,
+    // everything it started killed, and its tests scored 0 with the reason. (Same output folder: the build and the
+    // expected answers are reused, so only this submission runs.)
+    let late = dir.path().join("late");
+    write(&late, "sleeper", &only_in("    loop { std::thread::sleep(std::time::Duration::from_secs(1)); }"));
+    let started = std::time::Instant::now();
+    grade_with(&late, &out, &["--jobs", "1", "--cell-timeout", "600", "--time-limit", "60"]);
+    assert!(started.elapsed().as_secs() < 300, "the run took {:?}", started.elapsed());
+    let md = reasons("sleeper");
+    assert!(md.contains("Score: **0 / 2**") && md.contains("ran past its time limit (60 s)"), "{md}");
 }
