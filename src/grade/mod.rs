@@ -447,7 +447,7 @@ fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
     Ok(copies)
 }
 
-/// Runs a composed notebook in the sandbox (with private copies of `dirs` when `private`) and keeps the executed
+/// Runs a composed notebook in the sandbox, in private copies of `dirs` (thrown away after), and keeps the executed
 /// notebook and the kernel's log in `keep`: the executed notebook, if the run left one, and the run's outcome.
 fn run_composed(
     sandbox: &Sandbox,
@@ -455,19 +455,16 @@ fn run_composed(
     name: &str,
     run_dir: &Path,
     dirs: &KernelDirs,
-    private: bool,
     keep: &Path,
 ) -> Result<(Option<Value>, RunOutcome)> {
     let composed_path = run_dir.join(name);
     let executed_path = run_dir.join(format!("executed-{name}"));
     std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
     std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
-    let run_dirs = if private { private_copies(dirs, run_dir)? } else { dirs.clone() };
+    let run_dirs = private_copies(dirs, run_dir)?;
     let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_dirs);
-    if private {
-        let _ = std::fs::remove_dir_all(&run_dirs.cache);
-        let _ = std::fs::remove_dir_all(&run_dirs.build);
-    }
+    let _ = std::fs::remove_dir_all(&run_dirs.cache);
+    let _ = std::fs::remove_dir_all(&run_dirs.build);
     let outcome = outcome?;
     let executed = notebook::read(&executed_path).ok();
     let log = run_dir.join("kernel.log");
@@ -479,7 +476,7 @@ fn run_composed(
     Ok((executed, outcome))
 }
 
-/// Grades one notebook: compose, run in the sandbox (with private copies of `dirs` when `private`), score against
+/// Grades one notebook: compose, run in the sandbox (in private copies of `dirs`), score against
 /// `expected`.
 #[allow(clippy::too_many_arguments)]
 fn grade_notebook(
@@ -512,7 +509,7 @@ fn grade_notebook(
     };
     let composed = compose(&source_nb, &submission);
     notes.extend(composed.notes.iter().cloned());
-    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, true, keep)?;
+    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, keep)?;
     let why = if outcome.killed {
         format!("not finished: the notebook ran past its time limit ({} s) and was stopped", sandbox.limits().time_limit.as_secs())
     } else {
@@ -546,7 +543,7 @@ fn record_expected(
     let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let source_nb = notebook::read(source_path)?;
     let composed = compose(&source_nb, &source_nb);
-    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, true, keep)?;
+    let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, keep)?;
     let problem = |grade_id: &str, why: String| {
         Error::Sandbox(format!(
             "the source notebook {}, graded cell `{grade_id}`: {why}; see {}",
