@@ -8,18 +8,27 @@ evcxr kernel runs the notebooks' first cell in `target/kernel/build`), and each 
 private copy of it as its `EVCXR_TMPDIR`:
 
 - compiled artifacts (`.rlib`, `.rmeta`, `.so` in `deps/`) are hard links: rustc and the linker write a new
-  file and rename it over an old one, so a link is never written through (evcxr's `:cache` copies into an
-  artifact's file only for a registry crate compiled again, which a build with the same key never needs);
-  everything else (cargo's fingerprints, dep-info and build-script outputs, which are rewritten in place, and
-  evcxr's generated crate) is copied with its modification time;
+  file and rename it over an old one, so a link is never written through; everything else (cargo's
+  fingerprints, dep-info and build-script outputs, which are rewritten in place, and evcxr's generated crate) is
+  copied with its modification time;
 - cargo's own freshness check then decides: biaslab edited since the preparation is compiled again in that
   kernel's copy, so a kernel never runs stale code; unchanged, the first cell only links the notebook's code;
+- evcxr's `:cache` is never on in a copy: a cache hit is copied *into* the artifact's file (`std::fs::copy`), which
+  would write through a hard link into the prepared build and every kernel's copy (a crate compiled again in one
+  kernel then broke all the others with "found possibly newer version of crate"); so the notebooks' first cell has
+  no `:cache`, and a user whose own `init.evcxr` turns it on gets no prepared build (with a note);
+- the variables cargo sets for a crate it runs or tests (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, `OUT_DIR`, ...) are
+  removed from the kernel's environment, in the preparation and in every kernel alike: a build script that watches
+  one (ring's does) would otherwise run again in a kernel started from inside cargo, and every crate above it with
+  it (first cells of 140-160 s when `cargo test` ran the notebooks);
 - the copy is deleted when the kernel ends; copies left by kernels that were killed are removed at the next start.
 
 The build is used only while it matches what it was made with (the toolchain, evcxr, the linker evcxr picks,
 biaslab's Cargo.toml and Cargo.lock, the first cell): otherwise the kernel starts as plain evcxr would, and says
-to run `bash lab/setup.sh` again. Written in Python because it must run before any Rust kernel exists, with the
-Jupyter client the set-up installs (it is the kernel's command line, as `jupyter kernelspec` registers it).
+to run `bash lab/setup.sh` again; evcxr's cache (`~/.cache/evcxr`, safe where no file is shared) is then turned on
+through an `init.evcxr` of the launcher's own, unless the user has an evcxr configuration: about 80 s per start
+instead of several minutes. Written in Python because it must run before any Rust kernel exists, with the Jupyter
+client the set-up installs (it is the kernel's command line, as `jupyter kernelspec` registers it).
 
     kernel.py --evcxr PATH --control_file FILE   what Jupyter runs (the registered kernel)
     kernel.py --evcxr PATH --prepare             prepares target/kernel/build (lab/setup.sh)
@@ -47,6 +56,15 @@ FIRST_NOTEBOOK = os.path.join(ROOT, "notebooks", "01_fill_mask_bias.ipynb")
 # Compiled artifacts, which are linked, not copied (but evcxr's generated crate's, which it renames).
 LINKED_SUFFIXES = (".rlib", ".rmeta", ".so", ".dylib")
 NEVER_LINKED = ("libctx", "libcode_")
+# What cargo sets for a crate it builds, runs or tests, and for build scripts: never passed on to the kernel.
+CARGO_SET = {
+    "CARGO", "CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH", "CARGO_MANIFEST_LINKS", "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR",
+    "CARGO_ENCODED_RUSTFLAGS", "CARGO_MAKEFLAGS", "OUT_DIR", "RUSTC", "RUSTDOC", "RUSTC_LINKER",
+}
+CARGO_SET_PREFIXES = ("CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "CARGO_BIN_EXE_")
+# evcxr's cache for a kernel without a prepared build (the size the notebooks' first cell once asked for).
+FALLBACK_INIT = ":cache 4000\n"
 
 
 def note(message):
@@ -101,6 +119,45 @@ def locked(shared):
     handle = open(LOCK, "a+")
     fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
     return handle
+
+
+def kernel_environment(base):
+    """`base` without the variables cargo sets for a crate (see the module documentation)."""
+    return {k: v for k, v in base.items() if k not in CARGO_SET and not k.startswith(CARGO_SET_PREFIXES)}
+
+
+def evcxr_config_dir(env):
+    """The folder evcxr reads `init.evcxr` and `evcxr.toml` from (evcxr's `config_dir()`)."""
+    if env.get("EVCXR_CONFIG_DIR"):
+        return env["EVCXR_CONFIG_DIR"]
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Application Support/evcxr")
+    base = env.get("XDG_CONFIG_HOME", "")
+    return os.path.join(base if os.path.isabs(base) else os.path.expanduser("~/.config"), "evcxr")
+
+
+def user_turns_cache_on(env):
+    """Whether the user's own `init.evcxr` turns evcxr's cache on (unsafe over a linked copy)."""
+    try:
+        with open(os.path.join(evcxr_config_dir(env), "init.evcxr"), encoding="utf-8") as f:
+            return any(line.strip().startswith(":cache") for line in f)
+    except OSError:
+        return False
+
+
+def fallback_config(env):
+    """An evcxr configuration folder that turns the cache on, for a kernel with no prepared build; None when the
+    user has an evcxr configuration of their own (theirs is left as it is) or the folder cannot be written."""
+    if os.path.exists(evcxr_config_dir(env)):
+        return None
+    folder = os.path.join(KERNEL_DIR, "fallback-config")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "init.evcxr"), "w", encoding="utf-8") as f:
+            f.write(FALLBACK_INIT)
+    except OSError:
+        return None
+    return folder
 
 
 def is_linked(directory, name):
@@ -211,19 +268,29 @@ def die_with_parent():
 
 
 def run_kernel(evcxr, control_file):
-    env = dict(os.environ)
+    env = kernel_environment(os.environ)
     copy = None
     prepared = env.pop("BIASLAB_KERNEL_PREPARE", None)
     if prepared:
         env["EVCXR_TMPDIR"] = prepared  # --prepare builds in the shared folder itself
     else:
-        try:
-            copy = kernel_build(evcxr)
-        except OSError as err:
-            note(f"cannot copy the prepared build ({err}); the first cell compiles biaslab")
-            copy = None
+        if user_turns_cache_on(env):
+            note(
+                f"your {os.path.join(evcxr_config_dir(env), 'init.evcxr')} turns evcxr's :cache on, which would "
+                "write into the prepared build's shared files: this kernel compiles biaslab in its first cell"
+            )
+        else:
+            try:
+                copy = kernel_build(evcxr)
+            except OSError as err:
+                note(f"cannot copy the prepared build ({err}); the first cell compiles biaslab")
+                copy = None
         if copy:
             env["EVCXR_TMPDIR"] = copy
+        elif "EVCXR_CONFIG_DIR" not in env:
+            config = fallback_config(env)
+            if config:
+                env["EVCXR_CONFIG_DIR"] = config
     child = subprocess.Popen([evcxr, "--control_file", control_file], env=env, preexec_fn=die_with_parent)
 
     def forward(signum, _frame):
@@ -253,6 +320,30 @@ def remove_soon(copy):
         shutil.rmtree(copy, ignore_errors=True)
 
 
+def remove_written_through(build):
+    """Removes compiled crates whose metadata (`.rmeta`) is newer than their library (`.rlib`): rustc writes the
+    metadata first, so such a pair was written into by evcxr's cache through a link (launchers before this one
+    allowed it), and rustc would refuse it ("found possibly newer version of crate"). cargo compiles them again."""
+    removed = []
+    for directory, _, files in os.walk(build):
+        if os.path.basename(directory) != "deps":
+            continue
+        for name in files:
+            if not name.endswith(".rmeta"):
+                continue
+            rmeta = os.path.join(directory, name)
+            rlib = rmeta[: -len(".rmeta")] + ".rlib"
+            try:
+                if os.stat(rmeta).st_mtime_ns > os.stat(rlib).st_mtime_ns + 1_000_000_000:
+                    os.remove(rmeta)
+                    os.remove(rlib)
+                    removed.append(name)
+            except FileNotFoundError:
+                pass
+    if removed:
+        note(f"compiling again {len(removed)} crates of the prepared build that a kernel had written into")
+
+
 def prepare(evcxr):
     """Runs the notebooks' first cell in a real kernel whose build folder is target/kernel/build."""
     from jupyter_client.manager import KernelManager
@@ -262,16 +353,18 @@ def prepare(evcxr):
         os.makedirs(TEMPLATE, exist_ok=True)
         if os.path.exists(KEY_FILE):
             os.remove(KEY_FILE)
+        remove_written_through(TEMPLATE)
         started = time.monotonic()
         manager = KernelManager(kernel_name="biaslab")
-        # An evcxr cache of the build's own (`:cache` in the cell): evcxr's cache hands back a crate's dep-info as
-        # first written, naming build-script outputs in whichever build folder compiled it first. A crate from the
-        # user's cache would name another folder, and cargo would compile it again wherever that one is missing (in
-        # the grading sandbox: every submission). It is emptied before and removed after: the prepared build itself
-        # is what later kernels start from.
-        cache = os.path.join(KERNEL_DIR, "cache")
-        shutil.rmtree(cache, ignore_errors=True)
-        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, XDG_CACHE_HOME=cache)
+        # No evcxr configuration, so no `:cache` from the user's `init.evcxr`: evcxr's cache hands back a crate's
+        # dep-info as first written, naming build-script outputs in whichever build folder compiled it first, and
+        # cargo would compile such a crate again wherever that folder is missing (in the grading sandbox: every
+        # submission). The build is made from the first cell alone.
+        no_config = os.path.join(KERNEL_DIR, "no-config")
+        shutil.rmtree(no_config, ignore_errors=True)
+        os.makedirs(no_config)
+        shutil.rmtree(os.path.join(KERNEL_DIR, "cache"), ignore_errors=True)  # what earlier set-ups left
+        env = dict(os.environ, BIASLAB_KERNEL_PREPARE=TEMPLATE, EVCXR_CONFIG_DIR=no_config)
         # The notebooks' folder, as in JupyterLab: the cell's relative `path = ".."` must resolve the same way.
         manager.start_kernel(env=env, cwd=os.path.dirname(FIRST_NOTEBOOK))
         client = manager.client()
@@ -294,7 +387,6 @@ def prepare(evcxr):
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=False)
-        shutil.rmtree(cache, ignore_errors=True)
         if failed:
             raise SystemExit("setup: preparing the kernel's build of biaslab failed: " + "; ".join(failed))
         for directory, _, files in os.walk(TEMPLATE):

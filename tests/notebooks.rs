@@ -121,15 +121,6 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Val
     let data =
         std::env::var_os("BIASLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| common::shared_dir().join("data"));
     let mut command = Command::new(jupyter);
-    // The variables cargo sets for a test (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, …) are not in the environment the
-    // set-up prepared the kernel's build in; a build script that watches one (rerun-if-env-changed) would make the
-    // kernel's cargo rebuild it and everything above it (first cells of 141-160 s in a fresh CI run, 14 s here).
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if (name.starts_with("CARGO") && name != "CARGO_HOME") || matches!(name.as_str(), "OUT_DIR" | "RUSTC" | "RUSTDOC") {
-            command.env_remove(&name);
-        }
-    }
     let output = command
         .args(["nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=3600"])
         .arg(format!("--ExecutePreprocessor.kernel_name={}", common::KERNEL))
