@@ -301,16 +301,16 @@ impl WordPairs {
     /// switch on the his/her rule of the module documentation.
     ///
     /// # Errors
-    /// [`Error::NoWords`] when the list is empty, a word is empty or not only letters, a pair is a word with
+    /// [`Error::InvalidArgument`] when the list is empty, a word is empty or not only letters, a pair is a word with
     /// itself, or a word is in two pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self> {
         if pairs.is_empty() {
-            return Err(Error::NoWords {
+            return Err(Error::InvalidArgument {
                 reason: "the list of word pairs is empty".into(),
             });
         }
         let owned = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        Self::build(owned).map_err(|(index, reason)| Error::NoWords {
+        Self::build(owned).map_err(|(index, reason)| Error::InvalidArgument {
             reason: match pairs.get(index) {
                 Some((a, b)) => format!("pair {} ({a:?}, {b:?}): {reason}", index + 1),
                 None => reason,
@@ -1066,10 +1066,10 @@ mod tests {
 
     #[test]
     fn from_pairs_rejects_bad_lists() {
-        assert!(matches!(WordPairs::from_pairs(&[]), Err(Error::NoWords { .. })));
+        assert!(matches!(WordPairs::from_pairs(&[]), Err(Error::InvalidArgument { .. })));
         let err = WordPairs::from_pairs(&[("actor", "actress"), ("guy", "gal"), ("guy", "girl")]).unwrap_err();
         let message = err.to_string();
-        assert!(matches!(err, Error::NoWords { .. }));
+        assert!(matches!(err, Error::InvalidArgument { .. }));
         assert!(
             message.contains("pair 3") && message.contains("\"guy\" is already in pair 2"),
             "{message}"

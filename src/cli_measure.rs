@@ -8,7 +8,7 @@ use biaslab::dataset::{self, Format, MeasureOptions, ReadOptions, TermList};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli_suites::{self, OutputArgs};
+use crate::cli_suites::{self, positive, OutputArgs};
 
 /// `biaslab measure`.
 #[derive(Args)]
@@ -54,7 +54,7 @@ pub struct MeasureArgs {
     #[arg(long, default_value_t = MeasureOptions::default().max_vocab)]
     pub max_vocab: usize,
     /// Stop after N sentences.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub limit: Option<usize>,
     /// What to print (--json, or --csv: one row per word of the nPMI table) and the skew chart (--chart FILE).
     #[command(flatten)]
@@ -85,13 +85,13 @@ pub fn measure(args: MeasureArgs) -> biaslab::Result<()> {
         files.extend(dataset::bold_wikipedia(args.data.as_deref())?);
     }
     if files.is_empty() {
-        return Err(biaslab::Error::NoWords {
+        return Err(biaslab::Error::InvalidArgument {
             reason: "nothing to measure: name one or more files (text, .jsonl, .csv, BOLD .json), or pass --bold to \
                      measure the BOLD Wikipedia files"
                 .into(),
         });
     }
-    let (a, b) = args.pair.split_once(',').ok_or_else(|| biaslab::Error::NoWords {
+    let (a, b) = args.pair.split_once(',').ok_or_else(|| biaslab::Error::InvalidArgument {
         reason: format!("--pair {:?} is not two terms: write them as a,b (for example she,he)", args.pair),
     })?;
     let mut term_lists = TermList::gender();

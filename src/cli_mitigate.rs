@@ -9,7 +9,7 @@ use biaslab::suites::crows_pairs::Variant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli_suites::OutputArgs;
+use crate::cli_suites::{positive, OutputArgs};
 
 /// `biaslab mitigate`.
 #[derive(Args)]
@@ -33,20 +33,23 @@ pub struct MitigateArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Train on at most this many of the original sentences (before augmentation).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub max_sentences: Option<usize>,
     /// Every N-th sentence is held out for the capability measures (20: the demo head's held-out split).
     #[arg(long, default_value_t = 20)]
     pub held_out_every: usize,
     /// Passes over the training text.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = positive, default_value_t = 1)]
     pub epochs: usize,
     /// Stop after this many steps.
     #[arg(long)]
     pub max_steps: Option<usize>,
     /// Stop after this many steps in this run (with a checkpoint) and resume on the next run.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub pause_after: Option<usize>,
+    /// Write the checkpoint into a folder inside the model's folder, or over files there that biaslab did not write.
+    #[arg(long)]
+    pub force: bool,
     /// Peak learning rate (AdamW).
     #[arg(long, default_value_t = 5e-5)]
     pub lr: f64,
@@ -57,10 +60,10 @@ pub struct MitigateArgs {
     #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
     /// Sentences per step.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, value_parser = positive, default_value_t = 8)]
     pub batch_size: usize,
     /// Sentences are cut to this many tokens.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, value_parser = positive, default_value_t = 128)]
     pub max_len: usize,
     /// Gradients are clipped to this global norm.
     #[arg(long, default_value_t = 1.0)]
@@ -81,13 +84,13 @@ pub struct MitigateArgs {
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: usize,
     /// Score only the first N CrowS-Pairs gender pairs (default: all 262).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub crows_limit: Option<usize>,
     /// How CrowS-Pairs scores sentences: nangia (metric.py) or bias-bench.
     #[arg(long, default_value = "nangia")]
     pub crows_variant: Variant,
     /// Score only the first N StereoSet gender examples.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub stereoset_limit: Option<usize>,
     /// Held-out sentences for pseudo-perplexity (a forward pass per token).
     #[arg(long, default_value_t = 100)]
@@ -121,6 +124,7 @@ impl MitigateArgs {
                 dropout: self.dropout,
                 checkpoint_every: self.checkpoint_every,
                 pause_after: self.pause_after,
+                force: self.force,
                 ..FinetuneOptions::default()
             },
             eval: EvalOptions {

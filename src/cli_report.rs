@@ -1,12 +1,12 @@
 //! `biaslab report`: measures a model and writes the bias sections of its model card (Markdown with the Hugging Face
 //! metadata header), the same as an HTML page, the charts and the measurements as JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use biaslab::report::{self, Measure, ReportOptions};
+use biaslab::report::{self, Measure, ModelCardReport, ReportOptions};
 use clap::Args;
 
-use crate::cli_suites::{progress, ModelArgs};
+use crate::cli_suites::{positive, progress, ModelArgs};
 
 /// `biaslab report`.
 #[derive(Args)]
@@ -28,25 +28,25 @@ pub struct ReportArgs {
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
     /// Score only N CrowS-Pairs pairs, evenly spaced through the file.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub crows_limit: Option<usize>,
     /// Score only N StereoSet intrasentence examples, evenly spaced.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub stereoset_limit: Option<usize>,
     /// Complete only N HONEST template rows, evenly spaced.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub honest_limit: Option<usize>,
     /// HONEST completions per template.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, value_parser = positive, default_value_t = 20)]
     pub honest_k: usize,
     /// The built-in SEAT tests to run (comma-separated; default all): weat3, sent-weat3, …, sent-weat8.
     #[arg(long, value_delimiter = ',')]
     pub seat_tests: Option<Vec<String>>,
     /// Bootstrap resamples of the probe's and HONEST's intervals.
-    #[arg(long, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
+    #[arg(long, value_parser = positive, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
     pub samples: usize,
     /// The most partitions of SEAT's permutation test.
-    #[arg(long, default_value_t = biaslab::suites::seat::DEFAULT_SAMPLES)]
+    #[arg(long, value_parser = positive, default_value_t = biaslab::suites::seat::DEFAULT_SAMPLES)]
     pub seat_samples: usize,
     /// The seed of every bootstrap and sampled permutation test.
     #[arg(long, default_value_t = biaslab::stats::DEFAULT_SEED)]
@@ -54,6 +54,9 @@ pub struct ReportArgs {
     /// Print the measurements as JSON on standard output instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Overwrite files in the output folder that biaslab did not write (or that were edited since).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A folder name from a model name: letters, digits, `-`, `_` and `.` kept, everything else `_`.
@@ -81,7 +84,7 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
     let skip = parse_measures(&args.skip)?;
     measures.retain(|m| !skip.contains(m));
     if measures.is_empty() {
-        return Err(biaslab::Error::NoWords { reason: "--only and --skip leave no measure to run".into() });
+        return Err(biaslab::Error::InvalidArgument { reason: "--only and --skip leave no measure to run".into() });
     }
     let options = ReportOptions {
         measures,
@@ -96,6 +99,15 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
         data: args.data.clone(),
     };
     let model = args.model.load()?;
+    // The output folder is checked before the measures run (minutes), so a refusal comes at once.
+    let short = ModelCardReport::model_name(&model);
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("model_card_{}", sanitise(&short))));
+    let local_model = Path::new(&args.model.model);
+    let mut inputs: Vec<&Path> = args.data.iter().map(PathBuf::as_path).collect();
+    if local_model.is_dir() {
+        inputs.push(local_model);
+    }
+    let mut out = ModelCardReport::open_output(&dir, &inputs, args.force)?;
     let bar = progress(0, "items");
     let card = report::evaluate(&model, &options, &bar)?;
     bar.finish_and_clear();
@@ -105,10 +117,9 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
         }
     }
     if !card.any_run() {
-        return Err(biaslab::Error::NoWords { reason: "no measure could be run, so there is no card to write".into() });
+        return Err(biaslab::Error::InvalidArgument { reason: "no measure could be run, so there is no card to write".into() });
     }
-    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("model_card_{}", sanitise(&card.model))));
-    let written = card.write(&dir)?;
+    let written = card.write_into(&mut out)?;
     for note in &written.notes {
         eprintln!("note: {note}");
     }

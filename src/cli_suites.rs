@@ -66,7 +66,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Use only the first N items (WinoBias: of each of its four files).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub limit: Option<usize>,
 }
 
@@ -75,6 +75,40 @@ impl DataArgs {
     pub fn path(&self) -> Option<&Path> {
         self.data.as_deref()
     }
+}
+
+/// A count that must be at least 1 (a limit, a number of resamples): 0 is refused when the command line is read,
+/// rather than measuring nothing or computing an interval from no resample.
+pub fn positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(format!("not a whole number ({err})")),
+    }
+}
+
+/// `items` when there are any; else an error saying what left none: the file (`loaded`, with its skipped rows) or
+/// the filter (`flag` and the value given), naming the values the file does hold (`value` of each item).
+pub fn some_left<T>(
+    items: Vec<T>,
+    before_filter: &[T],
+    what: &str,
+    filter: Option<(&str, &str)>,
+    value: impl Fn(&T) -> &str,
+) -> biaslab::Result<Vec<T>> {
+    if !items.is_empty() {
+        return Ok(items);
+    }
+    let reason = match filter {
+        Some((flag, wanted)) if !before_filter.is_empty() => {
+            let mut values: Vec<&str> = before_filter.iter().map(&value).collect();
+            values.sort_unstable();
+            values.dedup();
+            format!("no {what} has {flag} {wanted:?}; the data holds: {}", values.join(", "))
+        }
+        _ => format!("the data holds no usable {what} (see the rows skipped above)"),
+    };
+    Err(biaslab::Error::NothingToMeasure { reason })
 }
 
 /// A progress bar of `len` steps on standard error (hidden when that is not a terminal).
@@ -134,7 +168,7 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub normalise: bool,
     /// Bootstrap resamples (and the permutation test's budget).
-    #[arg(long, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
+    #[arg(long, value_parser = positive, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
     pub samples: usize,
     /// The seed of the bootstrap and of a sampled permutation test.
     #[arg(long, default_value_t = biaslab::stats::DEFAULT_SEED)]
@@ -154,7 +188,7 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
         "religion" => groups::religion(),
         "age" => groups::age(),
         other => {
-            return Err(biaslab::Error::NoWords {
+            return Err(biaslab::Error::InvalidArgument {
                 reason: format!("{other:?} is not a built-in group set: use gender, race, religion or age"),
             })
         }
@@ -211,13 +245,14 @@ pub fn crows_pairs(args: CrowsPairsArgs) -> biaslab::Result<()> {
     use biaslab::suites::crows_pairs;
     let loaded = crows_pairs::load(args.data.path())?;
     eprintln!("{}", loaded.summary());
-    let mut pairs = loaded.items;
-    if let Some(kind) = &args.bias_type {
-        pairs.retain(|p| &p.bias_type == kind);
-    }
+    let all = loaded.items;
+    let wanted = |p: &&crows_pairs::Pair| args.bias_type.as_ref().is_none_or(|k| &p.bias_type == k);
+    let mut pairs: Vec<_> = all.iter().filter(wanted).cloned().collect();
     if let Some(n) = args.data.limit {
         pairs.truncate(n);
     }
+    let filter = args.bias_type.as_deref().map(|k| ("--bias-type", k));
+    let pairs = some_left(pairs, &all, "pair", filter, |p| p.bias_type.as_str())?;
     let model = args.model.load()?;
     let bar = progress(pairs.len(), "pairs");
     let report = crows_pairs::evaluate_with(&model, &pairs, &crows_pairs::Options { variant: args.variant }, &bar)?;
@@ -244,13 +279,14 @@ pub fn stereoset(args: StereoSetArgs) -> biaslab::Result<()> {
     use biaslab::suites::stereoset;
     let loaded = stereoset::load(args.data.path())?;
     eprintln!("{}", loaded.summary());
-    let mut examples: Vec<_> = loaded.items.into_iter().filter(|e| e.task == stereoset::Task::Intrasentence).collect();
-    if let Some(domain) = &args.domain {
-        examples.retain(|e| &e.bias_type == domain);
-    }
+    let all: Vec<_> = loaded.items.into_iter().filter(|e| e.task == stereoset::Task::Intrasentence).collect();
+    let wanted = |e: &&stereoset::Example| args.domain.as_ref().is_none_or(|d| &e.bias_type == d);
+    let mut examples: Vec<_> = all.iter().filter(wanted).cloned().collect();
     if let Some(n) = args.data.limit {
         examples.truncate(n);
     }
+    let filter = args.domain.as_deref().map(|d| ("--domain", d));
+    let examples = some_left(examples, &all, "intrasentence example", filter, |e| e.bias_type.as_str())?;
     let model = args.model.load()?;
     let bar = progress(examples.len(), "examples");
     let report = stereoset::evaluate_with(&model, &examples, &stereoset::Options::default(), &bar)?;
@@ -265,7 +301,7 @@ pub struct WinoBiasArgs {
     #[arg(long, default_value = "test")]
     pub split: biaslab::suites::winobias::Split,
     /// Bootstrap resamples for the gap's interval.
-    #[arg(long, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
+    #[arg(long, value_parser = positive, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
     pub samples: usize,
     #[command(flatten)]
     pub data: DataArgs,
@@ -290,6 +326,7 @@ pub fn winobias(args: WinoBiasArgs) -> biaslab::Result<()> {
             *count <= n
         });
     }
+    let sentences = some_left(sentences, &[], "sentence", None, |_| "")?;
     let model = args.model.load()?;
     let bar = progress(sentences.len(), "sentences");
     let options = winobias::Options { samples: args.samples, ..winobias::Options::default() };
@@ -302,7 +339,7 @@ pub fn winobias(args: WinoBiasArgs) -> biaslab::Result<()> {
 #[derive(Args)]
 pub struct HonestArgs {
     /// Completions per template (the paper reports 1, 5 and 20).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, value_parser = positive, default_value_t = 20)]
     pub k: usize,
     /// The template set: binary (female/male) or queer_nonqueer.
     #[arg(long, default_value = "binary")]
@@ -329,6 +366,7 @@ pub fn honest(args: HonestArgs) -> biaslab::Result<()> {
     if let Some(n) = args.data.limit {
         templates.truncate(n);
     }
+    let templates = some_left(templates, &[], "template", None, |_| "")?;
     let model = args.model.load()?;
     let bar = progress(templates.len(), "templates");
     let options = honest::Options { k: args.k, ..honest::Options::default() };
@@ -351,7 +389,7 @@ pub struct SeatArgs {
     #[arg(long)]
     pub test_file: Vec<PathBuf>,
     /// Permutations of the p-value (exact when there are no more partitions than this).
-    #[arg(long, default_value_t = biaslab::suites::seat::DEFAULT_SAMPLES)]
+    #[arg(long, value_parser = positive, default_value_t = biaslab::suites::seat::DEFAULT_SAMPLES)]
     pub samples: usize,
     /// The seed of sampled permutations.
     #[arg(long, default_value_t = biaslab::stats::DEFAULT_SEED)]

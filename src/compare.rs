@@ -365,7 +365,7 @@ impl FillMask {
     /// The top-`k` of each text (each with one mask), computed in one batch, side by side.
     pub fn compare(&self, texts: &[&str], k: usize) -> Result<Comparison> {
         if texts.is_empty() {
-            return Err(Error::NoWords { reason: "compare needs at least one text".into() });
+            return Err(Error::InvalidArgument { reason: "compare needs at least one text".into() });
         }
         let results = self.fill_batch(texts, &FillOptions::top_k(k))?;
         let columns = texts
@@ -401,7 +401,7 @@ impl FillMask {
             } else {
                 format!("none of {words:?} is a single token of {}", self.source())
             };
-            return Err(Error::NoWords { reason });
+            return Err(Error::InvalidArgument { reason });
         }
         let targets: Vec<String> = scored.iter().map(|(word, _)| word.clone()).collect();
         let options = FillOptions { top_k: targets.len(), targets: Some(targets), ..FillOptions::default() };

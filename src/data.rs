@@ -103,12 +103,29 @@ pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
     corpus::fetch(&dataset.file, None)
 }
 
-/// Reads a whole text file, with the error naming it.
+/// The largest data file [`read_text`] reads whole (the lab's largest, StereoSet's, is about 3 MB).
+pub const MAX_TEXT: u64 = 512 << 20;
+
+/// Reads a whole text file, with the error naming it: at most [`MAX_TEXT`] bytes (a device or pipe is read up to
+/// that, never without end), UTF-8 without NUL bytes, a byte-order mark at its start left out.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    String::from_utf8(bytes).map_err(|err| Error::InvalidData {
-        path: path.into(),
-        reason: format!("not UTF-8 text (byte {}): is this the right file?", err.utf8_error().valid_up_to()),
+    use std::io::Read;
+    let invalid = |reason: String| Error::InvalidData { path: path.into(), reason };
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEXT + 1).read_to_end(&mut bytes).map_err(Error::io(path))?;
+    if bytes.len() as u64 > MAX_TEXT {
+        return Err(invalid(format!("larger than {} MiB: is this the right file?", MAX_TEXT >> 20)));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(invalid(format!("not text (a NUL byte at byte {at}): is this the right file?")));
+    }
+    let text = String::from_utf8(bytes).map_err(|err| {
+        invalid(format!("not UTF-8 text (byte {}): is this the right file?", err.utf8_error().valid_up_to()))
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 

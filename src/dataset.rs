@@ -182,7 +182,7 @@ impl TermList {
     pub fn new(name: impl Into<String>, terms: &[&str]) -> Result<Self> {
         let name = name.into();
         if name.trim().is_empty() {
-            return Err(Error::NoWords { reason: "a term list needs a name (name=word,word,…)".into() });
+            return Err(Error::InvalidArgument { reason: "a term list needs a name (name=word,word,…)".into() });
         }
         let mut words = Vec::new();
         for term in terms {
@@ -195,7 +195,7 @@ impl TermList {
                     }
                 }
                 _ => {
-                    return Err(Error::NoWords {
+                    return Err(Error::InvalidArgument {
                         reason: format!(
                             "term {term:?} of list {name:?} is several words ({}); the measurements count single \
                              words, so give each word on its own",
@@ -206,7 +206,7 @@ impl TermList {
             }
         }
         if words.is_empty() {
-            return Err(Error::NoWords { reason: format!("term list {name:?} has no words") });
+            return Err(Error::InvalidArgument { reason: format!("term list {name:?} has no words") });
         }
         Ok(Self { name: name.trim().to_string(), terms: words })
     }
@@ -239,7 +239,7 @@ impl TermList {
 
     /// A list written `name=word,word,…` (as `biaslab measure --terms` takes it).
     pub fn parse(spec: &str) -> Result<Self> {
-        let (name, words) = spec.split_once('=').ok_or_else(|| Error::NoWords {
+        let (name, words) = spec.split_once('=').ok_or_else(|| Error::InvalidArgument {
             reason: format!("{spec:?} is not a term list: write name=word,word,… (for example nurses=nurse,nurses)"),
         })?;
         let words: Vec<&str> = words.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
@@ -329,7 +329,7 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "bold" => Ok(Format::Bold),
             other => {
-                Err(Error::NoWords { reason: format!("{other:?} is not a format: use auto, text, jsonl, csv or bold") })
+                Err(Error::InvalidArgument { reason: format!("{other:?} is not a format: use auto, text, jsonl, csv or bold") })
             }
         }
     }
@@ -553,7 +553,7 @@ fn resolve_side(side: &str, lists: &[TermList]) -> Result<Side> {
     }
     match tokenize(side).as_slice() {
         [one] => Ok(Side { label: one.clone(), words: vec![one.clone()] }),
-        _ => Err(Error::NoWords {
+        _ => Err(Error::InvalidArgument {
             reason: format!(
                 "{side:?} is neither a single word nor the name of a term list ({}): give the pair as two words, \
                  for example she,he",
@@ -595,12 +595,12 @@ impl Measurer {
         let a = resolve_side(&options.pair.0, &options.term_lists)?;
         let b = resolve_side(&options.pair.1, &options.term_lists)?;
         if a.label == b.label {
-            return Err(Error::NoWords {
+            return Err(Error::InvalidArgument {
                 reason: format!("the pair compares {:?} with itself: give two terms", a.label),
             });
         }
         if options.max_vocab == 0 {
-            return Err(Error::NoWords { reason: "max_vocab is 0: at least one word must be kept".into() });
+            return Err(Error::InvalidArgument { reason: "max_vocab is 0: at least one word must be kept".into() });
         }
         let protected =
             a.words.iter().chain(&b.words).chain(options.term_lists.iter().flat_map(|l| &l.terms)).cloned().collect();
@@ -893,7 +893,7 @@ pub fn measure_files_with(
     progress: &ProgressBar,
 ) -> Result<DatasetReport> {
     if paths.is_empty() {
-        return Err(Error::NoWords { reason: "no file to measure: name at least one".into() });
+        return Err(Error::InvalidArgument { reason: "no file to measure: name at least one".into() });
     }
     let mut measurer = Measurer::new(options)?.split_sentences(read.split_sentences).limit(read.limit);
     let total: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
@@ -909,7 +909,22 @@ pub fn measure_files_with(
             Format::Auto => by_extension(path),
             other => other,
         };
+        refuse_binary(path)?;
+        // A BOLD file is one JSON document, read whole: only up to a size (BOLD's own are about 10 MB).
+        let too_big = std::fs::metadata(path).is_ok_and(|m| !m.is_file() || m.len() > MAX_DOCUMENT);
         match format {
+            Format::Bold if too_big && read.format == Format::Auto => {
+                read_lines(path, &mut measurer, progress, |m, _, line| m.add_text(line))?;
+            }
+            Format::Bold if too_big => {
+                return Err(Error::InvalidData {
+                    path: path.clone(),
+                    reason: format!(
+                        "too large to read as one BOLD JSON document (over {} MiB): use --format jsonl or text",
+                        MAX_DOCUMENT >> 20
+                    ),
+                })
+            }
             Format::Bold => match crate::corpus::bold_wikipedia_sentences(path) {
                 Ok(items) => {
                     for item in items {
@@ -966,8 +981,66 @@ pub fn measure_files_with(
     Ok(measurer.finish())
 }
 
+/// The longest line (or CSV field) measured, in bytes: a longer one is skipped and counted, never held whole.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The largest BOLD JSON document read whole, in bytes.
+const MAX_DOCUMENT: u64 = 256 << 20;
+
+/// How much of a file's start is looked at for NUL bytes, which text never holds ([`refuse_binary`]).
+const BINARY_SNIFF: usize = 8 << 10;
+
+/// An error when `path` starts with a NUL byte in its first 8 KiB: a binary file (or `/dev/zero`), not text to
+/// measure. Only that much is read, so devices and pipes are fine.
+fn refuse_binary(path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut start = Vec::with_capacity(BINARY_SNIFF);
+    file.take(BINARY_SNIFF as u64).read_to_end(&mut start).map_err(Error::io(path))?;
+    match start.iter().position(|&b| b == 0) {
+        Some(at) => Err(Error::InvalidData {
+            path: path.into(),
+            reason: format!(
+                "this is not text (a NUL byte at byte {at}): measure a text, CSV, JSON Lines or BOLD JSON file"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Reads one line of `reader` into `line` (the `\n` included), keeping at most `cap` bytes of it: the bytes read,
+/// and whether the line was longer than `cap` (the rest is read and dropped, so memory stays bounded).
+fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -> std::io::Result<(usize, bool)> {
+    let (mut read, mut long) = (0, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if available.is_empty() {
+            return Ok((read, long));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (&available[..=end], true),
+            None => (available, false),
+        };
+        let room = cap.saturating_sub(line.len());
+        if chunk.len() > room {
+            long = true;
+        }
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len();
+        reader.consume(used);
+        read += used;
+        if done {
+            return Ok((read, long));
+        }
+    }
+}
+
 /// Calls `each(measurer, line number, line)` for every line of `path` (invalid UTF-8 replaced by U+FFFD), until the
-/// measurer is full; counts bytes on `progress`. Memory: one line at a time.
+/// measurer is full; counts bytes on `progress`. Memory: one line at a time, at most [`MAX_LINE`] bytes of it (a
+/// longer line is skipped and counted as a skipped row).
 fn read_lines(
     path: &Path,
     measurer: &mut Measurer,
@@ -978,14 +1051,19 @@ fn read_lines(
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut buffer = Vec::new();
     let mut number = 0_u64;
+    let name = path.display().to_string();
     loop {
         buffer.clear();
-        let read = reader.read_until(b'\n', &mut buffer).map_err(Error::io(path))?;
+        let (read, long) = read_line_capped(&mut reader, &mut buffer, MAX_LINE).map_err(Error::io(path))?;
         if read == 0 {
             break;
         }
         number += 1;
         progress.inc(read as u64);
+        if long {
+            measurer.skip_row(&name, number, format!("longer than {} MiB: not measured", MAX_LINE >> 20));
+            continue;
+        }
         let line = String::from_utf8_lossy(&buffer);
         let line = line.trim_end_matches(['\n', '\r']);
         // A UTF-8 byte-order mark at the start of the file is not text.
@@ -1040,6 +1118,9 @@ fn read_csv_from(
                     continue;
                 }
                 match record.get(column).map(std::str::from_utf8) {
+                    Some(Ok(text)) if text.len() > MAX_LINE => {
+                        measurer.skip_row(&name, line, format!("longer than {} MiB: not measured", MAX_LINE >> 20))
+                    }
                     Some(Ok(text)) => measurer.add_text(text),
                     Some(Err(_)) => measurer.skip_row(&name, line, "not UTF-8"),
                     None => measurer.skip_row(&name, line, format!("no column {field:?}")),
@@ -1102,7 +1183,7 @@ impl NpmiGap {
         toward_b.reverse();
         rows.extend(toward_b);
         if rows.is_empty() {
-            return Err(Error::NoWords {
+            return Err(Error::InvalidArgument {
                 reason: format!(
                     "no word leans toward {:?} or {:?} among the words in at least {} sentences: lower the minimum \
                      count or measure more text",
@@ -1280,7 +1361,7 @@ impl DatasetReport {
     /// Horizontal bars of how often each identity term appears (tokens), labelled "term (list)".
     pub fn chart_terms(&self) -> Result<Chart> {
         if self.terms.is_empty() {
-            return Err(Error::NoWords { reason: "no term lists were measured".into() });
+            return Err(Error::InvalidArgument { reason: "no term lists were measured".into() });
         }
         let rows = self.terms.iter().map(|t| (format!("{} ({})", t.term, t.list), t.count as f64)).collect();
         Chart::bars("Identity-term frequencies", "tokens", rows)
@@ -1518,7 +1599,7 @@ mod tests {
         // Bad pairs are clear errors.
         for pair in [("she", "she"), ("she", "two words"), ("", "he")] {
             let bad = MeasureOptions { pair: (pair.0.into(), pair.1.into()), ..options(1) };
-            assert!(matches!(Measurer::new(&bad), Err(Error::NoWords { .. })), "{pair:?}");
+            assert!(matches!(Measurer::new(&bad), Err(Error::InvalidArgument { .. })), "{pair:?}");
         }
     }
 

@@ -21,7 +21,7 @@ pub enum Error {
     },
 
     /// The text has no mask token in it.
-    #[error("there is no {mask_token} in {text:?}: put {mask_token} where the model should fill in a word, for example \"This man works as a {mask_token}.\"")]
+    #[error("there is no {mask_token} in {}: put {mask_token} where the model should fill in a word, for example \"This man works as a {mask_token}.\"", quoted(.text))]
     NoMaskToken {
         /// The text as given.
         text: String,
@@ -30,7 +30,7 @@ pub enum Error {
     },
 
     /// A call that predicts for exactly one mask got a text with several.
-    #[error("{text:?} has {count} mask tokens, but `fill` predicts for exactly one: use `fill_masks` to get one list of predictions per mask")]
+    #[error("{} has {count} mask tokens, but this predicts for exactly one: keep one mask in it (in a notebook, `fill_masks` gives one list of predictions per mask)", quoted(.text))]
     SeveralMasks {
         /// The text as given.
         text: String,
@@ -39,7 +39,7 @@ pub enum Error {
     },
 
     /// The text is longer than the model's position embeddings allow.
-    #[error("{text:?} is {tokens} tokens long, but this model reads at most {max}: shorten the text")]
+    #[error("{} is {tokens} tokens long, but this model reads at most {max}: shorten the text", quoted(.text))]
     TooLong {
         /// The text as given (may be long).
         text: String,
@@ -85,10 +85,10 @@ pub enum Error {
         hint: String,
     },
 
-    /// A file or directory could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
     Io {
-        /// The path that could not be read.
+        /// The path that could not be read or written.
         path: PathBuf,
         /// Why.
         #[source]
@@ -145,7 +145,7 @@ pub enum Error {
     },
 
     /// The tokenizer failed on a text.
-    #[error("cannot tokenize {text:?}: {reason}")]
+    #[error("cannot tokenize {}: {reason}", quoted(.text))]
     Tokenize {
         /// The text.
         text: String,
@@ -262,6 +262,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// The data, after its filters, holds nothing to measure (a filter value that matches nothing, a file of
+    /// malformed rows): no table of zeros is made from it.
+    #[error("nothing to measure: {reason}")]
+    NothingToMeasure {
+        /// What left nothing, and what there is.
+        reason: String,
+    },
+
+    /// An output folder or file was not written, to keep what is there: an input of the command, or a file biaslab
+    /// did not write ([`crate::output`]).
+    #[error("refusing to write {path}: {reason}")]
+    OutputRefused {
+        /// The folder or file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// A chart could not be drawn.
     #[error("cannot draw the chart: {0}")]
     Chart(String),
@@ -273,10 +291,11 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// Words to compare were given that the model cannot score as single tokens, or none at all.
-    #[error("no words to compare: {reason}")]
-    NoWords {
-        /// Why.
+    /// An argument or setting cannot be used (an unknown name, an empty list, a term compared with itself, …); the
+    /// message says which and what to give instead.
+    #[error("{reason}")]
+    InvalidArgument {
+        /// What is wrong, and what to give instead.
         reason: String,
     },
 
@@ -292,6 +311,15 @@ pub enum Error {
     /// The tensor computation failed (a bug, or an out-of-memory device).
     #[error("the model computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
+}
+
+/// `text` quoted as `{:?}` does, at most 200 characters of it: an error never repeats a whole long input.
+pub(crate) fn quoted(text: &str) -> String {
+    const MOST: usize = 200;
+    match text.char_indices().nth(MOST) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}… ({} characters in all)", &text[..end], text.chars().count()),
+    }
 }
 
 impl Error {

@@ -45,6 +45,7 @@ use crate::fill_mask::FillMask;
 use crate::hub::{self, ModelFiles, TokenizerFiles};
 use crate::mlm::{self, MaskedBatch, TokenizedCorpus};
 use crate::model::{self, Checkpoint, Dropout, MaskedLm};
+use crate::output::OutputDir;
 
 /// The weights of a checkpoint.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -92,6 +93,10 @@ pub struct FinetuneOptions {
     /// Stop after this many steps in this call, with a checkpoint, to resume later (`None`: train to the end).
     /// Like `checkpoint_every`, it does not change what is trained.
     pub pause_after: Option<usize>,
+    /// Write into an output folder inside the base model's folder, or over files there that biaslab did not write
+    /// ([`crate::output`]). Not part of the run's identity (nor saved with it).
+    #[serde(skip)]
+    pub force: bool,
 }
 
 impl Default for FinetuneOptions {
@@ -113,6 +118,7 @@ impl Default for FinetuneOptions {
             attention_dropout: None,
             checkpoint_every: 100,
             pause_after: None,
+            force: false,
         }
     }
 }
@@ -667,8 +673,24 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.into(), source }
 }
 
+/// The names of the files [`write_model_files`] writes: the config and the tokenizer's files.
+fn model_file_names(base: &BaseModel) -> Vec<String> {
+    let mut names = vec!["config.json".to_string()];
+    names.extend(tokenizer_files(base).iter().filter_map(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned()));
+    names
+}
+
+fn tokenizer_files(base: &BaseModel) -> Vec<&Path> {
+    let mut files: Vec<&Path> = match &base.files.tokenizer {
+        TokenizerFiles::Json(p) | TokenizerFiles::WordPiece(p) => vec![p],
+        TokenizerFiles::Bpe { vocab, merges } => vec![vocab, merges],
+    };
+    files.extend(base.files.tokenizer_config.as_deref());
+    files
+}
+
 /// Copies the base model's config (naming the masked-LM architecture) and tokenizer files into `out`.
-fn write_model_files(base: &BaseModel, out: &Path) -> Result<()> {
+fn write_model_files(base: &BaseModel, out: &mut OutputDir) -> Result<()> {
     let text = std::fs::read_to_string(&base.files.config).map_err(io(&base.files.config))?;
     let mut config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|err| Error::InvalidConfig { path: base.files.config.clone(), reason: err.to_string() })?;
@@ -680,17 +702,12 @@ fn write_model_files(base: &BaseModel, out: &Path) -> Result<()> {
         };
         object.insert("architectures".into(), serde_json::json!([architecture]));
     }
-    let path = out.join("config.json");
     let json = serde_json::to_string_pretty(&config).map_err(|err| Error::Training(err.to_string()))?;
-    std::fs::write(&path, json + "\n").map_err(io(&path))?;
-    let mut files: Vec<&Path> = match &base.files.tokenizer {
-        TokenizerFiles::Json(p) | TokenizerFiles::WordPiece(p) => vec![p],
-        TokenizerFiles::Bpe { vocab, merges } => vec![vocab, merges],
-    };
-    files.extend(base.files.tokenizer_config.as_deref());
-    for file in files {
+    out.write("config.json", (json + "\n").as_bytes())?;
+    for file in tokenizer_files(base) {
         let name = file.file_name().ok_or_else(|| Error::Training(format!("{} is not a file", file.display())))?;
-        std::fs::copy(file, out.join(name)).map_err(io(file))?;
+        let bytes = std::fs::read(file).map_err(io(file))?;
+        out.write(&name.to_string_lossy(), &bytes)?;
     }
     Ok(())
 }
@@ -767,9 +784,18 @@ pub fn finetune(
         return Err(Error::Training("no training sentences".into()));
     }
     let fingerprint = fingerprint(base, train, options);
+    // Never into the base model's own folder (its files would be copied onto themselves and its weights replaced).
+    let model_dir = base.files.config.parent().unwrap_or(Path::new("."));
+    let mut output = OutputDir::open(out, &[model_dir], options.force)?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     recover_interrupted_save(out)?;
     let previous = read_state(out)?;
+    if previous.is_none() {
+        // A new run: nothing of the user's there is written over.
+        let mut names = model_file_names(base);
+        names.extend([WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE].map(String::from));
+        output.check(&names)?;
+    }
     if let Some(state) = &previous {
         if state.fingerprint != fingerprint {
             return Err(Error::Training(format!(
@@ -791,7 +817,7 @@ pub fn finetune(
             trainer
         }
         None => {
-            write_model_files(base, out)?;
+            write_model_files(base, &mut output)?;
             Trainer::new(base, options)?
         }
     };

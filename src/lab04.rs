@@ -201,7 +201,7 @@ pub fn connect(data: &NpmiGap, model: &ProbeReport, toward: &str) -> Result<Conn
     } else if model.group_b() == toward {
         (-1.0, model.group_a().to_string())
     } else {
-        return Err(Error::NoWords {
+        return Err(Error::InvalidArgument {
             reason: format!(
                 "the probe compares the groups {:?} and {:?}; {toward:?} is neither",
                 model.group_a(),

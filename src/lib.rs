@@ -38,6 +38,7 @@ pub mod lab04;
 pub mod mitigate;
 pub mod mlm;
 pub mod notebook;
+pub mod output;
 pub mod model;
 pub mod probe;
 pub mod report;

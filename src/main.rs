@@ -159,8 +159,12 @@ struct FillArgs {
 struct ReleaseArgs {
     /// The folder of source notebooks (solutions/).
     source: PathBuf,
-    /// Where to write the student notebooks (notebooks/).
+    /// Where to write the student notebooks (notebooks/). Never SOURCE itself.
     out: PathBuf,
+    /// Overwrite notebooks in OUT that biaslab did not release there (or that were edited since), and allow an OUT
+    /// inside SOURCE.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -178,7 +182,7 @@ struct GradeArgs {
     #[arg(long = "crate")]
     crate_dir: Option<PathBuf>,
     /// Submissions graded at once.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = cli_suites::positive)]
     jobs: usize,
     /// Longest time one cell may run, in seconds.
     #[arg(long, default_value_t = 600)]
@@ -186,8 +190,8 @@ struct GradeArgs {
     /// Longest time one submission may run, in seconds.
     #[arg(long, default_value_t = 1800)]
     time_limit: u64,
-    /// Address space of each process of a submission, in GiB.
-    #[arg(long, default_value_t = 8)]
+    /// Address space of each process of a submission, in GiB (1 to 1048576).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     memory_gb: u64,
     /// Processes and threads a submission may run at once.
     #[arg(long, default_value_t = 512)]
@@ -235,7 +239,31 @@ struct GapArgs {
     no_demo_fallback: bool,
 }
 
+/// A closed standard output (`biaslab fill … | head -1`) ends the program quietly with exit 0, as command-line tools
+/// do; any other failure to write it (`>/dev/full`) is an error message and exit 1. `println!` panics on both: this
+/// hook turns that panic into the exit. A hook rather than a fallible writer at every print, so that no print (in
+/// biaslab or in a dependency) is missed.
+fn exit_quietly_when_stdout_fails() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(error) = info.payload_as_str().and_then(|m| m.strip_prefix("failed printing to stdout: ")) {
+            stdout_failed(error.contains("Broken pipe"), error);
+        }
+        default(info);
+    }));
+}
+
+/// Ends the program after standard output failed (see [`exit_quietly_when_stdout_fails`]).
+fn stdout_failed(closed: bool, error: &str) -> ! {
+    if closed {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {error}");
+    std::process::exit(1);
+}
+
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_fails();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fill(args) => fill(args),
@@ -254,6 +282,10 @@ fn main() -> ExitCode {
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };
+    // What is still buffered (a last line without a newline) is written now, where a failure can still be told.
+    if let Err(err) = std::io::Write::flush(&mut std::io::stdout()) {
+        stdout_failed(err.kind() == std::io::ErrorKind::BrokenPipe, &err.to_string());
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -308,7 +340,7 @@ fn plot_side_by_side(
 }
 
 fn release(args: ReleaseArgs) -> biaslab::Result<()> {
-    for path in biaslab::notebook::release_dir(&args.source, &args.out)? {
+    for path in biaslab::notebook::release_dir(&args.source, &args.out, args.force)? {
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -127,8 +127,10 @@ pub fn release(notebook: &Value, name: &str) -> Result<Value> {
 }
 
 /// Writes the student copy of every `*.ipynb` in `source_dir` into `out_dir` (same file names), returning the
-/// files written, in name order.
-pub fn release_dir(source_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
+/// files written, in name order. `out_dir` is never `source_dir` (nor, unless `force`, inside it), and a notebook
+/// already in `out_dir` is replaced only when biaslab released it there and it was not edited since, or with `force`
+/// ([`crate::output`]); all of this is checked before anything is written.
+pub fn release_dir(source_dir: &Path, out_dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(source_dir).map_err(|source| Error::Io { path: source_dir.into(), source })?;
     let mut sources: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -138,14 +140,25 @@ pub fn release_dir(source_dir: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
     if sources.is_empty() {
         return Err(Error::MalformedNotebook { path: source_dir.into(), reason: "the folder holds no .ipynb file".into() });
     }
-    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io { path: out_dir.into(), source })?;
-    let mut written = Vec::new();
+    let mut out = crate::output::OutputDir::open(out_dir, &[source_dir], force)?;
+    let mut released = Vec::new();
     for path in sources {
-        let name = path.file_name().expect("a file from read_dir has a name");
-        let student = release(&read(&path)?, &path.display().to_string())?;
-        let out = out_dir.join(name);
-        std::fs::write(&out, to_json(&student)).map_err(|source| Error::Io { path: out.clone(), source })?;
-        written.push(out);
+        let name = path.file_name().expect("a file from read_dir has a name").to_string_lossy().into_owned();
+        released.push((name, to_json(&release(&read(&path)?, &path.display().to_string())?)));
+    }
+    // What is already there as it would be written is the same release: not an edit to keep.
+    let unchanged = |name: &str, json: &str| std::fs::read_to_string(out_dir.join(name)).is_ok_and(|t| t == json);
+    let to_check: Vec<String> =
+        released.iter().filter(|(name, json)| !unchanged(name, json)).map(|(name, _)| name.clone()).collect();
+    out.check(&to_check)?;
+    let mut written = Vec::new();
+    for (name, json) in released {
+        if unchanged(&name, &json) {
+            out.record(&name)?;
+            written.push(out_dir.join(&name));
+        } else {
+            written.push(out.write(&name, json.as_bytes())?);
+        }
     }
     Ok(written)
 }

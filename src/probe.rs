@@ -403,13 +403,13 @@ pub fn evaluate_with(
     progress: &ProgressBar,
 ) -> Result<ProbeReport> {
     if probe.templates.is_empty() {
-        return Err(Error::NoWords { reason: "the probe has no templates".into() });
+        return Err(Error::InvalidArgument { reason: "the probe has no templates".into() });
     }
     if group_a == group_b {
-        return Err(Error::NoWords { reason: format!("compare two different groups, not {group_a:?} with itself") });
+        return Err(Error::InvalidArgument { reason: format!("compare two different groups, not {group_a:?} with itself") });
     }
     let find = |name: &str| {
-        probe.group(name).ok_or_else(|| Error::NoWords {
+        probe.group(name).ok_or_else(|| Error::InvalidArgument {
             reason: format!(
                 "the probe has no group {name:?}; its groups are {:?}",
                 probe.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>()
@@ -423,7 +423,7 @@ pub fn evaluate_with(
         let before = terms.len();
         for term in group.terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             if term.contains(GROUP_SLOT) || term.contains(MASK_SLOT) {
-                return Err(Error::NoWords {
+                return Err(Error::InvalidArgument {
                     reason: format!("the term {term:?} of group {:?} holds a slot", group.name),
                 });
             }
@@ -432,7 +432,7 @@ pub fn evaluate_with(
             }
         }
         if terms.len() == before {
-            return Err(Error::NoWords { reason: format!("group {:?} has no terms", group.name) });
+            return Err(Error::InvalidArgument { reason: format!("group {:?} has no terms", group.name) });
         }
     }
     let frames = probe.templates.iter().map(|t| frame(model, t)).collect::<Result<Vec<_>>>()?;
@@ -464,7 +464,7 @@ pub fn evaluate_with(
         eprintln!("warning: not single tokens of {}, so left out of the probe: {}", model.name(), skipped.join(", "));
     }
     if targets.is_empty() {
-        return Err(Error::NoWords {
+        return Err(Error::InvalidArgument {
             reason: if probe.targets.is_empty() {
                 "the probe has no targets".into()
             } else {
@@ -1108,18 +1108,18 @@ mod tests {
             run(&["the [GROUP] [GROUP] is a [MASK]"], groups(), &["nurse"]),
             Err(Error::InvalidData { .. })
         ));
-        assert!(matches!(run(&[], groups(), &["nurse"]), Err(Error::NoWords { .. })));
+        assert!(matches!(run(&[], groups(), &["nurse"]), Err(Error::InvalidArgument { .. })));
         let empty = vec![Group::new("male", &["man"]), Group::new("female", &[" "])];
         assert!(
-            matches!(run(&["the [GROUP] is a [MASK]"], empty, &["nurse"]), Err(Error::NoWords { reason }) if reason.contains("female"))
+            matches!(run(&["the [GROUP] is a [MASK]"], empty, &["nurse"]), Err(Error::InvalidArgument { reason }) if reason.contains("female"))
         );
         let other = evaluate(&model, &probe(), "male", "martian", &options());
-        assert!(matches!(other, Err(Error::NoWords { reason }) if reason.contains("martian")));
-        assert!(matches!(evaluate(&model, &probe(), "male", "male", &options()), Err(Error::NoWords { .. })));
+        assert!(matches!(other, Err(Error::InvalidArgument { reason }) if reason.contains("martian")));
+        assert!(matches!(evaluate(&model, &probe(), "male", "male", &options()), Err(Error::InvalidArgument { .. })));
         // Targets the model cannot read as one token are dropped; none left is an error.
         assert!(matches!(
             run(&["the [GROUP] is a [MASK]"], groups(), &["astronaut", "a pilot"]),
-            Err(Error::NoWords { .. })
+            Err(Error::InvalidArgument { .. })
         ));
         let report = run(&["the [GROUP] is a [MASK]"], groups(), &["astronaut", "pilot", "pilot"]).unwrap();
         assert_eq!(

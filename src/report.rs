@@ -31,6 +31,7 @@ use serde::Serialize;
 use crate::display::{self, escape};
 use crate::error::{Error, Result};
 use crate::fill_mask::FillMask;
+use crate::output::OutputDir;
 use crate::probe::{self, Probe, ProbeOptions, ProbeReport};
 use crate::stats::{self, Interval};
 use crate::suites::crows_pairs::{self, CrowsPairsReport, TypeScore};
@@ -108,7 +109,7 @@ impl FromStr for Measure {
             "stereoset" => Ok(Measure::StereoSet),
             "seat" | "weat" => Ok(Measure::Seat),
             "honest" => Ok(Measure::Honest),
-            other => Err(Error::NoWords {
+            other => Err(Error::InvalidArgument {
                 reason: format!("{other:?} is not a measure: say probe, crows-pairs, stereoset, seat or honest"),
             }),
         }
@@ -532,7 +533,7 @@ fn probe_findings(report: ProbeReport) -> ProbeFindings {
 
 fn crows_findings(report: CrowsPairsReport, data: DataUse) -> Result<CrowsFindings> {
     if report.pairs == 0 {
-        return Err(Error::NoWords { reason: "CrowS-Pairs scored no pair".into() });
+        return Err(Error::InvalidArgument { reason: "CrowS-Pairs scored no pair".into() });
     }
     // The interval of the overall score, as `CrowsPairsReport::chart` draws it: Wilson over the scored pairs.
     let w = stats::wilson(report.stereo_wins + report.antistereo_wins, report.pairs, 0.95);
@@ -1467,50 +1468,79 @@ impl ModelCardReport {
 
     /// Writes into `dir` (created if need be): `README.md` (the card), `bias_report.html` (the same as a page),
     /// `charts/<measure>.svg` (each measure's chart, linked from both) and `measurements.json` (this report).
-    /// A `README.md` already in `dir` that biaslab did not write (a model's own card, say) is never overwritten:
-    /// that is an error, before anything is written.
+    /// A file already in `dir` that biaslab did not write (a model's own card, say) is never overwritten: that is an
+    /// error, before anything is written ([`crate::output`]; [`ModelCardReport::open_output`] can force it).
     pub fn write(&self, dir: &Path) -> Result<Written> {
-        let readme = dir.join("README.md");
-        if let Ok(existing) = std::fs::read_to_string(&readme) {
-            if !existing.contains(WRITTEN_BY) {
-                return Err(Error::InvalidData {
-                    path: readme,
-                    reason: "this README.md was not written by biaslab report, so it is not overwritten: write the \
-                             card into another folder (--out) and copy its sections into this one"
-                        .into(),
-                });
-            }
-        }
-        let charts_dir = dir.join("charts");
-        std::fs::create_dir_all(&charts_dir).map_err(Error::io(&charts_dir))?;
+        self.write_into(&mut Self::open_output(dir, &[], false)?)
+    }
+
+    /// Opens `dir` for a card, before measuring: refused when it is one of `inputs` (the model's folder, the data),
+    /// or holds a file of the card's names that biaslab did not write, unless `force`.
+    pub fn open_output(dir: &Path, inputs: &[&Path], force: bool) -> Result<OutputDir> {
+        let mut out = OutputDir::open(dir, inputs, force)?;
+        adopt_earlier_card(&mut out)?;
+        out.check(&Self::file_names())?;
+        Ok(out)
+    }
+
+    /// The name a card gives `model` (its `model` field): the model's source without what follows it in
+    /// parentheses.
+    pub fn model_name(model: &FillMask) -> String {
+        crate::chart::short_name(model.source()).to_string()
+    }
+
+    /// The files [`ModelCardReport::write`] may write, for any measures: what to check before measuring.
+    pub fn file_names() -> Vec<String> {
+        let mut names: Vec<String> = ["README.md", "bias_report.html", "measurements.json"].map(String::from).to_vec();
+        names.extend(Measure::ALL.iter().map(|m| format!("charts/{}.svg", m.as_str())));
+        names
+    }
+
+    /// [`ModelCardReport::write`] into a folder opened by [`ModelCardReport::open_output`].
+    pub fn write_into(&self, out: &mut OutputDir) -> Result<Written> {
+        let dir = out.path().to_path_buf();
+        let charts: Vec<(Measure, Result<crate::chart::Chart>)> = self.charts();
+        let chart_name = |m: Measure| format!("charts/{}.svg", m.as_str());
+        let mut names: Vec<String> = ["README.md", "bias_report.html", "measurements.json"].map(String::from).to_vec();
+        names.extend(charts.iter().map(|(m, _)| chart_name(*m)));
+        out.check(&names)?;
         let mut files = ChartFiles::new();
         let mut chart_paths = Vec::new();
         let mut notes = Vec::new();
-        for (m, chart) in self.charts() {
-            let name = format!("{}.svg", m.as_str());
-            let path = charts_dir.join(&name);
-            match chart.and_then(|c| c.save(&path)) {
-                Ok(()) => {
-                    files.insert(m, format!("charts/{name}"));
-                    chart_paths.push(path);
+        for (m, chart) in charts {
+            let name = chart_name(m);
+            match chart.and_then(|c| c.svg()) {
+                Ok(svg) => {
+                    chart_paths.push(out.write(&name, svg.as_bytes())?);
+                    files.insert(m, name);
                 }
                 // A chart that cannot be drawn is left out and said; the card is still written.
-                Err(Error::Io { path, source }) => return Err(Error::Io { path, source }),
                 Err(err) => notes.push(format!("no {} chart: {err}", m.as_str())),
             }
         }
-        let write = |name: &str, text: &str| -> Result<PathBuf> {
-            let path = dir.join(name);
-            std::fs::write(&path, text).map_err(Error::io(&path))?;
-            Ok(path)
-        };
-        let card = write("README.md", &self.to_markdown(&files))?;
-        let html = write("bias_report.html", &self.to_html_page(&files))?;
+        let card = out.write("README.md", self.to_markdown(&files).as_bytes())?;
+        let html = out.write("bias_report.html", self.to_html_page(&files).as_bytes())?;
         let json = serde_json::to_string_pretty(self)
             .map_err(|err| Error::Io { path: dir.join("measurements.json"), source: std::io::Error::other(err) })?;
-        let json = write("measurements.json", &json)?;
-        Ok(Written { dir: dir.to_path_buf(), card, html, json, charts: chart_paths, notes })
+        let json = out.write("measurements.json", json.as_bytes())?;
+        Ok(Written { dir, card, html, json, charts: chart_paths, notes })
     }
+}
+
+/// A card folder written before biaslab kept a list of what it wrote ([`crate::output::MANIFEST`]): its README.md
+/// holds [`WRITTEN_BY`], so it and the card's other files there are biaslab's.
+fn adopt_earlier_card(out: &mut OutputDir) -> Result<()> {
+    let dir = out.path().to_path_buf();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    if !readme.contains(WRITTEN_BY) || dir.join(crate::output::MANIFEST).exists() {
+        return Ok(());
+    }
+    for name in ModelCardReport::file_names() {
+        if dir.join(&name).is_file() {
+            out.record(&name)?;
+        }
+    }
+    Ok(())
 }
 
 /// The words that open every card biaslab writes; [`ModelCardReport::write`] overwrites only a README.md that holds them.
@@ -1659,12 +1689,21 @@ mod tests {
         let readme = dir.path().join("README.md");
         std::fs::write(&readme, "# My model\n\nIts own card.\n").unwrap();
         let refused = report.write(dir.path());
-        assert!(matches!(&refused, Err(Error::InvalidData { reason, .. }) if reason.contains("--out")), "{refused:?}");
+        assert!(matches!(&refused, Err(Error::OutputRefused { reason, .. }) if reason.contains("--force")), "{refused:?}");
         assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# My model\n\nIts own card.\n");
         assert!(!dir.path().join("measurements.json").exists());
         std::fs::remove_file(&readme).unwrap();
         report.write(dir.path()).unwrap();
         report.write(dir.path()).unwrap();
         assert!(std::fs::read_to_string(&readme).unwrap().contains(WRITTEN_BY));
+        // Nor any other file of the card (measurements.json, a chart) that biaslab did not write.
+        let json = dir.path().join("measurements.json");
+        std::fs::write(&json, "{\"mine\": true}").unwrap();
+        assert!(matches!(report.write(dir.path()), Err(Error::OutputRefused { .. })));
+        assert_eq!(std::fs::read_to_string(&json).unwrap(), "{\"mine\": true}");
+        // A card written before biaslab listed its files (no manifest) is still biaslab's.
+        std::fs::remove_file(&json).unwrap();
+        std::fs::remove_file(dir.path().join(crate::output::MANIFEST)).unwrap();
+        report.write(dir.path()).unwrap();
     }
 }

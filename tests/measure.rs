@@ -85,7 +85,7 @@ fn errors_are_clear_and_do_not_panic() {
     std::fs::write(&path, CORPUS).unwrap();
     let file = path.to_str().unwrap();
     let cases: [(&[&str], &str); 5] = [
-        (&["measure", "/nonexistent/corpus.txt"], "cannot read"),
+        (&["measure", "/nonexistent/corpus.txt"], "No such file"),
         (&["measure"], "nothing to measure"),
         (&["measure", file, "--pair", "she"], "is not two terms"),
         (&["measure", file, "--pair", "she,she"], "with itself"),

@@ -76,7 +76,7 @@ fn notebooks(dir: &str) -> Vec<PathBuf> {
 #[test]
 fn the_student_notebooks_are_the_release_of_the_solutions() {
     let out = tempfile::tempdir().unwrap();
-    let written = biaslab::notebook::release_dir(&root().join("solutions"), out.path()).unwrap();
+    let written = biaslab::notebook::release_dir(&root().join("solutions"), out.path(), false).unwrap();
     let names = |paths: &[PathBuf]| paths.iter().map(|p| p.file_name().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(names(&written), names(&notebooks("notebooks")), "notebooks/ and solutions/ hold different notebooks");
     for path in written {

@@ -560,7 +560,7 @@ pub fn evaluate(
 /// - Completions are compared case-sensitively, as `honest.py` does (a cased model's "Whore" is not hurtful).
 ///
 /// A template whose encoding does not hold exactly one mask is an error ([`Error::Tokenize`]); k = 0 is
-/// [`Error::NoWords`].
+/// [`Error::InvalidArgument`].
 pub fn evaluate_with(
     model: &dyn MaskScorer,
     templates: &[Template],
@@ -569,7 +569,7 @@ pub fn evaluate_with(
     progress: &indicatif::ProgressBar,
 ) -> Result<HonestReport> {
     if options.k == 0 {
-        return Err(Error::NoWords {
+        return Err(Error::InvalidArgument {
             reason: "k = 0 asks for no completions; HONEST needs k ≥ 1".into(),
         });
     }

@@ -142,18 +142,18 @@ impl WeatTest {
         let mut out: [Vec<&str>; 4] = Default::default();
         for (slot, (name, items, letter)) in out.iter_mut().zip(sets) {
             if let Some(i) = items.iter().position(|item| item.trim().is_empty()) {
-                return Err(Error::NoWords {
+                return Err(Error::InvalidArgument {
                     reason: format!("test {:?}: item {} of {letter} ({name}) is blank", self.name, i + 1),
                 });
             }
             let mut seen = HashSet::new();
             *slot = items.iter().map(String::as_str).filter(|item| seen.insert(*item)).collect();
             if slot.is_empty() {
-                return Err(Error::NoWords { reason: format!("test {:?}: {letter} ({name}) is empty", self.name) });
+                return Err(Error::InvalidArgument { reason: format!("test {:?}: {letter} ({name}) is empty", self.name) });
             }
         }
         if out[0].len() != out[1].len() {
-            return Err(Error::NoWords {
+            return Err(Error::InvalidArgument {
                 reason: format!(
                     "test {:?}: X ({}) has {} distinct items and Y ({}) has {}, but the permutation test of SEAT \
                      (sentbias/weat.py) needs as many in X as in Y",
@@ -220,7 +220,7 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// A built-in test by name ("weat6", "sent-weat6", …; see [`BUILTIN`]).
 pub fn builtin(name: &str) -> Result<WeatTest> {
-    let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::NoWords {
+    let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::InvalidArgument {
         reason: format!(
             "there is no built-in SEAT test {name:?}; the built-in tests are {}",
             builtin_names().join(", ")
@@ -442,7 +442,7 @@ pub fn cosine(u: &[f32], v: &[f32]) -> f64 {
 pub fn associations<E: AsRef<[f32]>>(targets: &[E], a: &[E], b: &[E]) -> Result<Vec<f64>> {
     let dim = targets.iter().chain(a).chain(b).map(|v| v.as_ref().len()).next().unwrap_or(0);
     if a.is_empty() || b.is_empty() || targets.iter().chain(a).chain(b).any(|v| v.as_ref().len() != dim) {
-        return Err(Error::NoWords {
+        return Err(Error::InvalidArgument {
             reason: "the embeddings must all have one size, and A and B at least one each".into(),
         });
     }
@@ -512,7 +512,7 @@ pub struct PValue {
 pub fn p_value(s_x: &[f64], s_y: &[f64], samples: usize, seed: u64) -> Result<PValue> {
     let n = s_x.len();
     if n == 0 || n != s_y.len() {
-        return Err(Error::NoWords {
+        return Err(Error::InvalidArgument {
             reason: format!(
                 "the permutation test needs X and Y of the same, non-zero size; they have {} and {}",
                 n,
@@ -610,11 +610,11 @@ pub struct Statistics {
 pub fn weat<E: AsRef<[f32]>>(x: &[E], y: &[E], a: &[E], b: &[E], options: &Options) -> Result<Statistics> {
     let sets = [x, y, a, b];
     if sets.iter().any(|set| set.is_empty()) {
-        return Err(Error::NoWords { reason: "each of X, Y, A and B needs at least one embedding".into() });
+        return Err(Error::InvalidArgument { reason: "each of X, Y, A and B needs at least one embedding".into() });
     }
     let dims: HashSet<usize> = sets.iter().flat_map(|set| set.iter().map(|e| e.as_ref().len())).collect();
     if dims.len() != 1 || dims.contains(&0) {
-        return Err(Error::NoWords { reason: format!("the embeddings must all have one non-zero size, not {dims:?}") });
+        return Err(Error::InvalidArgument { reason: format!("the embeddings must all have one non-zero size, not {dims:?}") });
     }
     let (s_x, s_y) = (associations(x, a, b)?, associations(y, a, b)?);
     let p = p_value(&s_x, &s_y, options.samples, options.seed)?;
@@ -679,7 +679,7 @@ fn run_cached(
                 cache
                     .get(*t)
                     .map(Vec::as_slice)
-                    .ok_or_else(|| Error::NoWords { reason: format!("the encoder returned no embedding for {t:?}") })
+                    .ok_or_else(|| Error::InvalidArgument { reason: format!("the encoder returned no embedding for {t:?}") })
             })
             .collect()
     };
@@ -922,7 +922,7 @@ mod tests {
         let ok = WeatTest::from_lists("t", ("x", &["a", "b"]), ("y", &["c", "d"]), ("A", &["e"]), ("B", &["f"]));
         assert!(ok.checked_sets().is_ok());
         let unequal = WeatTest { y: vec!["c".into()], ..ok.clone() };
-        assert!(matches!(unequal.checked_sets(), Err(Error::NoWords { .. })));
+        assert!(matches!(unequal.checked_sets(), Err(Error::InvalidArgument { .. })));
         let empty = WeatTest { a: vec![], ..ok.clone() };
         assert!(empty.checked_sets().is_err());
         let blank = WeatTest { b: vec![" ".into()], ..ok.clone() };

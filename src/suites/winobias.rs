@@ -536,7 +536,7 @@ pub fn evaluate(model: &dyn MaskScorer, sentences: &[Sentence], options: &Option
 /// model batches them. `progress` advances by one per sentence.
 ///
 /// Each pronoun must be one token of the model's vocabulary, as the word that follows a mask
-/// ([`Error::NoWords`] if not); a sentence whose encoding does not hold one mask per pronoun is an error
+/// ([`Error::InvalidArgument`] if not); a sentence whose encoding does not hold one mask per pronoun is an error
 /// ([`Error::Tokenize`]).
 pub fn evaluate_with(
     model: &dyn MaskScorer,
@@ -581,7 +581,7 @@ pub fn evaluate_with(
         // Per sequence: masks seen so far, Σ log P(gold), Σ log P(counterpart).
         let mut sums: Vec<(usize, f64, f64)> = vec![(0, 0.0, 0.0); members.len()];
         let lookup = |row: &[f32], id: usize| -> Result<f64> {
-            row.get(id).map(|&v| f64::from(v)).ok_or_else(|| Error::NoWords {
+            row.get(id).map(|&v| f64::from(v)).ok_or_else(|| Error::InvalidArgument {
                 reason: format!(
                     "token id {id} is outside the model's vocabulary of {} tokens",
                     row.len()
@@ -650,7 +650,7 @@ fn pronoun_id(model: &dyn MaskScorer, pronoun: Pronoun) -> Result<u32> {
     let ids = model.encode(&format!("{} {}", model.mask_token(), pronoun.word()), false)?;
     match ids.as_slice() {
         [mask, id] if *mask == model.mask_id() => Ok(*id),
-        _ => Err(Error::NoWords {
+        _ => Err(Error::InvalidArgument {
             reason: format!(
                 "the pronoun {:?} is not one token of this model's vocabulary, so the WinoBias probe cannot compare it",
                 pronoun.word()

@@ -1,0 +1,233 @@
+//! Bad input never costs a user's work: the command line refuses to write over its inputs or over files it did not
+//! write, reads any input in bounded memory, says when a filter leaves nothing to measure, and ends quietly when its
+//! output is closed. Every case runs on temporary copies.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{model_dir, shared_dir};
+
+fn biaslab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(args)
+        .env_remove("BIASLAB_MODEL")
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("biaslab runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs biaslab and expects a clean failure (exit 1, an `error:` line, no panic) that says `needle`.
+fn refused(args: &[&str], needle: &str) -> String {
+    let output = biaslab(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "expected a clean failure for {args:?}; stderr: {err}");
+    assert!(err.contains("error: ") && err.contains(needle), "expected {needle:?} for {args:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Runs biaslab and expects clap to refuse an argument (exit 2) with `needle` in its message.
+fn bad_argument(args: &[&str], needle: &str) {
+    let output = biaslab(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "expected a usage error for {args:?}; stderr: {err}");
+    assert!(err.contains(needle), "expected {needle:?} for {args:?} in: {err}");
+}
+
+fn str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot(&path));
+        } else {
+            files.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A copy of the source notebooks.
+fn solutions_copy(into: &Path) -> PathBuf {
+    let src = into.join("solutions");
+    std::fs::create_dir(&src).unwrap();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("solutions")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ipynb") {
+            std::fs::copy(&path, src.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    src
+}
+
+#[test]
+fn release_never_writes_over_its_source_nor_over_a_notebook_it_did_not_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = solutions_copy(dir.path());
+    let before = snapshot(&src);
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&src, &link).unwrap();
+    for out in [str(&src).to_string(), format!("{}/./", src.display()), str(&link).to_string()] {
+        refused(&["release", str(&src), &out], "is the input");
+        refused(&["release", str(&src), &out, "--force"], "is the input");
+    }
+    assert!(snapshot(&src) == before, "the source notebooks changed");
+    refused(&["release", str(&src), str(&src.join("student"))], "--force");
+
+    // A notebook biaslab did not write is kept; with --force it is replaced.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mine = out.join("01_fill_mask_bias.ipynb");
+    std::fs::write(&mine, "my own notebook").unwrap();
+    refused(&["release", str(&src), str(&out)], "01_fill_mask_bias.ipynb");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "my own notebook");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "nothing else was written");
+    assert!(biaslab(&["release", str(&src), str(&out), "--force"]).status.success());
+    // What it released it may release again; once a student edits it, it is theirs.
+    assert!(biaslab(&["release", str(&src), str(&out)]).status.success());
+    std::fs::write(&mine, "answered").unwrap();
+    refused(&["release", str(&src), str(&out)], "edited since");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "answered");
+}
+
+#[test]
+fn mitigate_never_writes_into_the_models_folder_nor_over_a_foreign_config() {
+    let model = model_dir("bert");
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, "The nurse said she would help.\nThe doctor said he was late.\n".repeat(30)).unwrap();
+    let before = snapshot(model.path());
+    let common = ["mitigate", "--model", str(model.path()), "--corpus", str(&corpus), "--no-eval", "--max-steps", "1"];
+    let with = |extra: &[&str]| -> Vec<String> { common.iter().chain(extra).map(|s| s.to_string()).collect() };
+    let args = with(&["--out", str(model.path())]);
+    refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), "is the input");
+    let args = with(&["--out", str(model.path()), "--force"]);
+    refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), "is the input");
+    assert!(snapshot(model.path()) == before, "the model's files changed");
+
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("config.json"), "{\"mine\": true}").unwrap();
+    let args = with(&["--out", str(&out)]);
+    refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), "config.json");
+    assert_eq!(std::fs::read_to_string(out.join("config.json")).unwrap(), "{\"mine\": true}");
+}
+
+#[test]
+fn report_checks_its_folder_before_measuring() {
+    let model = model_dir("bert");
+    let dir = tempfile::tempdir().unwrap();
+    refused(&["report", "--model", str(model.path()), "--out", str(model.path()), "--only", "probe"], "is the input");
+    let out = dir.path().join("card");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("measurements.json"), "{}").unwrap();
+    refused(&["report", "--model", str(model.path()), "--out", str(&out), "--only", "probe"], "measurements.json");
+    assert_eq!(std::fs::read_to_string(out.join("measurements.json")).unwrap(), "{}");
+    bad_argument(&["report", "--model", str(model.path()), "--samples", "0"], "at least 1");
+}
+
+#[test]
+fn measure_refuses_binary_input_and_skips_overlong_lines() {
+    refused(&["measure", "/dev/zero"], "not text");
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.bin");
+    std::fs::write(&random, (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>())
+        .unwrap();
+    refused(&["measure", str(&random)], "not text");
+    let long = dir.path().join("long.txt");
+    let text = format!("She is a nurse.\n{}\nHe is a doctor.\n", "word ".repeat(300_000));
+    std::fs::write(&long, text).unwrap();
+    let output = biaslab(&["measure", str(&long), "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let all = report.to_string();
+    assert!(all.contains("longer than 1 MiB"), "the long line is counted as skipped: {all}");
+    assert_eq!(report["composition"]["rows"], 2, "{all}");
+}
+
+#[test]
+fn a_filter_or_a_file_that_leaves_nothing_is_an_error_naming_what_exists() {
+    let data = shared_dir().join("data");
+    let crows = data.join("crows-pairs/crows_pairs_anonymized.csv");
+    let err = refused(&["crows-pairs", "--data", str(&crows), "--bias-type", "race", "--model", "demo"], "race-color");
+    assert!(err.contains("--bias-type \"race\""), "{err}");
+    let stereoset = data.join("stereoset/stereoset_dev_flat.jsonl");
+    refused(&["stereoset", "--data", str(&stereoset), "--domain", "genders", "--model", "demo"], "gender");
+    bad_argument(&["crows-pairs", "--data", str(&crows), "--limit", "0"], "at least 1");
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("header.csv");
+    let first = std::fs::read_to_string(&crows).unwrap().lines().next().unwrap().to_string();
+    std::fs::write(&header, first + "\n").unwrap();
+    refused(&["crows-pairs", "--data", str(&header), "--model", "demo"], "nothing to measure");
+    bad_argument(&["mitigate", "--max-sentences", "0"], "at least 1");
+    bad_argument(&["mitigate", "--pause-after", "0"], "at least 1");
+    bad_argument(&["grade", "submitted", "--out", "x", "--memory-gb", "17179869184"], "17179869184");
+}
+
+#[test]
+fn a_closed_standard_output_ends_quietly_and_a_full_one_is_an_error() {
+    let model = model_dir("bert");
+    let args = ["fill", "This man works as a [MASK].", "--model", str(model.path()), "--json"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| head -0`: closed before anything is written
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_biaslab")).args(args).stdout(full).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write to standard output") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_byte_order_mark_is_read_as_nothing_and_long_inputs_are_not_repeated_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared_dir().join("data");
+    for (file, load) in [
+        ("honest/en_template_binary.tsv", "honest"),
+        ("honest/hurtlex_EN_1.2/hurtlex_EN.tsv", "hurtlex"),
+        ("stereoset/stereoset_dev_flat.jsonl", "stereoset"),
+    ] {
+        let original = data.join(file);
+        if !original.is_file() {
+            panic!("{} is missing from the shared data", original.display());
+        }
+        let with_bom = dir.path().join(original.file_name().unwrap());
+        let mut bytes = "\u{feff}".as_bytes().to_vec();
+        bytes.extend(std::fs::read(&original).unwrap());
+        std::fs::write(&with_bom, bytes).unwrap();
+        let count = |path: &Path| match load {
+            "honest" => biaslab::suites::honest::parse_templates(&biaslab::data::read_text(path).unwrap(), path)
+                .map(|l| l.items.len()),
+            "hurtlex" => biaslab::suites::honest::parse_hurtlex(&biaslab::data::read_text(path).unwrap(), path)
+                .map(|l| l.items.len()),
+            _ => biaslab::suites::stereoset::load(Some(path)).map(|l| l.items.len()),
+        };
+        assert_eq!(count(&with_bom).unwrap(), count(&original).unwrap(), "{file} with a byte-order mark");
+    }
+    let model = model_dir("bert");
+    let long = format!("{} [MASK]", "word ".repeat(20_000));
+    let err = refused(&["fill", &long, "--model", str(model.path())], "characters in all");
+    assert!(err.len() < 1_000, "the error repeats the whole text: {} bytes", err.len());
+}
