@@ -207,6 +207,16 @@ impl Config {
                 ),
             });
         }
+        // transformers refuses these too (an embedding row that does not exist).
+        if config.pad_token_id as usize >= config.vocab_size {
+            return Err(Error::InvalidConfig {
+                path: path.into(),
+                reason: format!(
+                    "pad_token_id {} is not a token of the vocabulary of {} tokens",
+                    config.pad_token_id, config.vocab_size
+                ),
+            });
+        }
         Ok(config)
     }
 

@@ -153,6 +153,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// The model computed NaN or infinite scores: its weights hold NaN or infinities, or overflow.
+    #[error("the model {model} computed scores that are not numbers (NaN or infinite): its weights are broken; download or train them again")]
+    NonFiniteScores {
+        /// The model, as loaded.
+        model: String,
+    },
+
     /// The tokenizer and the model disagree on the vocabulary.
     #[error("the tokenizer has {tokenizer} tokens but the model has {model}: the tokenizer and the weights come from different models")]
     VocabularyMismatch {

@@ -326,8 +326,11 @@ impl FillMask {
         let rows = Tensor::from_vec(rows.clone(), rows.len(), hidden.device())?;
         let at_masks = hidden.reshape((texts * len, width))?.index_select(&rows, 0)?;
         let logits = self.model.logits_from_hidden(&at_masks)?;
-        let probs = candle_nn::ops::softmax(&logits, D::Minus1)?;
-        Ok(probs.to_device(&Device::Cpu)?.to_vec2::<f32>()?)
+        let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+        if probs.iter().flatten().any(|p| !p.is_finite()) {
+            return Err(Error::NonFiniteScores { model: self.source().to_string() });
+        }
+        Ok(probs)
     }
 
     fn predictions(

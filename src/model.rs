@@ -131,6 +131,11 @@ struct Embeddings {
 impl Embeddings {
     fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
         let token_types = match config.type_vocab_size {
+            // Weights the config says nothing of are refused, as transformers refuses them: the shape check fails.
+            0 if vb.contains_tensor("token_type_embeddings.weight") => {
+                embedding(0, config.hidden_size, vb.pp("token_type_embeddings"))?;
+                None
+            }
             0 => None,
             n => Some(embedding(n, config.hidden_size, vb.pp("token_type_embeddings"))?),
         };

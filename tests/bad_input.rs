@@ -231,3 +231,34 @@ fn a_byte_order_mark_is_read_as_nothing_and_long_inputs_are_not_repeated_whole()
     let err = refused(&["fill", &long, "--model", str(model.path())], "characters in all");
     assert!(err.len() < 1_000, "the error repeats the whole text: {} bytes", err.len());
 }
+
+#[test]
+fn model_files_that_cannot_be_right_are_refused() {
+    let args = |dir: &Path| ["fill", "This man works as a [MASK].", "--model", str(dir)].map(String::from);
+    let run = |dir: &Path, needle: &str| refused(&args(dir).iter().map(String::as_str).collect::<Vec<_>>(), needle);
+
+    // A padding token outside the vocabulary (transformers refuses it too).
+    let model = model_dir("bert");
+    let path = model.path().join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["pad_token_id"] = serde_json::json!(1_000_000);
+    std::fs::write(&path, config.to_string()).unwrap();
+    run(model.path(), "pad_token_id 1000000");
+
+    // No token types in the config, but token-type embeddings in the weights (transformers refuses it too).
+    let model = model_dir("bert");
+    let path = model.path().join("config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["type_vocab_size"] = serde_json::json!(0);
+    std::fs::write(&path, config.to_string()).unwrap();
+    run(model.path(), "token_type_embeddings");
+
+    // Weights that are all NaN: an error naming the model, not a table of NaN.
+    let model = model_dir("bert");
+    let weights = model.path().join("model.safetensors");
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let broken: std::collections::HashMap<String, candle_core::Tensor> =
+        tensors.into_iter().map(|(name, t)| (name, t.affine(f64::NAN, 0.0).unwrap())).collect();
+    candle_core::safetensors::save(&broken, &weights).unwrap();
+    run(model.path(), "not numbers");
+}
