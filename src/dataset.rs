@@ -990,32 +990,44 @@ const MAX_DOCUMENT: u64 = 256 << 20;
 /// How much of a file's start is looked at for NUL bytes, which text never holds ([`refuse_binary`]).
 const BINARY_SNIFF: usize = 8 << 10;
 
-/// An error when `path` starts with a NUL byte in its first 8 KiB: a binary file (or `/dev/zero`), not text to
-/// measure. Only that much is read, so devices and pipes are fine.
+/// The error for a file holding a NUL byte at byte `at` of its first 8 KiB: binary (or `/dev/zero`), not text.
+fn binary(path: &Path, at: usize) -> Error {
+    Error::InvalidData {
+        path: path.into(),
+        reason: format!("this is not text (a NUL byte at byte {at}): measure a text, CSV, JSON Lines or BOLD JSON file"),
+    }
+}
+
+/// An error when the regular file `path` has a NUL byte in its first 8 KiB. Devices and pipes are not read here
+/// (what is read from a pipe is gone): [`read_lines`] checks their first 8 KiB as it reads them.
 fn refuse_binary(path: &Path) -> Result<()> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let mut start = Vec::with_capacity(BINARY_SNIFF);
     file.take(BINARY_SNIFF as u64).read_to_end(&mut start).map_err(Error::io(path))?;
     match start.iter().position(|&b| b == 0) {
-        Some(at) => Err(Error::InvalidData {
-            path: path.into(),
-            reason: format!(
-                "this is not text (a NUL byte at byte {at}): measure a text, CSV, JSON Lines or BOLD JSON file"
-            ),
-        }),
+        Some(at) => Err(binary(path, at)),
         None => Ok(()),
     }
 }
 
 /// Reads one line of `reader` into `line` (the `\n` included), keeping at most `cap` bytes of it: the bytes read,
-/// and whether the line was longer than `cap` (the rest is read and dropped, so memory stays bounded).
-fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -> std::io::Result<(usize, bool)> {
+/// and whether the line was longer than `cap` (the rest is read and dropped, so memory stays bounded). `offset` is
+/// how many bytes of the input came before; a NUL byte within the input's first 8 KiB is `Err(Ok(position))`.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+    offset: usize,
+) -> std::result::Result<(usize, bool), std::result::Result<usize, std::io::Error>> {
     let (mut read, mut long) = (0, false);
     loop {
         let available = match reader.fill_buf() {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
+            Err(err) => return Err(Err(err)),
         };
         if available.is_empty() {
             return Ok((read, long));
@@ -1024,6 +1036,13 @@ fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -
             Some(end) => (&available[..=end], true),
             None => (available, false),
         };
+        let start = offset + read;
+        if start < BINARY_SNIFF {
+            let sniffed = &chunk[..chunk.len().min(BINARY_SNIFF - start)];
+            if let Some(at) = sniffed.iter().position(|&b| b == 0) {
+                return Err(Ok(start + at));
+            }
+        }
         let room = cap.saturating_sub(line.len());
         if chunk.len() > room {
             long = true;
@@ -1051,13 +1070,19 @@ fn read_lines(
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut buffer = Vec::new();
     let mut number = 0_u64;
+    let mut offset = 0_usize;
     let name = path.display().to_string();
     loop {
         buffer.clear();
-        let (read, long) = read_line_capped(&mut reader, &mut buffer, MAX_LINE).map_err(Error::io(path))?;
+        let (read, long) = match read_line_capped(&mut reader, &mut buffer, MAX_LINE, offset) {
+            Ok(read) => read,
+            Err(Ok(at)) => return Err(binary(path, at)),
+            Err(Err(err)) => return Err(Error::io(path)(err)),
+        };
         if read == 0 {
             break;
         }
+        offset = offset.saturating_add(read);
         number += 1;
         progress.inc(read as u64);
         if long {

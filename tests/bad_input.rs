@@ -156,6 +156,21 @@ fn measure_refuses_binary_input_and_skips_overlong_lines() {
     let all = report.to_string();
     assert!(all.contains("longer than 1 MiB"), "the long line is counted as skipped: {all}");
     assert_eq!(report["composition"]["rows"], 2, "{all}");
+
+    // A pipe is read once, all of it: checking it for binary bytes loses nothing.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(["measure", "/dev/stdin", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = "She is a nurse.\nHe is a doctor.\n".repeat(1_000);
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["composition"]["rows"], 2_000, "every line of the pipe is measured");
 }
 
 #[test]
