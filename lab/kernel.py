@@ -25,10 +25,11 @@ private copy of it as its `EVCXR_TMPDIR`:
 
 The build is used only while it matches what it was made with (the toolchain, evcxr, the linker evcxr picks,
 biaslab's Cargo.toml and Cargo.lock, the first cell): otherwise the kernel starts as plain evcxr would, and says
-to run `bash lab/setup.sh` again; evcxr's cache (`~/.cache/evcxr`, safe where no file is shared) is then turned on
-through an `init.evcxr` of the launcher's own, unless the user has an evcxr configuration: about 80 s per start
-instead of several minutes. Written in Python because it must run before any Rust kernel exists, with the Jupyter
-client the set-up installs (it is the kernel's command line, as `jupyter kernelspec` registers it).
+to run `bash lab/setup.sh` again. evcxr's cache is not turned on for it either: a kernel started that way with a
+warm `~/.cache/evcxr` failed here with "can't find crate for `hf_hub`" (cause not pinned down); without it the
+first cell takes several minutes, but it works. Written in Python because it must run before any Rust kernel
+exists, with the Jupyter client the set-up installs (it is the kernel's command line, as `jupyter kernelspec`
+registers it).
 
     kernel.py --evcxr PATH --control_file FILE   what Jupyter runs (the registered kernel)
     kernel.py --evcxr PATH --prepare             prepares target/kernel/build (lab/setup.sh)
@@ -63,8 +64,6 @@ CARGO_SET = {
     "CARGO_ENCODED_RUSTFLAGS", "CARGO_MAKEFLAGS", "OUT_DIR", "RUSTC", "RUSTDOC", "RUSTC_LINKER",
 }
 CARGO_SET_PREFIXES = ("CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "CARGO_BIN_EXE_")
-# evcxr's cache for a kernel without a prepared build (the size the notebooks' first cell once asked for).
-FALLBACK_INIT = ":cache 4000\n"
 
 
 def note(message):
@@ -143,21 +142,6 @@ def user_turns_cache_on(env):
             return any(line.strip().startswith(":cache") for line in f)
     except OSError:
         return False
-
-
-def fallback_config(env):
-    """An evcxr configuration folder that turns the cache on, for a kernel with no prepared build; None when the
-    user has an evcxr configuration of their own (theirs is left as it is) or the folder cannot be written."""
-    if os.path.exists(evcxr_config_dir(env)):
-        return None
-    folder = os.path.join(KERNEL_DIR, "fallback-config")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "init.evcxr"), "w", encoding="utf-8") as f:
-            f.write(FALLBACK_INIT)
-    except OSError:
-        return None
-    return folder
 
 
 def is_linked(directory, name):
@@ -287,10 +271,6 @@ def run_kernel(evcxr, control_file):
                 copy = None
         if copy:
             env["EVCXR_TMPDIR"] = copy
-        elif "EVCXR_CONFIG_DIR" not in env:
-            config = fallback_config(env)
-            if config:
-                env["EVCXR_CONFIG_DIR"] = config
     child = subprocess.Popen([evcxr, "--control_file", control_file], env=env, preexec_fn=die_with_parent)
 
     def forward(signum, _frame):
