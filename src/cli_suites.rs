@@ -87,8 +87,8 @@ pub fn positive(text: &str) -> Result<usize, String> {
     }
 }
 
-/// `items` when there are any; else an error saying what left none: the file (`loaded`, with its skipped rows) or
-/// the filter (`flag` and the value given), naming the values the file does hold (`value` of each item).
+/// `items` when there are any; else an error saying what left none: the filter (`flag` and the value given, when
+/// `before_filter` holds items), naming the values the data does hold (`value` of each), or else the data itself.
 pub fn some_left<T>(
     items: Vec<T>,
     before_filter: &[T],

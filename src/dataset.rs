@@ -984,6 +984,11 @@ pub fn measure_files_with(
 /// The longest line (or CSV field) measured, in bytes: a longer one is skipped and counted, never held whole.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// Why a row over [`MAX_LINE`] is skipped.
+fn too_long() -> String {
+    format!("longer than {} MiB: not measured", MAX_LINE >> 20)
+}
+
 /// The largest BOLD JSON document read whole, in bytes.
 const MAX_DOCUMENT: u64 = 256 << 20;
 
@@ -1086,7 +1091,7 @@ fn read_lines(
         number += 1;
         progress.inc(read as u64);
         if long {
-            measurer.skip_row(&name, number, format!("longer than {} MiB: not measured", MAX_LINE >> 20));
+            measurer.skip_row(&name, number, too_long());
             continue;
         }
         let line = String::from_utf8_lossy(&buffer);
@@ -1144,7 +1149,7 @@ fn read_csv_from(
                 }
                 match record.get(column).map(std::str::from_utf8) {
                     Some(Ok(text)) if text.len() > MAX_LINE => {
-                        measurer.skip_row(&name, line, format!("longer than {} MiB: not measured", MAX_LINE >> 20))
+                        measurer.skip_row(&name, line, too_long())
                     }
                     Some(Ok(text)) => measurer.add_text(text),
                     Some(Err(_)) => measurer.skip_row(&name, line, "not UTF-8"),

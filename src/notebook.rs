@@ -147,13 +147,16 @@ pub fn release_dir(source_dir: &Path, out_dir: &Path, force: bool) -> Result<Vec
         released.push((name, to_json(&release(&read(&path)?, &path.display().to_string())?)));
     }
     // What is already there as it would be written is the same release: not an edit to keep.
-    let unchanged = |name: &str, json: &str| std::fs::read_to_string(out_dir.join(name)).is_ok_and(|t| t == json);
+    let unchanged: Vec<bool> = released
+        .iter()
+        .map(|(name, json)| std::fs::read_to_string(out_dir.join(name)).is_ok_and(|t| t == *json))
+        .collect();
     let to_check: Vec<String> =
-        released.iter().filter(|(name, json)| !unchanged(name, json)).map(|(name, _)| name.clone()).collect();
+        released.iter().zip(&unchanged).filter(|(_, same)| !**same).map(|((name, _), _)| name.clone()).collect();
     out.check(&to_check)?;
     let mut written = Vec::new();
-    for (name, json) in released {
-        if unchanged(&name, &json) {
+    for ((name, json), same) in released.into_iter().zip(unchanged) {
+        if same {
             out.record(&name)?;
             written.push(out_dir.join(&name));
         } else {

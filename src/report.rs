@@ -1491,24 +1491,19 @@ impl ModelCardReport {
 
     /// The files [`ModelCardReport::write`] may write, for any measures: what to check before measuring.
     pub fn file_names() -> Vec<String> {
-        let mut names: Vec<String> = ["README.md", "bias_report.html", "measurements.json"].map(String::from).to_vec();
-        names.extend(Measure::ALL.iter().map(|m| format!("charts/{}.svg", m.as_str())));
-        names
+        card_file_names(&Measure::ALL)
     }
 
     /// [`ModelCardReport::write`] into a folder opened by [`ModelCardReport::open_output`].
     pub fn write_into(&self, out: &mut OutputDir) -> Result<Written> {
         let dir = out.path().to_path_buf();
         let charts: Vec<(Measure, Result<crate::chart::Chart>)> = self.charts();
-        let chart_name = |m: Measure| format!("charts/{}.svg", m.as_str());
-        let mut names: Vec<String> = ["README.md", "bias_report.html", "measurements.json"].map(String::from).to_vec();
-        names.extend(charts.iter().map(|(m, _)| chart_name(*m)));
-        out.check(&names)?;
+        out.check(&card_file_names(&charts.iter().map(|(m, _)| *m).collect::<Vec<_>>()))?;
         let mut files = ChartFiles::new();
         let mut chart_paths = Vec::new();
         let mut notes = Vec::new();
         for (m, chart) in charts {
-            let name = chart_name(m);
+            let name = chart_file_name(m);
             match chart.and_then(|c| c.svg()) {
                 Ok(svg) => {
                     chart_paths.push(out.write(&name, svg.as_bytes())?);
@@ -1525,6 +1520,18 @@ impl ModelCardReport {
         let json = out.write("measurements.json", json.as_bytes())?;
         Ok(Written { dir, card, html, json, charts: chart_paths, notes })
     }
+}
+
+/// The files of a card with charts of `measures`: the card, its page, the measurements, one chart per measure.
+fn card_file_names(measures: &[Measure]) -> Vec<String> {
+    let mut names: Vec<String> = ["README.md", "bias_report.html", "measurements.json"].map(String::from).to_vec();
+    names.extend(measures.iter().map(|m| chart_file_name(*m)));
+    names
+}
+
+/// Where a card's chart of `measure` goes, relative to the card's folder.
+fn chart_file_name(measure: Measure) -> String {
+    format!("charts/{}.svg", measure.as_str())
 }
 
 /// A card folder written before biaslab kept a list of what it wrote ([`crate::output::MANIFEST`]): its README.md

@@ -252,21 +252,21 @@ fn model_files_that_cannot_be_right_are_refused() {
     let args = |dir: &Path| ["fill", "This man works as a [MASK].", "--model", str(dir)].map(String::from);
     let run = |dir: &Path, needle: &str| refused(&args(dir).iter().map(String::as_str).collect::<Vec<_>>(), needle);
 
+    // The fixture model with one value of its config.json changed.
+    let with_config = |key: &str, value: serde_json::Value| {
+        let model = model_dir("bert");
+        let path = model.path().join("config.json");
+        let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config[key] = value;
+        std::fs::write(&path, config.to_string()).unwrap();
+        model
+    };
+
     // A padding token outside the vocabulary (transformers refuses it too).
-    let model = model_dir("bert");
-    let path = model.path().join("config.json");
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["pad_token_id"] = serde_json::json!(1_000_000);
-    std::fs::write(&path, config.to_string()).unwrap();
-    run(model.path(), "pad_token_id 1000000");
+    run(with_config("pad_token_id", serde_json::json!(1_000_000)).path(), "pad_token_id 1000000");
 
     // No token types in the config, but token-type embeddings in the weights (transformers refuses it too).
-    let model = model_dir("bert");
-    let path = model.path().join("config.json");
-    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["type_vocab_size"] = serde_json::json!(0);
-    std::fs::write(&path, config.to_string()).unwrap();
-    run(model.path(), "token_type_embeddings");
+    run(with_config("type_vocab_size", serde_json::json!(0)).path(), "token_type_embeddings");
 
     // Weights that are all NaN: an error naming the model, not a table of NaN.
     let model = model_dir("bert");
