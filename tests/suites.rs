@@ -9,9 +9,12 @@
 //! cargo test --test suites -- --ignored
 //! ```
 //!
-//! The numbers are deterministic on a CPU, so they must match to 1e-6 (relative). When a change to biaslab is
-//! meant to change them, write them again (each test writes its own runs into the file) and commit them with the
-//! change:
+//! The numbers are deterministic on one CPU, but not across CPUs: the matrix products pick their kernels by the
+//! CPU's features (AVX2, AVX-512, ...), which add the f32 terms in another order. Measured between a machine with
+//! AVX-512 FP16 and AMX and the one that wrote the file: log-probability differences and SEAT effect sizes moved by
+//! up to 2e-6 (4e-6 relative), nothing else moved. So numbers must match to 1e-5 (absolute plus relative), which
+//! any real change exceeds, and counts exactly. When a change to biaslab is meant to change them, write them again
+//! (each test writes its own runs into the file) and commit them with the change:
 //!
 //! ```sh
 //! BIASLAB_WRITE_RESULTS=1 cargo test --test suites -- --include-ignored
@@ -86,12 +89,12 @@ fn biaslab(args: &[String]) -> (Value, f64) {
     (serde_json::from_slice(&output.stdout).expect("--json prints JSON"), seconds)
 }
 
-/// The same JSON value, numbers to 1e-6 relative (1e-9 absolute near 0).
+/// The same JSON value, numbers to 1e-5 (absolute and relative: see the top of this file), counts exactly.
 fn same(at: &str, actual: &Value, expected: &Value) {
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => {
             let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
-            assert!((a - e).abs() <= 1e-9 + 1e-6 * e.abs(), "{at}: {a}, but results/demo-model.json has {e}");
+            assert!((a - e).abs() <= 1e-5 + 1e-5 * e.abs(), "{at}: {a}, but results/demo-model.json has {e}");
         }
         (Value::Object(a), Value::Object(e)) => {
             let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
