@@ -72,6 +72,20 @@ impl<T> Loaded<T> {
     }
 }
 
+/// "2 pairs could not be scored and are left out: line 3 (why), line 9 (why)": how many of `noun` (singular, plural)
+/// a suite left out, with the file line and the reason of the first three (each reason cut to 200 characters).
+pub(crate) fn left_out(noun: (&str, &str), lines_and_reasons: &[(usize, &str)]) -> String {
+    let count = lines_and_reasons.len();
+    let (noun, are) = if count == 1 { (noun.0, "is") } else { (noun.1, "are") };
+    let first: Vec<String> = lines_and_reasons
+        .iter()
+        .take(3)
+        .map(|(line, reason)| format!("line {line} ({})", crate::error::shortened(reason)))
+        .collect();
+    let more = if count > 3 { format!(", and {} more", count - 3) } else { String::new() };
+    format!("{count} {noun} could not be scored and {are} left out: {}{more}", first.join(", "))
+}
+
 /// The local path of `dataset`: `path` itself if it is a file; `path/<relative>` (or `path/<file name>`) if it is a
 /// folder; else `$BIASLAB_DATA_DIR/<relative>`; else the cache, downloaded there first if missing.
 pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {

@@ -26,6 +26,7 @@ use crate::fill_mask::FillMask;
 use crate::hub::{self, ModelFiles};
 use crate::mlm::{self, MaskedTokenAccuracy, TokenizedCorpus};
 use crate::model::{Checkpoint, Dropout, MaskedLm};
+use crate::output::OutputDir;
 
 pub(crate) mod cache;
 
@@ -243,6 +244,10 @@ pub struct TrainOptions {
     /// Pseudo-perplexity is measured on the first this-many held-out sentences (it masks every token in turn, so
     /// it costs a forward pass per token).
     pub pppl_sentences: usize,
+    /// Write into an output folder that holds files biaslab did not write there ([`crate::output::OutputDir`]).
+    /// Not part of the provenance.
+    #[serde(skip)]
+    pub force: bool,
 }
 
 impl Default for TrainOptions {
@@ -263,6 +268,7 @@ impl Default for TrainOptions {
             eval_seed: 1234,
             max_steps: None,
             pppl_sentences: 100,
+            force: false,
         }
     }
 }
@@ -440,6 +446,11 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     let device = Device::Cpu;
     let encoder = find_encoder()?;
     check_encoder(&encoder)?;
+    // Checked before the slow training: the head and provenance may replace only what biaslab wrote there.
+    let encoder_dir = encoder.config.parent().unwrap_or(Path::new("."));
+    let inputs: Vec<&Path> = corpus_dir.into_iter().chain([encoder_dir]).collect();
+    let mut output = OutputDir::open(out, &inputs, options.force)?;
+    output.check(&[WEIGHTS_FILE, PROVENANCE_FILE].map(String::from))?;
     eprintln!("encoder: {}", encoder.weights.path().display());
     let config = Config::from_file(&encoder.config)?;
     let (sentences, corpus_files) = training_sentences(corpus_dir)?;
@@ -544,6 +555,7 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     }
     let weights_path = out.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&stored, &weights_path)?;
+    output.record(WEIGHTS_FILE)?;
     let shipped = model_with_overlay(&encoder, stored, &device)?;
     let trained_metrics = evaluate(&shipped, &held_out, options)?;
     let mut trained_tensors: Vec<String> = trained.iter().map(|(n, _)| n.clone()).collect();
@@ -568,8 +580,7 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
         trained: trained_metrics,
     };
     let json = serde_json::to_string_pretty(&provenance).expect("provenance serializes");
-    let provenance_path = out.join(PROVENANCE_FILE);
-    std::fs::write(&provenance_path, json + "\n").map_err(Error::io(&provenance_path))?;
+    output.write(PROVENANCE_FILE, (json + "\n").as_bytes())?;
     Ok(provenance)
 }
 

@@ -315,6 +315,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// Something biaslab's own code should have made impossible happened: a bug, to be reported.
+    #[error("internal error (a bug in biaslab; please report it with the command that gave it): {0}")]
+    Internal(String),
+
     /// The tensor computation failed (a bug, or an out-of-memory device).
     #[error("the model computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
@@ -326,6 +330,14 @@ pub(crate) fn quoted(text: &str) -> String {
     match text.char_indices().nth(MOST) {
         None => format!("{text:?}"),
         Some((end, _)) => format!("{:?}… ({} characters in all)", &text[..end], text.chars().count()),
+    }
+}
+
+/// `text` itself, or its first 200 characters and "…" when it is longer (for a reason written into a report).
+pub(crate) fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(200) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
     }
 }
 

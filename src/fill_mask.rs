@@ -91,6 +91,9 @@ pub struct FillMask {
     mask_token: String,
     mask_id: u32,
     pad_id: u32,
+    /// The ids a prediction may be: those the tokenizer has a token for. `None` when that is every id of the
+    /// model's output; a model whose vocabulary is padded beyond its tokenizer's has ids that decode to nothing.
+    named_ids: Option<Vec<u32>>,
     source: String,
     batch_size: usize,
 }
@@ -154,12 +157,19 @@ impl FillMask {
         if tokenizer_size > config.vocab_size {
             return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
         }
+        let named: Vec<u32> =
+            (0..config.vocab_size as u32).filter(|&id| tokenizer.id_to_token(id).is_some()).collect();
+        if named.is_empty() {
+            return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
+        }
+        let named_ids = (named.len() < config.vocab_size).then_some(named);
         Ok(Self {
             model,
             tokenizer,
             mask_token,
             mask_id,
             pad_id: config.pad_token_id,
+            named_ids,
             source,
             batch_size: crate::scorer::DEFAULT_BATCH_SIZE,
         })
@@ -342,9 +352,10 @@ impl FillMask {
         targets: Option<&[u32]>,
         single_mask: bool,
     ) -> Result<Vec<Prediction>> {
-        let mut candidates: Vec<u32> = match targets {
-            Some(targets) => targets.to_vec(),
-            None => (0..probs.len() as u32).collect(),
+        let mut candidates: Vec<u32> = match (targets, &self.named_ids) {
+            (Some(targets), _) => targets.to_vec(),
+            (None, Some(named)) => named.clone(),
+            (None, None) => (0..probs.len() as u32).collect(),
         };
         let top_k = top_k.min(candidates.len());
         let by_score = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));

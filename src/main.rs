@@ -94,11 +94,11 @@ struct TrainArgs {
     out: PathBuf,
     #[arg(long, default_value_t = TrainOptions::default().seed)]
     seed: u64,
-    #[arg(long, default_value_t = TrainOptions::default().epochs)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = cli_suites::positive)]
     epochs: usize,
     #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
     lr: f64,
-    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = cli_suites::positive)]
     batch_size: usize,
     /// How many top encoder layers to retrain with the head.
     #[arg(long, default_value_t = TrainOptions::default().train_layers)]
@@ -108,8 +108,11 @@ struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().max_len)]
     max_len: usize,
     /// Stop after this many steps (a quick trial).
-    #[arg(long)]
+    #[arg(long, value_parser = cli_suites::positive)]
     max_steps: Option<usize>,
+    /// Write into an OUT that holds files biaslab did not write there.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -196,6 +199,9 @@ struct GradeArgs {
     /// Processes and threads a submission may run at once.
     #[arg(long, default_value_t = 512)]
     processes: u64,
+    /// Write into an OUT that biaslab did not make (or one inside SUBMITTED or SOURCE).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -369,6 +375,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             memory: args.memory_gb << 30,
             processes: args.processes,
         },
+        force: args.force,
     };
     // Counted here too (a walk of a few folders) so the bar has its length before the first, slow, warm-up run.
     let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
@@ -458,6 +465,7 @@ fn train_demo(args: TrainArgs) -> biaslab::Result<()> {
         dropout: args.dropout,
         max_len: args.max_len,
         max_steps: args.max_steps,
+        force: args.force,
         ..TrainOptions::default()
     };
     let corpus = args.corpus.or_else(default_corpus);

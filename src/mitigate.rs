@@ -99,7 +99,7 @@ impl FromStr for Method {
             "cda" => Ok(Method::Cda),
             "dropout" => Ok(Method::Dropout),
             "plain" | "none" => Ok(Method::Plain),
-            other => Err(Error::Training(format!("unknown method {other:?}: say cda, dropout or plain"))),
+            other => Err(Error::InvalidArgument { reason: format!("unknown method {other:?}: say cda, dropout or plain") }),
         }
     }
 }

@@ -31,7 +31,7 @@ impl TokenizedCorpus {
     /// closing special token.
     pub fn new(tokenizer: &Tokenizer, sentences: &[String], max_len: usize, vocab_size: usize) -> Result<Self> {
         let id = |token: &str| {
-            tokenizer.token_to_id(token).ok_or_else(|| Error::Training(format!("the tokenizer has no {token}")))
+            tokenizer.token_to_id(token).ok_or_else(|| Error::NoMaskInVocabulary { looked_for: token.to_string() })
         };
         let mask_id = id("[MASK]")?;
         let special_ids = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].iter().filter_map(|t| tokenizer.token_to_id(t)).collect();

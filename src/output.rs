@@ -1,7 +1,7 @@
 //! Output folders: biaslab never writes over what it did not write.
 //!
-//! Every command that writes files into a folder the user names (`release`, `report`, `mitigate`) opens it as an
-//! [`OutputDir`] first, before any slow work:
+//! Every command that writes files into a folder the user names (`release`, `report`, `mitigate`, `grade`,
+//! `demo-model train`) opens it as an [`OutputDir`] first, before any slow work:
 //!
 //! - a folder that *is* one of the command's inputs is refused, always (the inputs would be destroyed as they are
 //!   read: `biaslab release SRC SRC`); one *inside* an input is refused unless forced;
@@ -102,6 +102,27 @@ impl OutputDir {
     pub fn record(&mut self, name: &str) -> Result<()> {
         let digest = crate::corpus::sha256_file(&self.dir.join(name))?;
         self.written.insert(name.to_string(), digest);
+        self.save()
+    }
+
+    /// For a command whose output is a whole folder of its own (grading: results, feedback, the runs): refuses a
+    /// folder that holds anything while biaslab has no record of writing there, unless forced; else makes the folder
+    /// and its manifest, so that the next run (a resumed grading) may write into it again.
+    pub fn claim(&mut self) -> Result<()> {
+        let has_files = std::fs::read_dir(&self.dir).is_ok_and(|mut entries| entries.next().is_some());
+        if has_files && !self.force && !self.dir.join(MANIFEST).is_file() {
+            return Err(refused(
+                &self.dir,
+                "it already holds files and biaslab did not make it: choose a new or empty folder, or add --force \
+                 to write into it"
+                    .into(),
+            ));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir))?;
+        self.save()
+    }
+
+    fn save(&self) -> Result<()> {
         let manifest = self.dir.join(MANIFEST);
         let json = serde_json::to_string_pretty(&self.written).expect("names and digests serialize to JSON");
         std::fs::write(&manifest, json + "\n").map_err(Error::io(&manifest))

@@ -739,7 +739,7 @@ fn term_ids(model: &dyn MaskScorer, template: &str, frame: &Frame, ids: &[u32], 
 }
 
 fn internal(message: String) -> Error {
-    Error::Tensor(candle_core::Error::Msg(message))
+    Error::Internal(message)
 }
 
 impl ProbeReport {

@@ -50,10 +50,10 @@ pub trait MaskScorer {
         let mut out = vec![f64::NAN; items.len()];
         self.for_each_mask(&sequences, &mut |i, _, row| {
             let target = items[i].1 as usize;
-            out[i] = f64::from(*row.get(target).ok_or_else(|| Error::Tensor(candle_core::Error::Msg(format!(
+            out[i] = f64::from(*row.get(target).ok_or_else(|| Error::Internal(format!(
                 "target id {target} is outside the vocabulary of {} tokens",
                 row.len()
-            ))))?);
+            )))?);
             Ok(())
         })?;
         Ok(out)
@@ -142,6 +142,11 @@ impl MaskScorer for FillMask {
             let at_masks = hidden.reshape((chunk.len() * longest, width))?.index_select(&index, 0)?;
             let logits = self.model().logits_from_hidden(&at_masks)?;
             let log_probs = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+            // Finite logits give a finite log-softmax: anything else comes from broken weights, and would score as
+            // a table of NaN (every comparison with NaN false) instead of failing.
+            if log_probs.iter().flatten().any(|v| !v.is_finite()) {
+                return Err(Error::NonFiniteScores { model: self.source().to_string() });
+            }
             for ((sequence, position), row) in where_.into_iter().zip(log_probs) {
                 each(sequence, position, &row)?;
             }

@@ -277,3 +277,99 @@ fn model_files_that_cannot_be_right_are_refused() {
     candle_core::safetensors::save(&broken, &weights).unwrap();
     run(model.path(), "not numbers");
 }
+
+#[test]
+fn broken_weights_fail_the_suites_too_and_a_short_vocabulary_gives_no_blank_tokens() {
+    // NaN weights under CrowS-Pairs: an error naming the model, not a table of NaN.
+    let model = model_dir("bert");
+    let weights = model.path().join("model.safetensors");
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let broken: std::collections::HashMap<String, candle_core::Tensor> =
+        tensors.into_iter().map(|(name, t)| (name, t.affine(f64::NAN, 0.0).unwrap())).collect();
+    candle_core::safetensors::save(&broken, &weights).unwrap();
+    let crows = shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
+    refused(&["crows-pairs", "--data", str(&crows), "--limit", "3", "--model", str(model.path())], "not numbers");
+
+    // A tokenizer that names fewer tokens than the model predicts: the nameless ids are never predicted.
+    let model = model_dir("bert");
+    let path = model.path().join("tokenizer.json");
+    let mut tokenizer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let vocab = tokenizer["model"]["vocab"].as_object_mut().unwrap();
+    vocab.retain(|_, id| id.as_u64().unwrap() < 20_000);
+    std::fs::write(&path, tokenizer.to_string()).unwrap();
+    std::fs::remove_file(model.path().join("vocab.txt")).unwrap();
+    let unmasker = biaslab::FillMask::from_pretrained(str(model.path())).unwrap();
+    let predictions = unmasker.fill("This man works as a [MASK].", 30_522).unwrap();
+    assert_eq!(predictions.len(), 20_000, "every id the tokenizer names, and no other");
+    assert!(predictions.iter().all(|p| p.token < 20_000 && !p.token_str.is_empty()));
+}
+
+#[test]
+fn a_suite_says_which_lines_it_left_out() {
+    let model = model_dir("bert");
+    let crows = shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
+    let mut reader = csv::Reader::from_path(&crows).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(reader.headers().unwrap()).unwrap();
+    for (i, record) in reader.records().take(3).enumerate() {
+        let mut record: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        if i == 1 {
+            record[1].push_str(&" word".repeat(100_000));
+            record[2].push_str(&" word".repeat(100_000));
+        }
+        writer.write_record(&record).unwrap();
+    }
+    writer.flush().unwrap();
+    let output = biaslab(&["crows-pairs", "--data", str(&path), "--model", str(model.path())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(table.contains("1 pair could not be scored and is left out: line 3 ("), "{table}");
+    assert!(table.len() < 3_000, "the report repeats the long row: {} bytes", table.len());
+}
+
+#[test]
+fn grade_and_demo_training_never_write_over_what_biaslab_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = solutions_copy(dir.path());
+    let submitted = dir.path().join("submitted");
+    let assignment = submitted.join("alice/01_fill_mask_bias");
+    std::fs::create_dir_all(&assignment).unwrap();
+    let notebook = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks/01_fill_mask_bias.ipynb");
+    std::fs::copy(&notebook, assignment.join("01_fill_mask_bias.ipynb")).unwrap();
+    let grade = |out: &Path, extra: &[&str]| -> Vec<String> {
+        ["grade", str(&submitted), "--source", str(&src), "--out", str(out)].iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |args: Vec<String>, needle: &str| refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
+    let before = snapshot(&submitted);
+    run(grade(&submitted, &[]), "is the input");
+    run(grade(&submitted, &["--force"]), "is the input");
+    run(grade(&src, &["--force"]), "is the input");
+    run(grade(&submitted.join("graded"), &[]), "inside the input");
+    assert!(snapshot(&submitted) == before, "the submissions changed");
+    // A folder of the user's own: refused, and left as it was.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "my notes").unwrap();
+    run(grade(&mine, &[]), "did not make it");
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1, "nothing was written into it");
+    std::fs::write(mine.join("gradebook.csv"), "my grades").unwrap();
+    run(grade(&mine, &[]), "gradebook.csv");
+
+    // The demo head's training checks its folder before it trains.
+    let out = dir.path().join("demo");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("provenance.json"), "{}").unwrap();
+    let encoder = shared_dir().join("models/all-MiniLM-L6-v2");
+    let output = Command::new(env!("CARGO_BIN_EXE_biaslab"))
+        .args(["demo-model", "train", "--out", str(&out), "--max-steps", "1"])
+        .env("BIASLAB_MINILM_DIR", &encoder)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("provenance.json") && err.contains("--force") && !err.contains("training sentences"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("provenance.json")).unwrap(), "{}");
+    bad_argument(&["demo-model", "train", "--epochs", "0"], "at least 1");
+}

@@ -10,9 +10,11 @@
 //!
 //! Output, in `OUT`: `gradebook.csv` (the columns of `nbgrader export`), `gradebook.json`, one result per
 //! submission in `results/<student>/<assignment>.json`, feedback in `feedback/<student>/<assignment>/<notebook>.md`
-//! and `.html`, the executed notebooks in `executed/` and the kernels' logs in `logs/` for the instructor. Every
-//! file is written whole or not at all; a run that is stopped and started again reuses each finished result (the
-//! result records a digest of the source, the submission and the limits, so a changed one is graded again).
+//! and `.html`, for the instructor the executed notebooks and the kernels' logs in `instructor/<student>/<assignment>/`
+//! (`executed/`, `logs/`); grading's own working files in `.biaslab/`. OUT is biaslab's: a folder that holds files
+//! biaslab did not write is refused unless `force`. Every file is written whole or not at all; a run that is stopped
+//! and started again reuses each finished result (the result records a digest of the source, the submission and the
+//! limits, so a changed one is graded again).
 
 pub mod compose;
 pub mod feedback;
@@ -33,6 +35,7 @@ pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
 
 use crate::error::{Error, Result};
 use crate::notebook;
+use crate::output::OutputDir;
 
 /// One student's submission of one assignment.
 #[derive(Debug, Clone)]
@@ -113,6 +116,9 @@ pub struct GradeOptions {
     pub jobs: usize,
     /// Limits per submission.
     pub limits: Limits,
+    /// Write into an `out` folder biaslab did not make, or one inside `submitted` or `source`
+    /// ([`crate::output::OutputDir`]).
+    pub force: bool,
 }
 
 /// What [`grade`] did.
@@ -729,8 +735,10 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
 /// finished submission.
 pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool) + Sync)) -> Result<Gradebook> {
     let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
+    let mut out = OutputDir::open(&options.out, &[&options.submitted, &options.source], options.force)?;
+    out.check(&GRADEBOOK.map(String::from))?;
+    out.claim()?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
-    std::fs::create_dir_all(&options.out).map_err(io(&options.out))?;
     let validate = validator();
     let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
@@ -792,8 +800,14 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
     let book = Gradebook { results, graded, reused, skipped };
     write_gradebook(&options.out, &book)?;
+    for name in GRADEBOOK {
+        out.record(name)?;
+    }
     Ok(book)
 }
+
+/// The files of the gradebook, in the grading output.
+const GRADEBOOK: [&str; 2] = ["gradebook.csv", "gradebook.json"];
 
 /// nbgrader's `nbgrader export` columns, in its order.
 pub const CSV_COLUMNS: [&str; 11] = [

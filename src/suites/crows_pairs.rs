@@ -241,6 +241,8 @@ pub struct PairResult {
 pub struct SkippedPair {
     /// The pair's index in the file.
     pub index: usize,
+    /// Its line in the file (where its CSV record starts).
+    pub line: usize,
     /// Why.
     pub reason: String,
 }
@@ -388,10 +390,10 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
         for &position in positions {
             let mut copy = ids.to_vec();
             let slot = copy.get_mut(position).ok_or_else(|| {
-                Error::Tensor(candle_core::Error::Msg(format!(
+                Error::Internal(format!(
                     "position {position} is outside a sequence of {} tokens",
                     ids.len()
-                )))
+                ))
             })?;
             targets.push((position, *slot));
             *slot = mask_id;
@@ -405,10 +407,10 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
         };
         if position == mask_position {
             let logp = row.get(target as usize).ok_or_else(|| {
-                Error::Tensor(candle_core::Error::Msg(format!(
+                Error::Internal(format!(
                     "token id {target} is outside the model's vocabulary of {} tokens",
                     row.len()
-                )))
+                ))
             })?;
             *value = Some(f64::from(*logp));
         }
@@ -419,7 +421,7 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
         values
             .by_ref()
             .take(n)
-            .map(|v| v.ok_or_else(|| Error::Tensor(candle_core::Error::Msg("the model skipped a mask".into()))))
+            .map(|v| v.ok_or_else(|| Error::Internal("the model skipped a mask".into())))
             .collect()
     };
     let first = take(positions[0].len())?;
@@ -521,7 +523,7 @@ pub fn evaluate_with(
         let scores = match scores {
             Ok(scores) => scores,
             Err(reason) => {
-                skipped.push(SkippedPair { index: pair.index, reason });
+                skipped.push(SkippedPair { index: pair.index, line: pair.line, reason });
                 continue;
             }
         };
@@ -722,7 +724,7 @@ impl CrowsPairsReport {
         }
         let mut html = table.to_html();
         if !self.skipped.is_empty() {
-            html.push_str(&format!("<p>{} pairs could not be scored and are left out.</p>", self.skipped.len()));
+            html.push_str(&format!("<p>{}.</p>", escape(&self.left_out())));
         }
         html
     }
@@ -730,6 +732,12 @@ impl CrowsPairsReport {
     /// Shows the report in a notebook (evcxr).
     pub fn evcxr_display(&self) {
         display::emit_html_and_text(&self.to_html(), &self.to_string());
+    }
+
+    /// How many pairs were left out, with the lines and reasons of the first few.
+    fn left_out(&self) -> String {
+        let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+        crate::data::left_out(("pair", "pairs"), &lines)
     }
 }
 
@@ -754,7 +762,7 @@ impl fmt::Display for CrowsPairsReport {
         }
         writeln!(f, "neutral: {} ({:.2} %)", self.neutral, self.neutral_percent)?;
         if !self.skipped.is_empty() {
-            writeln!(f, "{} pairs could not be scored and are left out", self.skipped.len())?;
+            writeln!(f, "{}", self.left_out())?;
         }
         Ok(())
     }

@@ -307,6 +307,8 @@ pub struct SkippedExample {
     pub index: usize,
     /// Its id, if the file has one.
     pub id: Option<String>,
+    /// Its line in the file.
+    pub line: usize,
     /// Why.
     pub reason: String,
 }
@@ -424,7 +426,7 @@ pub fn evaluate_with(
                 match masked_copies(model, &example.context, sentence)? {
                     Ok(c) => copies.extend(c.into_iter().map(|c| (s, c))),
                     Err(reason) => {
-                        skipped.push(SkippedExample { index: *index, id: example.id.clone(), reason });
+                        skipped.push(SkippedExample { index: *index, id: example.id.clone(), line: example.line, reason });
                         usable[k] = false;
                         break;
                     }
@@ -443,10 +445,10 @@ pub fn evaluate_with(
             // Masks come left to right: the first one seen of a sequence is its first mask.
             if let (Some(slot @ None), Some(&target)) = (probabilities.get_mut(i), targets.get(i)) {
                 let logp = row.get(target as usize).ok_or_else(|| {
-                    Error::Tensor(candle_core::Error::Msg(format!(
+                    Error::Internal(format!(
                         "token id {target} is outside the model's vocabulary of {} tokens",
                         row.len()
-                    )))
+                    ))
                 })?;
                 *slot = Some(f64::from(logp.exp()));
             }
@@ -454,7 +456,7 @@ pub fn evaluate_with(
         })?;
         let mut per_sentence: Vec<[Vec<f64>; 3]> = vec![Default::default(); chunk.len()];
         for ((k, s), p) in owners.into_iter().zip(probabilities) {
-            let p = p.ok_or_else(|| Error::Tensor(candle_core::Error::Msg("the model skipped a mask".into())))?;
+            let p = p.ok_or_else(|| Error::Internal("the model skipped a mask".into()))?;
             if let Some(list) = per_sentence.get_mut(k).and_then(|v| v.get_mut(s)) {
                 list.push(p);
             }
@@ -646,7 +648,9 @@ impl StereoSetReport {
             ));
         }
         if !self.skipped.is_empty() {
-            notes.push_str(&format!("{} examples could not be scored and are left out.", self.skipped.len()));
+            let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
+            notes.push_str(&crate::data::left_out(("example", "examples"), &lines));
+            notes.push('.');
         }
         notes.trim_end().to_string()
     }
