@@ -373,3 +373,23 @@ fn grade_and_demo_training_never_write_over_what_biaslab_did_not_write() {
     assert_eq!(std::fs::read_to_string(out.join("provenance.json")).unwrap(), "{}");
     bad_argument(&["demo-model", "train", "--epochs", "0"], "at least 1");
 }
+
+#[test]
+fn errors_say_what_failed_in_the_words_of_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder that cannot be made: the error names it and the system's reason, not "cannot read".
+    let src = solutions_copy(dir.path());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let err = refused(&["release", str(&src), str(&file.join("out"))], "a-file/out");
+    assert!(!err.contains("cannot read"), "{err}");
+    // Two masks where the command draws one column per text: keep one mask (no library call named as the fix).
+    let model = model_dir("bert");
+    let chart = dir.path().join("chart.svg");
+    let err = refused(&["fill", "A [MASK] and a [MASK].", "--model", str(model.path()), "--plot", str(&chart)], "keep one mask");
+    assert!(!err.contains("no words to compare"), "{err}");
+    // A file whose every row is malformed leaves nothing to measure.
+    let crows = dir.path().join("malformed.csv");
+    std::fs::write(&crows, ",sent_more,sent_less,stereo_antistereo,bias_type\n0,only one sentence\n1,,,stereo,gender\n").unwrap();
+    refused(&["crows-pairs", "--data", str(&crows), "--model", str(model.path())], "nothing to measure");
+}
