@@ -46,7 +46,10 @@ pub const ANSWERS: [(char, &str, bool, &str); 4] = [
         "In the tokenizer",
         false,
         "The tokenizer turns text into token ids with a fixed vocabulary; \"man\" and \"woman\" are one token each. \
-         It holds no probabilities, so it cannot prefer one occupation over another.",
+         It holds no probabilities, so it ranks nothing: the preference is the weights'. It is not innocent, though: \
+         it decides which occupations are one token, and so which ones a fill-mask probe can measure at all \
+         (\"plumber\", \"electrician\" and \"pharmacist\" are not one token of bert-base-uncased, so no list here \
+         has them).",
     ),
 ];
 
@@ -57,13 +60,25 @@ pub struct QuizAnswer {
     pub chosen: char,
     /// Whether it is the right answer; `None` when the letter is not one of the answers.
     pub correct: Option<bool>,
+    /// Why there is no letter yet (the answer cell still says `todo!()`, or panicked).
+    pub not_done: Option<String>,
 }
 
 /// Answers lab 01's quiz with a letter (`'a'` to `'d'`, any case).
 pub fn quiz(answer: char) -> QuizAnswer {
     let chosen = answer.to_ascii_lowercase();
     let correct = ANSWERS.iter().find(|(letter, ..)| *letter == chosen).map(|(_, _, right, _)| *right);
-    QuizAnswer { chosen, correct }
+    QuizAnswer { chosen, correct, not_done: None }
+}
+
+/// Answers the quiz with the letter `answer` returns: the notebook's answer cell is a function, so that its
+/// `todo!()` stub (what a released notebook holds) is "not done yet" here instead of a panic that would lose the
+/// kernel's variables.
+pub fn check_quiz(answer: impl FnOnce() -> char) -> QuizAnswer {
+    match check::run(answer) {
+        Ok(letter) => quiz(letter),
+        Err(why) => QuizAnswer { chosen: '?', correct: None, not_done: Some(why) },
+    }
 }
 
 impl QuizAnswer {
@@ -86,7 +101,10 @@ impl QuizAnswer {
         match self.correct {
             Some(true) => "Right. Here is why each answer is or is not where the bias lives:".into(),
             Some(false) => "Not quite. Read why, then try another letter.".into(),
-            None => format!("{:?} is not one of the answers: give 'a', 'b', 'c' or 'd'.", self.chosen),
+            None => match &self.not_done {
+                Some(why) => format!("No answer yet ({why}): write your letter in quiz_answer, run its cell, then this one."),
+                None => format!("{:?} is not one of the answers: give 'a', 'b', 'c' or 'd'.", self.chosen),
+            },
         }
     }
 
@@ -126,7 +144,7 @@ pub fn check_only_in(only_in: impl Fn(&TopK, &TopK) -> Vec<String>) -> CheckRepo
         .case(
             "the occupations of the first list that the second lacks, best first",
             strings(&["nurse", "maid", "waitress", "secretary"]),
-            "keep each word of a.words() that b does not contain, in a's order",
+            "keep each word of a.occupations() that b does not contain, in a's order",
             || only_in(&women, &men),
         )
         .case(
@@ -138,7 +156,7 @@ pub fn check_only_in(only_in: impl Fn(&TopK, &TopK) -> Vec<String>) -> CheckRepo
         .case(
             "words that are not occupations are left out",
             strings(&["nurse"]),
-            "keep only words for which biaslab::words::is_occupation(word) is true",
+            "start from a.occupations(), not every predicted word: it leaves out words that are not occupations",
             || only_in(&mixed, &doctor),
         )
         .case(
@@ -150,7 +168,7 @@ pub fn check_only_in(only_in: impl Fn(&TopK, &TopK) -> Vec<String>) -> CheckRepo
         .case(
             "a space before a word (as RoBERTa's tokens have) does not make it a different word",
             strings(&["nurse"]),
-            "compare the trimmed words: a.words() and b.contains(word) already trim",
+            "compare the trimmed words: a.occupations() and b.contains(word) already trim",
             || only_in(&spaced, &doctor),
         );
     report
@@ -259,5 +277,10 @@ mod tests {
         assert!(wrong.to_string().contains("(a)") && !wrong.to_string().contains("(c)"));
         assert_eq!(quiz('z').correct, None);
         assert!(quiz('z').to_string().contains("not one of the answers"));
+        // The released answer cell: todo!() is "not done yet", not a panic.
+        let unanswered = check_quiz(|| todo!());
+        assert_eq!(unanswered.correct, None);
+        assert!(unanswered.to_string().contains("No answer yet (not done yet"), "{unanswered}");
+        assert_eq!(check_quiz(|| 'c').correct, Some(true));
     }
 }

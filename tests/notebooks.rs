@@ -100,8 +100,47 @@ fn every_exercise_has_a_todo_stub_and_no_hidden_test_in_the_student_copy() {
             let source = biaslab::notebook::source(cell);
             assert!(!source.contains("HIDDEN TESTS") && !source.contains("SOLUTION"), "{}: {source}", path.display());
             if cell.pointer("/metadata/nbgrader/solution") == Some(&Value::Bool(true)) {
-                assert!(source.contains("// TODO:") && source.contains("todo!()"), "{}: {source}", path.display());
+                if cell["cell_type"] == "markdown" {
+                    assert_eq!(source, biaslab::notebook::MARKDOWN_STUB, "{}: a written answer's cell", path.display());
+                } else {
+                    assert!(source.contains("// TODO:") && source.contains("todo!()"), "{}: {source}", path.display());
+                }
             }
+        }
+    }
+}
+
+/// Every cell a student may edit is an answer cell, and grading keeps what the student wrote there: a cell that is
+/// neither locked nor an answer would be replaced by the source's when graded (the answer lost), and a locked cell the
+/// student is told to edit would be reported as "read-only and was changed".
+#[test]
+fn every_cell_a_student_may_edit_is_an_answer_that_grading_keeps() {
+    for path in notebooks("notebooks") {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let source = biaslab::notebook::read(&root().join("solutions").join(&name)).unwrap();
+        let mut answered = biaslab::notebook::read(&path).unwrap();
+        let mut answers = Vec::new();
+        for cell in answered["cells"].as_array_mut().unwrap() {
+            let nbgrader = cell["metadata"]["nbgrader"].clone();
+            let id = nbgrader["grade_id"].as_str().unwrap_or("no grade_id").to_string();
+            let (locked, solution) = (nbgrader["locked"] == true, nbgrader["solution"] == true);
+            assert!(locked || solution, "{name}: cell {id} can be edited, but grading puts the source's back");
+            assert!(!(locked && solution), "{name}: answer cell {id} is locked");
+            let asks = biaslab::notebook::source(cell).contains("TODO");
+            assert!(!(locked && asks), "{name}: cell {id} asks the student to edit it, but it is locked");
+            if solution {
+                let text = format!("{}
+// what the student wrote in {id}", biaslab::notebook::source(cell));
+                cell["source"] = Value::String(text.clone());
+                answers.push((id, text));
+            }
+        }
+        let composed = biaslab::grade::compose(&source, &answered);
+        assert!(composed.notes.is_empty(), "{name}: {:?}", composed.notes);
+        for (id, text) in answers {
+            let cells = composed.notebook["cells"].as_array().unwrap();
+            let cell = cells.iter().find(|c| c["metadata"]["nbgrader"]["grade_id"] == id.as_str());
+            assert_eq!(cell.map(biaslab::notebook::source).as_deref(), Some(text.as_str()), "{name}: {id} is not kept");
         }
     }
 }

@@ -773,7 +773,7 @@ impl SeatReport {
             .collect();
         crate::chart::Chart::bars_with_intervals(
             format!("SEAT/WEAT effect sizes ({}); * p < 0.05", crate::chart::short_name(&self.model)),
-            "effect size d (0.2 small, 0.5 medium, 0.8 large)",
+            "effect size d (from −2 to 2; 0: no association)",
             rows,
             Some(0.0),
         )

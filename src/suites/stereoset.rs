@@ -11,8 +11,9 @@
 //! word pieces) and `code/evaluation.py` (`ScoreEvaluator.count` and `score`: counts per target term, scores as
 //! means over terms). See [`evaluate_with`] for the details.
 //!
-//! The intersentence task (which next sentence follows a context) needs a next-sentence-prediction head, which the
-//! models here lack: its examples are loaded (and counted) but not evaluated.
+//! The intersentence task (which next sentence follows a context) needs a next-sentence-prediction head: BERT's
+//! checkpoints have one, but biaslab loads masked-LM models only (DistilBERT, RoBERTa and the demo model have none),
+//! so its examples are loaded (and counted) but not evaluated.
 //!
 //! The data holds stereotypes on purpose: show rows to a person only after [`crate::data::CONTENT_WARNING`].
 
