@@ -72,6 +72,14 @@ impl<T> Loaded<T> {
     }
 }
 
+/// How many lines short the csv crate's record positions fall, read right after the header: 1 for CRLF line
+/// endings, after which it places every record (and error) on the line before its own (BurntSushi/rust-csv#395: it
+/// counts a line when it consumes the LF, which it does only as the next record starts), else 0. Read from the
+/// reader rather than assumed, so a csv release that fixes it gives 0.
+pub(crate) fn csv_line_offset<R: std::io::Read>(reader: &csv::Reader<R>) -> u64 {
+    u64::from(reader.position().line() == 1)
+}
+
 /// "2 pairs could not be scored and are left out: line 3 (why), line 9 (why)": how many of `noun` (singular, plural)
 /// a suite left out, with the file line and the reason of the first three (each reason cut to 200 characters).
 pub(crate) fn left_out(noun: (&str, &str), lines_and_reasons: &[(usize, &str)]) -> String {

@@ -1128,6 +1128,7 @@ fn read_csv_from(
             headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
         ))
     })?;
+    let offset = crate::data::csv_line_offset(&reader);
     let mut record = csv::ByteRecord::new();
     let mut position = reader.position().byte();
     loop {
@@ -1138,7 +1139,7 @@ fn read_csv_from(
         match result {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = record.position().map_or(0, |p| p.line() + offset);
                 if record.len() != headers.len() {
                     measurer.skip_row(
                         &name,
@@ -1159,7 +1160,7 @@ fn read_csv_from(
             Err(err) => match err.kind() {
                 csv::ErrorKind::Io(_) => return Err(invalid(format!("cannot read: {err}"))),
                 _ => {
-                    let line = err.position().map_or(0, |p| p.line());
+                    let line = err.position().map_or(0, |p| p.line() + offset);
                     measurer.skip_row(&name, line, err.to_string());
                 }
             },

@@ -308,25 +308,40 @@ fn broken_weights_fail_the_suites_too_and_a_short_vocabulary_gives_no_blank_toke
 fn a_suite_says_which_lines_it_left_out() {
     let model = model_dir("bert");
     let crows = shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
-    let mut reader = csv::Reader::from_path(&crows).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("long.csv");
-    let mut writer = csv::Writer::from_path(&path).unwrap();
-    writer.write_record(reader.headers().unwrap()).unwrap();
-    for (i, record) in reader.records().take(3).enumerate() {
-        let mut record: Vec<String> = record.unwrap().iter().map(String::from).collect();
-        if i == 1 {
-            record[1].push_str(&" word".repeat(100_000));
-            record[2].push_str(&" word".repeat(100_000));
+    // Line endings as Python's csv module writes them (CRLF) and as most files have them (LF): the same line.
+    for terminator in [csv::Terminator::CRLF, csv::Terminator::Any(b'\n')] {
+        let mut reader = csv::Reader::from_path(&crows).unwrap();
+        let path = dir.path().join("long.csv");
+        let mut writer = csv::WriterBuilder::new().terminator(terminator).from_path(&path).unwrap();
+        writer.write_record(reader.headers().unwrap()).unwrap();
+        for (i, record) in reader.records().take(3).enumerate() {
+            let mut record: Vec<String> = record.unwrap().iter().map(String::from).collect();
+            if i == 1 {
+                record[1].push_str(&" word".repeat(100_000));
+                record[2].push_str(&" word".repeat(100_000));
+            }
+            writer.write_record(&record).unwrap();
         }
-        writer.write_record(&record).unwrap();
+        writer.flush().unwrap();
+        let output = biaslab(&["crows-pairs", "--data", str(&path), "--model", str(model.path())]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let table = String::from_utf8(output.stdout).unwrap();
+        assert!(table.contains("1 pair could not be scored and is left out: line 3 ("), "{terminator:?}: {table}");
+        assert!(table.len() < 3_000, "the report repeats the long row: {} bytes", table.len());
     }
-    writer.flush().unwrap();
-    let output = biaslab(&["crows-pairs", "--data", str(&path), "--model", str(model.path())]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let table = String::from_utf8(output.stdout).unwrap();
-    assert!(table.contains("1 pair could not be scored and is left out: line 3 ("), "{table}");
-    assert!(table.len() < 3_000, "the report repeats the long row: {} bytes", table.len());
+
+    // measure's CSV input: a row with a field too many, on line 3 whatever the line endings.
+    for ending in ["\r\n", "\n"] {
+        let path = dir.path().join("texts.csv");
+        std::fs::write(&path, ["text,source", "She is a nurse.,a", "He is a doctor.,b,extra", "He is a pilot.,c", ""].join(ending))
+            .unwrap();
+        let output = biaslab(&["measure", str(&path), "--field", "text", "--json"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let all = report.to_string();
+        assert!(all.contains("\"line\":3"), "{ending:?}: {all}");
+    }
 }
 
 #[test]

@@ -117,18 +117,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded<Pair>> {
     };
     let (more, less, direction, bias) =
         (column("sent_more")?, column("sent_less")?, column("stereo_antistereo")?, column("bias_type")?);
+    let offset = data::csv_line_offset(&reader);
+    let line_of = |position: Option<&csv::Position>| position.map_or(0, |p| (p.line() + offset) as usize);
     let mut items = Vec::new();
     let mut skipped = Vec::new();
     for (number, record) in reader.records().enumerate() {
         let record = match record {
             Ok(record) => record,
             Err(err) => {
-                let line = err.position().map_or(0, |p| p.line() as usize);
+                let line = line_of(err.position());
                 skipped.push(Skipped { line, reason: format!("not a readable CSV record: {err}") });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = line_of(record.position());
         let field = |i: usize, name: &str| match record.get(i) {
             Some(value) if !value.trim().is_empty() => Ok(value.to_string()),
             _ => Err(Skipped { line, reason: format!("missing {name}") }),
