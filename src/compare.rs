@@ -77,7 +77,7 @@ impl TopK {
     /// An HTML table: rank, word, probability (occupations marked).
     pub fn to_html(&self) -> String {
         let caption =
-            format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(short_model(&self.model)));
+            format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(crate::chart::short_name(&self.model)));
         let mut table = HtmlTable::new(&["rank", "word", "probability", "occupation?"], &[true, false, true, false]);
         for (rank, p) in self.predictions.iter().enumerate() {
             let occupation = if words::is_occupation(&p.token_str) { "yes" } else { "" };
@@ -149,7 +149,7 @@ impl Comparison {
             })
             .collect();
         Chart::side_by_side(
-            format!("Top {k} predictions for [MASK] — {}", short_model(&self.model)),
+            format!("Top {k} predictions for [MASK] — {}", crate::chart::short_name(&self.model)),
             "probability at [MASK] (solid: in this list only; pale: in both)",
             panels,
         )
@@ -190,7 +190,7 @@ impl Comparison {
         }
         let caption = format!(
             "Top {k} of {} <span style=\"font-weight:normal\">(in colour: predicted for this sentence only)</span>",
-            escape(short_model(&self.model))
+            escape(crate::chart::short_name(&self.model))
         );
         table.caption(caption).to_html()
     }
@@ -289,7 +289,7 @@ impl WordGaps {
             return Err(Error::Chart("no word is more probable in one text than in the other".into()));
         }
         Chart::diverging(
-            format!("Which words does {} tie to “{second}” rather than “{first}”?", short_model(&self.model)),
+            format!("Which words does {} tie to “{second}” rather than “{first}”?", crate::chart::short_name(&self.model)),
             format!("log P(word | “{}”) − log P(word | “{}”)", self.second_text, self.first_text),
             format!("more probable with “{first}”"),
             format!("more probable with “{second}”"),
@@ -315,7 +315,7 @@ impl WordGaps {
             "The {n} words most tilted each way <span style=\"font-weight:normal\">({} words scored by {}; log ratio = \
              ln P(word | {}) − ln P(word | {}))",
             self.gaps.len(),
-            escape(short_model(&self.model)),
+            escape(crate::chart::short_name(&self.model)),
             escape(&self.second_text),
             escape(&self.first_text),
         );
@@ -476,10 +476,6 @@ pub fn differing_words(first: &str, second: &str) -> (String, String) {
         }
     }
     (first.to_string(), second.to_string())
-}
-
-fn short_model(model: &str) -> &str {
-    model.split(" (").next().unwrap_or(model)
 }
 
 fn truncate(text: &str, width: usize) -> String {

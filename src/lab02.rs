@@ -301,11 +301,18 @@ pub fn compare_stereoset(reports: &[&StereoSetReport]) -> ModelComparison {
 impl ModelComparison {
     /// SS (x) against LMS (y), one point per model, with the ideal SS = 50 and LMS = 100 drawn.
     pub fn chart(&self) -> Result<Chart> {
+        // Each point is named by its model ("demo", "distilbert-base-uncased"); two models of one name get numbers.
+        let names: Vec<&str> = self.reports.iter().map(|r| crate::chart::short_name(&r.model)).collect();
         let points = self
             .reports
             .iter()
+            .zip(&names)
             .enumerate()
-            .map(|(i, r)| ScatterPoint { label: format!("model {}", i + 1), x: r.overall.ss, y: r.overall.lms })
+            .map(|(i, (r, name))| {
+                let label =
+                    if names.iter().filter(|n| *n == name).count() > 1 { format!("{name} ({})", i + 1) } else { name.to_string() };
+                ScatterPoint { label, x: r.overall.ss, y: r.overall.lms }
+            })
             .collect();
         Chart::scatter("StereoSet: bias (SS) against capability (LMS)", "stereotype score SS (ideal 50)", "language modelling score LMS (ideal 100)", points, Some(50.0), Some(100.0))
     }
@@ -341,6 +348,27 @@ impl fmt::Display for ModelComparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stereoset_scatter_names_its_models() {
+        let report = |model: &str| {
+            let result = crate::suites::stereoset::ExampleResult {
+                id: None,
+                index: 0,
+                target: "nurse".into(),
+                bias_type: "gender".into(),
+                stereotype: 0.5,
+                anti_stereotype: 0.2,
+                unrelated: 0.1,
+            };
+            StereoSetReport::from_results(model.into(), vec![result], 0, Vec::new())
+        };
+        let (demo, head) = (report(crate::demo::DEMO_DESCRIPTION), report(crate::demo::HEAD_ONLY_DESCRIPTION));
+        let svg = compare_stereoset(&[&demo, &head]).chart().unwrap().svg().unwrap();
+        assert!(svg.contains(">\ndemo\n<") && svg.contains(">\ndemo-head-only\n<") && !svg.contains("model 1"), "{svg}");
+        let twice = compare_stereoset(&[&demo, &demo]).chart().unwrap().svg().unwrap();
+        assert!(twice.contains(">\ndemo (1)\n<") && twice.contains(">\ndemo (2)\n<"), "{twice}");
+    }
 
     fn log_ratio(a: &[f64], b: &[f64]) -> f64 {
         let mean_ln = |p: &[f64]| p.iter().map(|p| p.ln()).sum::<f64>() / p.len() as f64;
