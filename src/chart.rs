@@ -56,6 +56,9 @@ pub struct ScatterPoint {
     pub x: f64,
     /// Its y value.
     pub y: f64,
+    /// How much it stands for (a count of sentences, of examples), drawn as the point's area relative to the
+    /// largest point's; `None` draws every point alike.
+    pub size: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -571,18 +574,31 @@ fn draw_scatter<DB: DrawingBackend>(
         chart
             .draw_series([EmptyElement::at((x1, r)) + Text::new(format!("y = {}", trim_number(r)), (-4, -4), style)])?;
     }
-    chart.draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 5, rgb(palette::FIRST).filled())))?;
+    // A point's area in proportion to its size (radius 2.5 to 11 px), so that a word seen twice does not look as
+    // weighty as one seen three hundred times; without sizes every point has radius 5.
+    let largest = points.iter().filter_map(|p| p.size).fold(0.0, f64::max);
+    let radii: Vec<i32> = points
+        .iter()
+        .map(|p| match p.size {
+            Some(size) if largest > 0.0 && size.is_finite() => (2.5 + 8.5 * (size.max(0.0) / largest).sqrt()).round() as i32,
+            _ => 5,
+        })
+        .collect();
+    chart.draw_series(
+        points.iter().zip(&radii).map(|(p, &r)| Circle::new((p.x, p.y), r, rgb(palette::FIRST).mix(0.75).filled())),
+    )?;
     // Labels beside their points: right, left, above or below, whichever first overlaps no label placed before
     // and no other point (text width estimated at 7.5 px a character of 13 px DejaVu Sans).
     let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.x, p.y))).collect();
     let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
-    for (i, (p, &(px, py))) in points.iter().zip(&pixels).enumerate() {
+    for (i, ((p, &(px, py)), &radius)) in points.iter().zip(&pixels).zip(&radii).enumerate() {
         let width = (p.label.chars().count() as f64 * 7.5).ceil() as i32;
+        let gap = radius + 4;
         let candidates = [
-            (HPos::Left, VPos::Center, 9, 0, (px + 9, py - 8, px + 9 + width, py + 8)),
-            (HPos::Right, VPos::Center, -9, 0, (px - 9 - width, py - 8, px - 9, py + 8)),
-            (HPos::Center, VPos::Bottom, 0, -8, (px - width / 2, py - 24, px + width / 2, py - 8)),
-            (HPos::Center, VPos::Top, 0, 8, (px - width / 2, py + 8, px + width / 2, py + 24)),
+            (HPos::Left, VPos::Center, gap, 0, (px + gap, py - 8, px + gap + width, py + 8)),
+            (HPos::Right, VPos::Center, -gap, 0, (px - gap - width, py - 8, px - gap, py + 8)),
+            (HPos::Center, VPos::Bottom, 0, -(radius + 3), (px - width / 2, py - radius - 19, px + width / 2, py - radius - 3)),
+            (HPos::Center, VPos::Top, 0, radius + 3, (px - width / 2, py + radius + 3, px + width / 2, py + radius + 19)),
         ];
         let overlaps = |(l, t, r, b): (i32, i32, i32, i32)| {
             placed.iter().any(|&(l2, t2, r2, b2)| l < r2 && l2 < r && t < b2 && t2 < b)
@@ -689,7 +705,7 @@ mod tests {
 
     #[test]
     fn a_scatter_chart_labels_its_points_and_axes() {
-        let point = |label: &str, x: f64, y: f64| ScatterPoint { label: label.into(), x, y };
+        let point = |label: &str, x: f64, y: f64| ScatterPoint { label: label.into(), x, y, size: None };
         let points = vec![point("gender", 62.0, 88.0), point("race", 58.0, 91.5), point("overall", 60.1, 89.9)];
         let chart =
             Chart::scatter("StereoSet", "stereotype score", "language model score", points, Some(50.0), Some(100.0))
@@ -705,11 +721,21 @@ mod tests {
     }
 
     #[test]
+    fn a_scatter_point_with_a_size_is_drawn_by_its_area() {
+        let point = |label: &str, x: f64, size: f64| ScatterPoint { label: label.into(), x, y: x, size: Some(size) };
+        let chart = Chart::scatter("s", "x", "y", vec![point("rare", 0.1, 2.0), point("common", 0.5, 297.0)], None, None);
+        let svg = chart.unwrap().svg().unwrap();
+        let radii: Vec<&str> = svg.match_indices("<circle").map(|(i, _)| &svg[i..i + svg[i..].find("/>").unwrap()]).collect();
+        assert_eq!(radii.len(), 2, "{svg}");
+        assert!(radii[0].contains("r=\"3\"") && radii[1].contains("r=\"11\""), "{radii:?}");
+    }
+
+    #[test]
     fn the_new_charts_are_saved_as_png_and_svg() {
         let dir = tempfile::tempdir().unwrap();
         let bars = Chart::bars_with_intervals("t", "x", interval_rows(), Some(50.0)).unwrap();
         let scatter =
-            Chart::scatter("s", "x", "y", vec![ScatterPoint { label: "one".into(), x: 1.0, y: 1.0 }], None, None)
+            Chart::scatter("s", "x", "y", vec![ScatterPoint { label: "one".into(), x: 1.0, y: 1.0, size: None }], None, None)
                 .unwrap();
         for (chart, name) in [(bars, "bars"), (scatter, "scatter")] {
             chart.save(dir.path().join(format!("{name}.svg"))).unwrap();
@@ -729,7 +755,7 @@ mod tests {
             Chart::bars_with_intervals("t", "x", bar(0.5, 0.0, 1.0), Some(f64::NAN)),
             Err(Error::Chart(_))
         ));
-        let point = |x: f64, y: f64| vec![ScatterPoint { label: "p".into(), x, y }];
+        let point = |x: f64, y: f64| vec![ScatterPoint { label: "p".into(), x, y, size: None }];
         assert!(matches!(Chart::scatter("t", "x", "y", vec![], None, None), Err(Error::Chart(_))));
         assert!(matches!(Chart::scatter("t", "x", "y", point(1.0, f64::INFINITY), None, None), Err(Error::Chart(_))));
         assert!(matches!(Chart::scatter("t", "x", "y", point(1.0, 1.0), Some(f64::NAN), None), Err(Error::Chart(_))));

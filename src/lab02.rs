@@ -311,7 +311,7 @@ impl ModelComparison {
             .map(|(i, (r, name))| {
                 let label =
                     if names.iter().filter(|n| *n == name).count() > 1 { format!("{name} ({})", i + 1) } else { name.to_string() };
-                ScatterPoint { label, x: r.overall.ss, y: r.overall.lms }
+                ScatterPoint { label, x: r.overall.ss, y: r.overall.lms, size: None }
             })
             .collect();
         Chart::scatter("StereoSet: bias (SS) against capability (LMS)", "stereotype score SS (ideal 50)", "language modelling score LMS (ideal 100)", points, Some(50.0), Some(100.0))

@@ -284,13 +284,22 @@ impl Connection {
     /// A scatter chart: each occupation at (data nPMI gap, model log-ratio), with lines at 0 on both axes; points in
     /// the top-right quarter lean toward side A in both, bottom-left toward side B in both.
     pub fn chart(&self) -> Result<Chart> {
-        let points: Vec<ScatterPoint> =
-            self.rows.iter().map(|r| ScatterPoint { label: r.word.clone(), x: r.data_gap, y: r.model_gap }).collect();
+        // A point's area is the number of sentences the word was seen in: an occupation seen twice has a data gap
+        // that could easily be otherwise, one seen three hundred times does not.
+        let points: Vec<ScatterPoint> = self
+            .rows
+            .iter()
+            .map(|r| ScatterPoint { label: r.word.clone(), x: r.data_gap, y: r.model_gap, size: Some(r.count as f64) })
+            .collect();
         if points.is_empty() {
             return Err(Error::Chart("no occupation was measured in both the data and the model".into()));
         }
+        let most = self.rows.iter().map(|r| r.count).max().unwrap_or(0);
         Chart::scatter(
-            format!("Occupations: the data's skew against the model's ({} vs {})", self.a, self.b),
+            format!(
+                "Occupations: the data's skew against the model's ({} vs {}; area: sentences, up to {most})",
+                self.a, self.b
+            ),
             format!("data: nPMI({}, word) − nPMI({}, word)", self.a, self.b),
             format!("model: ln P(word | {}) − ln P(word | {})", self.toward, self.away),
             points,

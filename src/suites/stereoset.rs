@@ -539,7 +539,7 @@ impl StereoSetReport {
             .per_domain
             .iter()
             .chain(std::iter::once(&self.overall))
-            .map(|d| crate::chart::ScatterPoint { label: d.domain.clone(), x: d.ss, y: d.lms })
+            .map(|d| crate::chart::ScatterPoint { label: d.domain.clone(), x: d.ss, y: d.lms, size: None })
             .collect();
         crate::chart::Chart::scatter(
             format!("StereoSet intrasentence ({})", crate::chart::short_name(&self.model)),
