@@ -324,20 +324,27 @@ pub enum Error {
     Tensor(#[from] candle_core::Error),
 }
 
+/// The most characters of a user's text that an error or a report repeats.
+const MOST_CHARACTERS: usize = 200;
+
+/// Where `text` is cut to [`MOST_CHARACTERS`]: `None` when it is not longer.
+fn cut_at(text: &str) -> Option<usize> {
+    text.char_indices().nth(MOST_CHARACTERS).map(|(end, _)| end)
+}
+
 /// `text` quoted as `{:?}` does, at most 200 characters of it: an error never repeats a whole long input.
 pub(crate) fn quoted(text: &str) -> String {
-    const MOST: usize = 200;
-    match text.char_indices().nth(MOST) {
+    match cut_at(text) {
         None => format!("{text:?}"),
-        Some((end, _)) => format!("{:?}… ({} characters in all)", &text[..end], text.chars().count()),
+        Some(end) => format!("{:?}… ({} characters in all)", &text[..end], text.chars().count()),
     }
 }
 
 /// `text` itself, or its first 200 characters and "…" when it is longer (for a reason written into a report).
 pub(crate) fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(200) {
+    match cut_at(text) {
         None => text.into(),
-        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        Some(end) => format!("{}…", &text[..end]).into(),
     }
 }
 

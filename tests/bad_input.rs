@@ -247,6 +247,17 @@ fn a_byte_order_mark_is_read_as_nothing_and_long_inputs_are_not_repeated_whole()
     assert!(err.len() < 1_000, "the error repeats the whole text: {} bytes", err.len());
 }
 
+/// The fixture model with every weight NaN.
+fn nan_model() -> tempfile::TempDir {
+    let model = model_dir("bert");
+    let weights = model.path().join("model.safetensors");
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let broken: std::collections::HashMap<String, candle_core::Tensor> =
+        tensors.into_iter().map(|(name, t)| (name, t.affine(f64::NAN, 0.0).unwrap())).collect();
+    candle_core::safetensors::save(&broken, &weights).unwrap();
+    model
+}
+
 #[test]
 fn model_files_that_cannot_be_right_are_refused() {
     let args = |dir: &Path| ["fill", "This man works as a [MASK].", "--model", str(dir)].map(String::from);
@@ -269,24 +280,14 @@ fn model_files_that_cannot_be_right_are_refused() {
     run(with_config("type_vocab_size", serde_json::json!(0)).path(), "token_type_embeddings");
 
     // Weights that are all NaN: an error naming the model, not a table of NaN.
-    let model = model_dir("bert");
-    let weights = model.path().join("model.safetensors");
-    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
-    let broken: std::collections::HashMap<String, candle_core::Tensor> =
-        tensors.into_iter().map(|(name, t)| (name, t.affine(f64::NAN, 0.0).unwrap())).collect();
-    candle_core::safetensors::save(&broken, &weights).unwrap();
+    let model = nan_model();
     run(model.path(), "not numbers");
 }
 
 #[test]
 fn broken_weights_fail_the_suites_too_and_a_short_vocabulary_gives_no_blank_tokens() {
     // NaN weights under CrowS-Pairs: an error naming the model, not a table of NaN.
-    let model = model_dir("bert");
-    let weights = model.path().join("model.safetensors");
-    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
-    let broken: std::collections::HashMap<String, candle_core::Tensor> =
-        tensors.into_iter().map(|(name, t)| (name, t.affine(f64::NAN, 0.0).unwrap())).collect();
-    candle_core::safetensors::save(&broken, &weights).unwrap();
+    let model = nan_model();
     let crows = shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
     refused(&["crows-pairs", "--data", str(&crows), "--limit", "3", "--model", str(model.path())], "not numbers");
 
