@@ -269,6 +269,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A hand-scores file (`biaslab grade --hand-scores`) has a row that cannot count: nothing is graded until it
+    /// is fixed.
+    #[error("{path}, line {line}: {reason}. Correct the file and grade again (finished results are reused)")]
+    HandScores {
+        /// The file.
+        path: PathBuf,
+        /// The line of the row (1 is the header).
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The data, after its filters, holds nothing to measure (a filter value that matches nothing, a file of
     /// malformed rows): no table of zeros is made from it.
     #[error("nothing to measure: {reason}")]

@@ -202,6 +202,11 @@ struct GradeArgs {
     /// Write into an OUT that biaslab did not make (or one inside SUBMITTED or SOURCE).
     #[arg(long)]
     force: bool,
+    /// Scores of the written answers, graded by hand: a CSV with the columns
+    /// student_id,assignment,notebook,grade_id,score,comment (the export of OUT/hand-grading/<assignment>.html, or
+    /// OUT/hand-grading/<assignment>.csv filled in). Every row is checked first; an empty score is not graded yet.
+    #[arg(long, value_name = "FILE")]
+    hand_scores: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -376,6 +381,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             processes: args.processes,
         },
         force: args.force,
+        hand_scores: args.hand_scores,
     };
     // Counted here too (a walk of a few folders) so the bar has its length before the first, slow, warm-up run.
     let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
@@ -396,6 +402,12 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     for skipped in &book.skipped {
         eprintln!("skipped {skipped}");
     }
+    for kept in &book.kept {
+        eprintln!("kept {kept}");
+    }
+    if book.hand_scored > 0 {
+        eprintln!("{} hand score(s) imported", book.hand_scored);
+    }
     eprintln!(
         "{} graded, {} reused from an earlier run, in {:.0} s",
         book.graded,
@@ -405,6 +417,9 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     println!("wrote {}", args.out.join("gradebook.csv").display());
     println!("wrote {}", args.out.join("gradebook.json").display());
     println!("wrote {}", args.out.join("feedback").display());
+    if args.out.join("hand-grading").is_dir() {
+        println!("wrote {} (written answers to grade by hand)", args.out.join("hand-grading").display());
+    }
     Ok(())
 }
 

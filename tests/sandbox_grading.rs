@@ -265,7 +265,24 @@ fn grade(submitted: &Path, out: &Path) -> std::process::Output {
     grade_with(submitted, out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"])
 }
 
+fn solution_nb() -> Value {
+    read(&root().join("solutions").join(NOTEBOOK))
+}
+
 fn grade_with(submitted: &Path, out: &Path, limits: &[&str]) -> std::process::Output {
+    let output = grade_command(submitted, out, &limits.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "biaslab grade failed (needs bubblewrap: `apt install bubblewrap`; Jupyter and evcxr: `bash lab/setup.sh`)\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `biaslab grade SUBMITTED --source solutions --out OUT ARGS…`, with the demo model, a Python for the demo
+/// encoder and a Hugging Face home holding a token no submission may read.
+fn grade_command(submitted: &Path, out: &Path, args: &[&std::ffi::OsStr]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_biaslab"));
     command
         .arg("grade")
@@ -274,7 +291,7 @@ fn grade_with(submitted: &Path, out: &Path, limits: &[&str]) -> std::process::Ou
         .arg(root().join("solutions"))
         .arg("--out")
         .arg(out)
-        .args(limits)
+        .args(args)
         .current_dir(root());
     if std::env::var_os("BIASLAB_MODEL").is_none() {
         command.env("BIASLAB_MODEL", "demo");
@@ -290,14 +307,7 @@ fn grade_with(submitted: &Path, out: &Path, limits: &[&str]) -> std::process::Ou
     std::fs::create_dir_all(hf.join("hub")).unwrap();
     std::fs::write(hf.join("token"), "hf_not_for_students").unwrap();
     command.env("HF_HOME", &hf).env_remove("HF_HUB_CACHE");
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "biaslab grade failed (needs bubblewrap: `apt install bubblewrap`; Jupyter and evcxr: `bash lab/setup.sh`)\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    command
 }
 
 #[test]
@@ -324,10 +334,11 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
         assert_eq!(row[0], "lab01");
         assert_eq!(row[3], *student, "{csv}");
         assert_eq!(row[9].parse::<f64>().unwrap(), *score, "{student} scored {}: {csv}", row[9]);
-        assert_eq!(row[10], "2.0");
+        // 2 points of tests and 2 of a written answer, graded by hand (0 until imported).
+        assert_eq!(row[10], "4.0");
         let feedback = out.join("feedback").join(student).join("lab01/01_fill_mask_bias");
         let md = std::fs::read_to_string(feedback.with_extension("md")).unwrap();
-        assert!(md.contains(&format!("Score: **{} / 2**", *score as u32)), "{student}: {md}");
+        assert!(md.contains(&format!("Score: **{} / 4**", *score as u32)), "{student}: {md}");
         assert!(std::fs::read_to_string(feedback.with_extension("html")).unwrap().contains("<table>"));
     }
     let reasons = |student: &str| std::fs::read_to_string(out.join(format!("feedback/{student}/lab01/01_fill_mask_bias.md"))).unwrap();
@@ -365,6 +376,48 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     assert!(stderr.contains(&format!("1 graded, {} reused", expected.len() - 1)), "{stderr}");
     assert_eq!(std::fs::read_to_string(out.join("gradebook.csv")).unwrap(), before);
 
+    // The written answer, graded by hand: the instructor's page shows each answer beside the rubric; the scores come
+    // back as a CSV, every row checked before anything runs, and go into the totals and the feedback.
+    assert!(reasons("solution").contains("written answers still to be graded by hand"), "{}", reasons("solution"));
+    let page = std::fs::read_to_string(out.join("hand-grading/lab01.html")).unwrap();
+    let written = cell_index(&solution_nb(), "written-answer");
+    let model_answer = solution_nb()["cells"][written]["source"].as_str().unwrap().to_string();
+    assert!(page.contains("1 point: traces the difference to the training text"), "the rubric is on the page");
+    assert!(page.contains("data-student=\"blank\"") && page.contains("(no answer written)"));
+    assert!(page.contains(&model_answer[..60]), "the solution's answer is on the page");
+    let template = std::fs::read_to_string(out.join("hand-grading/lab01.csv")).unwrap();
+    assert!(template.starts_with("student_id,assignment,notebook,grade_id,score,comment\n"), "{template}");
+    assert_eq!(template.lines().count(), 1 + expected.len(), "one row per student: {template}");
+    let scores = dir.path().join("scores.csv");
+    let header = "student_id,assignment,notebook,grade_id,score,comment\n";
+    std::fs::write(&scores, format!("{header}solution,lab01,{NOTEBOOK},written-answer,3,\n")).unwrap();
+    let refused = grade_command(&submitted, &out, &["--hand-scores".as_ref(), scores.as_os_str()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("line 2: the score 3 is outside 0 to 2"), "{stderr}");
+    std::fs::write(
+        &scores,
+        format!("{header}solution,lab01,{NOTEBOOK},written-answer,1.5,\"Clear; name the evidence, too.\"\nblank,lab01,01_fill_mask_bias,written-answer,0,Nothing written.\nfake_pass,lab01,{NOTEBOOK},written-answer,,\n"),
+    )
+    .unwrap();
+    let imported = grade_with(&submitted, &out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900", "--hand-scores", scores.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&imported.stderr);
+    assert!(stderr.contains(&format!("0 graded, {} reused", expected.len())) && stderr.contains("2 hand score(s) imported"), "{stderr}");
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    let total = |student: &str| csv.lines().find(|l| l.split(',').nth(3) == Some(student)).unwrap().split(',').nth(9).unwrap().to_string();
+    assert_eq!(total("solution"), "3.5", "{csv}");
+    assert_eq!(total("blank"), "0.0", "{csv}");
+    assert_eq!(total("fake_pass"), "0.0", "an empty score is not graded yet: {csv}");
+    let md = reasons("solution");
+    assert!(md.contains("Score: **3.5 / 4**") && !md.contains("still to be graded"), "{md}");
+    assert!(md.contains("| `written-answer` | 1.5 / 2 | ✎ graded by hand |"), "{md}");
+    assert!(md.contains("your instructor's comment\n\nClear; name the evidence, too."), "{md}");
+    let html = std::fs::read_to_string(out.join("feedback/solution/lab01/01_fill_mask_bias.html")).unwrap();
+    assert!(html.contains("Clear; name the evidence, too."), "{html}");
+    let result: Value = read(&out.join("results/solution/lab01.json"));
+    assert_eq!(result["score"], 3.5);
+    assert!(reasons("fake_pass").contains("still to be graded by hand"), "{}", reasons("fake_pass"));
+    assert!(std::fs::read_to_string(out.join("hand-grading/lab01.csv")).unwrap().contains("solution,lab01,01_fill_mask_bias.ipynb,written-answer,1.5,"));
+
     // The whole-submission time limit: a submission that never ends (each cell within its own timeout) is stopped,
     // everything it started killed, and its tests scored 0 with the reason. (Same output folder: the build and the
     // expected answers are reused, so only this submission runs.)
@@ -374,5 +427,5 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     grade_with(&late, &out, &["--jobs", "1", "--cell-timeout", "600", "--time-limit", "60"]);
     assert!(started.elapsed().as_secs() < 300, "the run took {:?}", started.elapsed());
     let md = reasons("sleeper");
-    assert!(md.contains("Score: **0 / 2**") && md.contains("ran past its time limit (60 s)"), "{md}");
+    assert!(md.contains("Score: **0 / 4**") && md.contains("ran past its time limit (60 s)"), "{md}");
 }

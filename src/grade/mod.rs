@@ -5,19 +5,22 @@
 //! else `SOURCE/<name>`, put back together with it ([`compose`]) and run in its own sandbox ([`sandbox`]). A graded
 //! code cell scores its points when it ran with no error output (nbgrader's rule) and its hidden tests recorded,
 //! for every case, the value the source notebook's own code recorded ([`results`]: the verdict is the grader's,
-//! never a line the student's kernel prints); otherwise 0. A graded markdown cell is left for hand grading (0
-//! here, and said so). Symbolic links in `SUBMITTED` are not followed.
+//! never a line the student's kernel prints); otherwise 0. A graded markdown cell (a written answer) is kept for
+//! hand grading ([`hand`]): 0 until the instructor's scores are imported. Symbolic links in `SUBMITTED` are not
+//! followed.
 //!
 //! Output, in `OUT`: `gradebook.csv` (the columns of `nbgrader export`), `gradebook.json`, one result per
 //! submission in `results/<student>/<assignment>.json`, feedback in `feedback/<student>/<assignment>/<notebook>.md`
 //! and `.html`, for the instructor the executed notebooks and the kernels' logs in `instructor/<student>/<assignment>/`
-//! (`executed/`, `logs/`); grading's own working files in `.biaslab/`. OUT is biaslab's: a folder that holds files
+//! (`executed/`, `logs/`), the written answers to grade by hand in `hand-grading/<assignment>.html` (and `.csv`);
+//! grading's own working files in `.biaslab/`. OUT is biaslab's: a folder that holds files
 //! biaslab did not write is refused unless `force`. Every file is written whole or not at all; a run that is stopped
 //! and started again reuses each finished result (the result records a digest of the source, the submission and the
 //! limits, so a changed one is graded again).
 
 pub mod compose;
 pub mod feedback;
+pub mod hand;
 pub mod results;
 pub mod sandbox;
 
@@ -51,7 +54,7 @@ pub struct Submission {
 }
 
 /// The score of one graded cell.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellScore {
     /// The cell's `grade_id`.
     pub grade_id: String,
@@ -63,6 +66,15 @@ pub struct CellScore {
     pub status: String,
     /// What the cell printed and showed (its checks and their hints), for the student.
     pub output: String,
+    /// Whether it is a written answer, graded by hand ([`hand`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
+    /// A written answer's text, `None` when nothing was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The instructor's comment on a written answer graded by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// The score of one notebook.
@@ -119,6 +131,8 @@ pub struct GradeOptions {
     /// Write into an `out` folder biaslab did not make, or one inside `submitted` or `source`
     /// ([`crate::output::OutputDir`]).
     pub force: bool,
+    /// Scores of the written answers, graded by hand ([`hand`]: a CSV of [`hand::COLUMNS`]).
+    pub hand_scores: Option<PathBuf>,
 }
 
 /// What [`grade`] did.
@@ -132,6 +146,10 @@ pub struct Gradebook {
     pub reused: usize,
     /// Submission folders that were not graded, and why.
     pub skipped: Vec<String>,
+    /// Hand scores imported.
+    pub hand_scored: usize,
+    /// Files of the grading output left as they were, and why (a hand-grading table edited since it was written).
+    pub kept: Vec<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -346,15 +364,12 @@ pub fn score_cells(
         .graded
         .iter()
         .map(|graded| {
-            let mut score = CellScore {
-                grade_id: graded.grade_id.clone(),
-                points: graded.points,
-                score: 0.0,
-                status: String::new(),
-                output: String::new(),
-            };
+            let mut score = CellScore { grade_id: graded.grade_id.clone(), points: graded.points, ..CellScore::default() };
             if !graded.code {
-                score.status = "to be graded by hand".into();
+                // The student's text, as composed (the released stub when the cell was missing).
+                score.manual = true;
+                score.answer = composed.notebook.pointer(&format!("/cells/{}", graded.index)).and_then(hand::answer_of);
+                score.status = if score.answer.is_some() { hand::TO_BE_GRADED } else { hand::NOT_ANSWERED }.into();
                 return score;
             }
             let Some(cell) = executed.and_then(|nb| nb.pointer(&format!("/cells/{}", graded.index))) else {
@@ -626,15 +641,20 @@ fn grade_submission(
         notebooks,
         digest,
     };
-    let feedback_dir = options.out.join("feedback").join(&submission.student).join(&submission.assignment);
+    write_result(&options.out, &result)?;
+    Ok(result)
+}
+
+/// Writes a result and its feedback (markdown and HTML, per notebook).
+fn write_result(out: &Path, result: &SubmissionResult) -> Result<()> {
+    let feedback_dir = out.join("feedback").join(&result.student).join(&result.assignment);
     for nb in &result.notebooks {
         let stem = nb.notebook.trim_end_matches(".ipynb");
-        write_atomically(&feedback_dir.join(format!("{stem}.md")), feedback::markdown(&result, nb).as_bytes())?;
-        write_atomically(&feedback_dir.join(format!("{stem}.html")), feedback::html(&result, nb).as_bytes())?;
+        write_atomically(&feedback_dir.join(format!("{stem}.md")), feedback::markdown(result, nb).as_bytes())?;
+        write_atomically(&feedback_dir.join(format!("{stem}.html")), feedback::html(result, nb).as_bytes())?;
     }
-    let json = serde_json::to_string_pretty(&result).expect("a result serializes");
-    write_atomically(&result_path(&options.out, &submission.student, &submission.assignment), json.as_bytes())?;
-    Ok(result)
+    let json = serde_json::to_string_pretty(result).expect("a result serializes");
+    write_atomically(&result_path(out, &result.student, &result.assignment), json.as_bytes())
 }
 
 /// Makes the build folder every submission gets a copy of. It starts as a copy of the notebooks' prepared build
@@ -735,8 +755,30 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
 /// finished submission.
 pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool) + Sync)) -> Result<Gradebook> {
     let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
-    let mut out = OutputDir::open(&options.out, &[&options.submitted, &options.source], options.force)?;
+    let mut inputs = vec![options.submitted.as_path(), options.source.as_path()];
+    inputs.extend(options.hand_scores.as_deref());
+    let mut out = OutputDir::open(&options.out, &inputs, options.force)?;
     out.check(&GRADEBOOK.map(String::from))?;
+    // The written questions of each assignment, and the hand scores, every row checked before any slow work.
+    let mut questions: BTreeMap<String, Vec<hand::WrittenQuestion>> = BTreeMap::new();
+    for submission in &submissions {
+        for (_, source) in &submission.notebooks {
+            let name = source.file_name().unwrap_or_default().to_string_lossy();
+            let listed = questions.entry(submission.assignment.clone()).or_default();
+            if !listed.iter().any(|q| q.notebook == name) {
+                listed.extend(hand::questions(&notebook::read(source)?, &name));
+            }
+        }
+    }
+    let hand_scores = match &options.hand_scores {
+        Some(path) => {
+            let scores = hand::read(path)?;
+            let submitted = submissions.iter().map(|s| (s.student.clone(), s.assignment.clone())).collect();
+            hand::check(&scores, path, &submitted, &questions)?;
+            scores
+        }
+        None => Vec::new(),
+    };
     out.claim()?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
     let validate = validator();
@@ -798,7 +840,27 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         results.extend(done.into_inner().expect("done"));
     }
     results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
-    let book = Gradebook { results, graded, reused, skipped };
+    // Hand scores go on top of every result, graded now or reused (a result's digest never depends on them).
+    let mut kept = Vec::new();
+    for result in &mut results {
+        let before = result.clone();
+        hand::apply(result, &hand_scores);
+        if *result != before {
+            write_result(&options.out, result)?;
+        }
+    }
+    for (assignment, questions) in questions.iter().filter(|(_, q)| !q.is_empty()) {
+        let of: Vec<&SubmissionResult> = results.iter().filter(|r| &r.assignment == assignment).collect();
+        let page = format!("hand-grading/{assignment}.html");
+        write_atomically(&options.out.join(&page), hand::page(assignment, &of, questions).as_bytes())?;
+        let table = format!("hand-grading/{assignment}.csv");
+        if out.may_write(&table) {
+            out.write(&table, &hand::template(&of, questions))?;
+        } else {
+            kept.push(format!("{}: edited since biaslab wrote it, so left as it is", options.out.join(&table).display()));
+        }
+    }
+    let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept };
     write_gradebook(&options.out, &book)?;
     for name in GRADEBOOK {
         out.record(name)?;
