@@ -145,6 +145,37 @@ fn every_cell_a_student_may_edit_is_an_answer_that_grading_keeps() {
     }
 }
 
+#[test]
+fn every_lab_grades_a_written_answer_by_hand_with_a_rubric_the_students_never_see() {
+    for path in notebooks("solutions") {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let source = biaslab::notebook::read(&path).unwrap();
+        let questions = biaslab::grade::hand::questions(&source, &name);
+        assert!(!questions.is_empty(), "{name}: no written answer graded by hand");
+        let total: f64 = source["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["metadata"]["nbgrader"]["grade"] == true)
+            .map(|c| c["metadata"]["nbgrader"]["points"].as_f64().unwrap_or(0.0))
+            .sum();
+        let written: f64 = questions.iter().map(|q| q.points).sum();
+        assert!(written >= 2.0 && written / total >= 0.25, "{name}: written answers are {written} of {total} points");
+        for question in &questions {
+            let id = &question.grade_id;
+            assert!(question.rubric.len() >= 2, "{name}: {id} has no rubric (metadata.biaslab.rubric)");
+            assert!(question.question.contains("Question") && question.question.contains("points"), "{name}: {id}: {}", question.question);
+            assert!(question.model_answer.len() > 200, "{name}: {id} has no model answer");
+        }
+        let released = biaslab::notebook::read(&root().join("notebooks").join(&name)).unwrap();
+        let text = serde_json::to_string(&released).unwrap();
+        for question in &questions {
+            assert!(!text.contains(&question.rubric[0]), "{name}: the rubric of {} is in the student copy", question.grade_id);
+            assert!(!text.contains(&question.model_answer[..80]), "{name}: the model answer of {} is in the student copy", question.grade_id);
+        }
+    }
+}
+
 /// Executes `notebook` headless with nbconvert into `out_dir`; panics with nbconvert's message if a cell fails.
 /// `cache` is biaslab's cache (`BIASLAB_CACHE`) for the run: one fresh folder shared by every notebook of a test
 /// run, so the checkpoint that lab 03's student copy trains is reused by its solution, and a checkpoint left by an
