@@ -613,7 +613,8 @@ fn result_path(out: &Path, student: &str, assignment: &str) -> PathBuf {
 }
 
 /// Grades one submission; `digest` is [`digest`] of it taken before grading started, so a file edited during
-/// the run makes the next run grade it again.
+/// the run makes the next run grade it again. `hand_scores` are put on top ([`hand::apply`]).
+#[allow(clippy::too_many_arguments)]
 fn grade_submission(
     sandbox: &Sandbox,
     options: &GradeOptions,
@@ -622,6 +623,7 @@ fn grade_submission(
     dirs: &KernelDirs,
     expected: &HashMap<PathBuf, Expected>,
     validate: Validate,
+    hand_scores: &[hand::HandScore],
 ) -> Result<SubmissionResult> {
     let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
     let _ = std::fs::remove_dir_all(&run_dir);
@@ -632,7 +634,7 @@ fn grade_submission(
         notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, &keep, want, validate)?);
     }
     let _ = std::fs::remove_dir_all(&run_dir);
-    let result = SubmissionResult {
+    let mut result = SubmissionResult {
         student: submission.student.clone(),
         assignment: submission.assignment.clone(),
         timestamp: submission.timestamp.clone(),
@@ -641,6 +643,7 @@ fn grade_submission(
         notebooks,
         digest,
     };
+    hand::apply(&mut result, hand_scores);
     write_result(&options.out, &result)?;
     Ok(result)
 }
@@ -795,7 +798,13 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             .and_then(|text| serde_json::from_str::<SubmissionResult>(&text).ok())
             .filter(|r| r.digest == digest);
         match previous {
-            Some(result) => {
+            Some(mut result) => {
+                // Hand scores go on top of every result, graded now or reused (a digest never depends on them).
+                let before = result.clone();
+                hand::apply(&mut result, &hand_scores);
+                if result != before {
+                    write_result(&options.out, &result)?;
+                }
                 progress(&result, true);
                 results.push(result);
             }
@@ -824,7 +833,8 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
                     if failure.lock().expect("failure").is_some() {
                         break;
                     }
-                    match grade_submission(&sandbox, options, &submission, digest, &dirs, &expected, &validate) {
+                    let graded = grade_submission(&sandbox, options, &submission, digest, &dirs, &expected, &validate, &hand_scores);
+                    match graded {
                         Ok(result) => {
                             progress(&result, false);
                             done.lock().expect("done").push(result);
@@ -840,15 +850,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         results.extend(done.into_inner().expect("done"));
     }
     results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
-    // Hand scores go on top of every result, graded now or reused (a result's digest never depends on them).
     let mut kept = Vec::new();
-    for result in &mut results {
-        let before = result.clone();
-        hand::apply(result, &hand_scores);
-        if *result != before {
-            write_result(&options.out, result)?;
-        }
-    }
     for (assignment, questions) in questions.iter().filter(|(_, q)| !q.is_empty()) {
         let of: Vec<&SubmissionResult> = results.iter().filter(|r| &r.assignment == assignment).collect();
         let page = format!("hand-grading/{assignment}.html");
