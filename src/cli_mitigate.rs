@@ -32,7 +32,8 @@ pub struct MitigateArgs {
     /// $BIASLAB_DATA_DIR, else biaslab's cache, downloading once.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Train on at most this many of the original sentences (before augmentation).
+    /// Train on at most this many of the original sentences (before augmentation): a random sample of them, the
+    /// same for every method (seeded), never the first N.
     #[arg(long, value_parser = positive)]
     pub max_sentences: Option<usize>,
     /// Every N-th sentence is held out for the capability measures (20: the demo head's held-out split).

@@ -24,7 +24,7 @@ use crate::mitigate::{
     self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationReport, MitigationText, Verdict,
 };
 
-/// The notebook's settings: CDA on at most 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
+/// The notebook's settings: CDA on a random sample of 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
 /// sentences of at most 32 tokens at a peak learning rate of 2e-4, with the embeddings and every encoder layer but
 /// the top two frozen (so the top two layers and the masked-LM head train: minutes on a CPU, and less forgetting);
 /// the measures on the first 40 CrowS-Pairs gender pairs, 40 held-out sentences for pseudo-perplexity and 300 for
@@ -57,6 +57,12 @@ fn options_for_layers(layers: usize) -> MitigateOptions {
     }
 }
 
+/// The control of a run with `options`: the same settings, sentences, steps and seed, on the original text
+/// ([`Method::Plain`]): what it changes too, fine-tuning changed, not the method.
+pub fn control_options(options: &MitigateOptions) -> MitigateOptions {
+    MitigateOptions { method: Method::Plain, ..options.clone() }
+}
+
 /// Where the notebook's checkpoint goes: beside [`mitigate::default_out`] (biaslab's cache, `mitigations/`), named
 /// `<model>-<method>-lab03-<8 hex digits of the settings' sha256>`. A finished run there is loaded, not trained
 /// again; other settings get their own folder, so changing [`notebook_options`] (or running `biaslab mitigate`,
@@ -71,6 +77,8 @@ fn checkpoint_dir_for(model: &str, options: &MitigateOptions) -> PathBuf {
     hasher.update(
         serde_json::to_vec(&(options.method, options.held_out_every, options.max_sentences)).unwrap_or_default(),
     );
+    // The sentences are a seeded random sample (before, the first ones): a checkpoint of other text is not this one.
+    hasher.update(format!("sample {}", mitigate::SAMPLE_SEED).as_bytes());
     let digest = format!("{:x}", hasher.finalize());
     let default = mitigate::default_out(model, options.method);
     let name = default.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());

@@ -689,7 +689,8 @@ pub struct MitigateOptions {
     pub eval: EvalOptions,
     /// Every this-many-th sentence is held out (20: the demo head's held-out split).
     pub held_out_every: usize,
-    /// Train on at most this many original sentences (before augmentation; `None`: all).
+    /// Train on at most this many original sentences (before augmentation; `None`: all), a random sample of them
+    /// ([`SAMPLE_SEED`]).
     pub max_sentences: Option<usize>,
 }
 
@@ -737,8 +738,27 @@ fn prepare(
     Ok((mitigation_text(sentences, options, data)?, BaseModel::load(model, device)?))
 }
 
-/// The training and held-out text of a run: `sentences` (BOLD Wikipedia from `data` if `None`), cut to
-/// `options.max_sentences`, prepared for the method.
+/// The seed of the sample [`mitigation_text`] takes for `max_sentences`: one sample for every method, so that a
+/// control run (`Method::Plain`) starts from the very sentences CDA did.
+pub const SAMPLE_SEED: u64 = 2021;
+
+/// `keep` of `sentences` drawn at random (seeded), in their original order; all of them when there are no more.
+/// BOLD lists its sentences by domain and by person: its first 2,000 are mostly about American actors (a prefix gave
+/// 1,285 actor → actress swaps of 2,254), so a prefix would train on one profession's text.
+fn sample(sentences: Vec<String>, keep: usize, seed: u64) -> Vec<String> {
+    use rand::SeedableRng;
+    if sentences.len() <= keep {
+        return sentences;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut chosen = rand::seq::index::sample(&mut rng, sentences.len(), keep).into_vec();
+    chosen.sort_unstable();
+    let mut slots: Vec<Option<String>> = sentences.into_iter().map(Some).collect();
+    chosen.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// The training and held-out text of a run: `sentences` (BOLD Wikipedia from `data` if `None`), a random sample of
+/// them for `options.max_sentences` ([`SAMPLE_SEED`]), prepared for the method.
 pub fn mitigation_text(
     sentences: Option<Vec<String>>,
     options: &MitigateOptions,
@@ -751,7 +771,7 @@ pub fn mitigation_text(
     if let Some(n) = options.max_sentences {
         // n training sentences and the held-out ones among them: n · every / (every − 1) in all.
         let keep = n.saturating_mul(options.held_out_every) / options.held_out_every.saturating_sub(1).max(1);
-        sentences.truncate(keep.max(options.held_out_every));
+        sentences = sample(sentences, keep.max(options.held_out_every), SAMPLE_SEED);
     }
     prepare_text(&sentences, options.method, &WordPairs::gender(), options.held_out_every)
 }
@@ -898,5 +918,26 @@ mod tests {
             assert_eq!(m.as_str().parse::<Method>().unwrap(), m);
         }
         assert!("retrain".parse::<Method>().unwrap_err().to_string().contains("cda, dropout or plain"));
+    }
+
+    #[test]
+    fn max_sentences_is_a_seeded_sample_in_order_the_same_for_every_method() {
+        let sentences: Vec<String> = (0..1000).map(|i| format!("Sentence {i} says he left.")).collect();
+        let options = MitigateOptions { max_sentences: Some(95), ..MitigateOptions::default() };
+        let cda = mitigation_text(Some(sentences.clone()), &options, None).unwrap();
+        let plain_options = MitigateOptions { method: Method::Plain, ..options.clone() };
+        let plain = mitigation_text(Some(sentences.clone()), &plain_options, None).unwrap();
+        assert_eq!(cda.held_out, plain.held_out, "the control holds out the same sentences");
+        assert_eq!(plain.train.len() + plain.held_out.len(), 100, "95 to train and every 20th held out");
+        let originals: Vec<&String> = cda.train.iter().filter(|s| s.contains(" he ")).collect();
+        assert_eq!(originals, plain.train.iter().collect::<Vec<_>>(), "CDA starts from the control's sentences");
+        let index = |s: &str| s.split(' ').nth(1).unwrap().parse::<usize>().unwrap();
+        let drawn: Vec<usize> = plain.train.iter().map(|s| index(s)).collect();
+        assert!(drawn.windows(2).all(|w| w[0] < w[1]), "in the text's order");
+        assert!(*drawn.last().unwrap() > 500, "drawn from the whole text, not its first sentences: {drawn:?}");
+        let again = mitigation_text(Some(sentences.clone()), &plain_options, None).unwrap();
+        assert_eq!(again.train, plain.train, "the same sample every time");
+        let all = MitigateOptions { max_sentences: Some(5000), ..plain_options };
+        assert_eq!(mitigation_text(Some(sentences), &all, None).unwrap().train.len(), 950, "fewer than asked: all");
     }
 }
