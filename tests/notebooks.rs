@@ -47,6 +47,9 @@ const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
             "CDA:",
             "change toward better",
             "Verdict:",
+            // The control of step 7: the same fine-tuning on the original text, measured beside CDA's.
+            " + plain",
+            "the control: what fine-tuning alone does",
         ],
     ),
     (
