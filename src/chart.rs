@@ -399,13 +399,11 @@ fn draw_diverging<DB: DrawingBackend>(
     let reach = rows.iter().map(|(_, v)| v.abs()).fold(0.0_f64, f64::max);
     let reach = if reach > 0.0 { reach * 1.15 } else { 1.0 };
     let n = rows.len() as f64;
-    // Wide enough for the longest row label (about 6.5 px a character at the labels' size), at least 130 px.
-    let longest = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) as u32;
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .margin_top(34)
         .x_label_area_size(44)
-        .y_label_area_size(130.max(longest * 13 / 2 + 12))
+        .y_label_area_size(label_area(rows.iter().map(|(label, _)| label.as_str()), 130))
         .build_cartesian_2d(-reach..reach, 0.0..n)?;
     draw_x_axis(&mut chart, 9, &|v| format!("{v:+.1}"), x_label)?;
     chart.draw_series(rows.iter().enumerate().map(|(i, (_, value))| {
@@ -447,6 +445,13 @@ fn truncate(text: &str, width: usize) -> String {
 /// A dark grey for reference lines and their labels.
 const REFERENCE: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
+/// The width of a row-label area: wide enough for the longest of `labels` (about 6.5 px a character at the labels'
+/// size), at least `least` px.
+fn label_area<'a>(labels: impl Iterator<Item = &'a str>, least: u32) -> u32 {
+    let longest = labels.map(|label| label.chars().count()).max().unwrap_or(0) as u32;
+    least.max(longest * 13 / 2 + 12)
+}
+
 fn draw_intervals<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     rows: &[IntervalBar],
@@ -461,7 +466,7 @@ fn draw_intervals<DB: DrawingBackend>(
         .margin(12)
         .margin_top(if reference.is_some() { 30 } else { 12 })
         .x_label_area_size(44)
-        .y_label_area_size(150)
+        .y_label_area_size(label_area(rows.iter().map(|r| r.label.as_str()), 150))
         .build_cartesian_2d(low..high, 0.0..n)?;
     let span = high - low;
     let digits = if span >= 20.0 {

@@ -22,7 +22,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::cda::{CdaStats, WordPairs};
-use crate::chart::Chart;
+use crate::chart::{Chart, IntervalBar};
 use crate::corpus::BOLD_WIKIPEDIA;
 use crate::data::{self, Dataset};
 use crate::display::{emit_html_and_text, escape, HtmlTable};
@@ -393,6 +393,10 @@ pub struct Row {
     /// share of the probe gap before or of the 50 points a score can be from 50 (negative: moved away); for a
     /// capability measure, the relative change (negative: the model got worse).
     pub improvement: f64,
+    /// The change toward better for any value after within its 95 % interval (the value before held fixed), when the
+    /// measure has an interval: (lowest, highest), the whisker of [`MitigationReport::chart`]. It shows how much of
+    /// the change the after-measurement's own uncertainty covers; it is not an interval of the change itself.
+    pub improvement_range: Option<(f64, f64)>,
 }
 
 /// How the mitigation went, in one word.
@@ -449,6 +453,17 @@ fn toward(before: f64, after: f64, ideal: f64, scale: f64) -> f64 {
     100.0 * ((before - ideal).abs() - (after - ideal).abs()) / scale
 }
 
+/// [`toward`] over every value after in `after` (the ends, and the ideal when it lies between them): (lowest, highest).
+fn toward_range(before: f64, after: Interval, ideal: f64, scale: f64) -> (f64, f64) {
+    let mut values = vec![toward(before, after.low, ideal, scale), toward(before, after.high, ideal, scale)];
+    if after.low <= ideal && ideal <= after.high {
+        values.push(toward(before, ideal, ideal, scale));
+    }
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (low, high)
+}
+
 fn relative(before: f64, after: f64, lower_is_better: bool) -> f64 {
     if before == 0.0 {
         return 0.0;
@@ -475,6 +490,7 @@ impl MitigationReport {
                 before_interval: Some(b.probe_interval),
                 after_interval: Some(a.probe_interval),
                 improvement: toward(b.probe_gap, a.probe_gap, 0.0, b.probe_gap),
+                improvement_range: Some(toward_range(b.probe_gap, a.probe_interval, 0.0, b.probe_gap)),
             },
             Row {
                 measure: format!("CrowS-Pairs gender ({} pairs)", a.crows_pairs),
@@ -485,6 +501,7 @@ impl MitigationReport {
                 before_interval: Some(b.crows_interval),
                 after_interval: Some(a.crows_interval),
                 improvement: toward(b.crows_gender, a.crows_gender, 50.0, 50.0),
+                improvement_range: Some(toward_range(b.crows_gender, a.crows_interval, 50.0, 50.0)),
             },
             Row {
                 measure: format!("StereoSet gender SS ({} examples)", a.stereoset_examples),
@@ -495,6 +512,7 @@ impl MitigationReport {
                 before_interval: None,
                 after_interval: None,
                 improvement: toward(b.stereoset_ss, a.stereoset_ss, 50.0, 50.0),
+                improvement_range: None,
             },
             Row {
                 measure: format!("pseudo-perplexity ({} held-out sentences)", a.pppl_sentences),
@@ -505,6 +523,7 @@ impl MitigationReport {
                 before_interval: None,
                 after_interval: None,
                 improvement: relative(b.pseudo_perplexity, a.pseudo_perplexity, true),
+                improvement_range: None,
             },
             Row {
                 measure: format!("masked-token accuracy, top-1 ({} tokens)", a.masked_tokens),
@@ -515,6 +534,7 @@ impl MitigationReport {
                 before_interval: None,
                 after_interval: None,
                 improvement: relative(b.masked_top1, a.masked_top1, false),
+                improvement_range: None,
             },
             Row {
                 measure: "StereoSet gender LMS".into(),
@@ -525,6 +545,7 @@ impl MitigationReport {
                 before_interval: None,
                 after_interval: None,
                 improvement: relative(b.stereoset_lms, a.stereoset_lms, false),
+                improvement_range: None,
             },
         ];
         let mean = |kind: Kind| {
@@ -582,19 +603,19 @@ impl MitigationReport {
                     .next()
                     .unwrap_or(&r.measure)
                     .replace("masked-token accuracy, top-1", "top-1 accuracy");
-                (format!("{kind}: {name}"), r.improvement)
+                let (low, high) = r.improvement_range.unwrap_or((r.improvement, r.improvement));
+                IntervalBar { label: format!("{kind}: {name}"), value: r.improvement, low, high }
             })
             .collect();
-        Chart::diverging(
+        Chart::bars_with_intervals(
             format!(
                 "{} after {}: did bias fall, and did capability?",
                 crate::chart::short_name(&self.before.model),
                 self.method
             ),
-            "change toward better (%)",
-            "worse",
-            "better",
+            "change toward better (%); whisker: any value after within its 95 % interval",
             rows,
+            Some(0.0),
         )
     }
 
@@ -910,6 +931,25 @@ mod tests {
         assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 7);
         assert!(held.to_html().contains("<table") && held.to_string().contains("Verdict:"));
         assert!(held.chart().unwrap().svg().unwrap().contains("capability: pseudo-perplexity"));
+    }
+
+    #[test]
+    fn the_charts_whiskers_span_the_change_over_the_interval_after() {
+        // CrowS-Pairs 60 → 55 with the interval after [45, 65]: anywhere from 65 (−10 %) to 50 itself (+20 %).
+        assert_eq!(toward_range(60.0, Interval { low: 45.0, high: 65.0, level: 0.95 }, 50.0, 50.0), (-10.0, 20.0));
+        // The probe gap 0.5 → 0.25 with [0.2, 0.3] after: closed 40 % to 60 % of the gap.
+        let (low, high) = toward_range(0.5, Interval { low: 0.2, high: 0.3, level: 0.95 }, 0.0, 0.5);
+        assert!((low - 40.0).abs() < 1e-9 && (high - 60.0).abs() < 1e-9, "{low} {high}");
+        let before = measures(0.5, 60.0, 60.0, 20.0, 0.5, 90.0);
+        let report = MitigationReport::new(Method::Cda, run(), None, before, measures(0.25, 55.0, 55.0, 20.0, 0.5, 90.0));
+        let ranges: Vec<Option<(f64, f64)>> = report.rows.iter().map(|r| r.improvement_range).collect();
+        assert!(ranges[0].is_some() && ranges[1].is_some() && ranges[2..].iter().all(Option::is_none), "{ranges:?}");
+        for row in report.rows.iter().filter_map(|r| r.improvement_range.map(|range| (r.improvement, range))) {
+            let (value, (low, high)) = row;
+            assert!(low <= value && value <= high, "{row:?}");
+        }
+        let text = report.chart().unwrap().to_string();
+        assert!(text.contains("bias: CrowS-Pairs gender") && text.contains('['), "{text}");
     }
 
     #[test]
