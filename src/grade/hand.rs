@@ -228,15 +228,10 @@ pub fn apply(result: &mut SubmissionResult, scores: &[HandScore]) {
                 cell.comment = Some(row.comment.clone()).filter(|c| !c.is_empty());
             }
         }
-        total(nb);
+        nb.total();
     }
     result.score = result.notebooks.iter().map(|n| n.score).sum();
     result.max_score = result.notebooks.iter().map(|n| n.max_score).sum();
-}
-
-fn total(nb: &mut NotebookScore) {
-    nb.score = nb.cells.iter().map(|c| c.score).sum();
-    nb.max_score = nb.cells.iter().map(|c| c.points).sum();
 }
 
 /// Points of `nb`'s written answers that are not graded yet.
@@ -250,14 +245,19 @@ pub fn template(results: &[&SubmissionResult], questions: &[WrittenQuestion]) ->
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(COLUMNS).expect("writing to memory");
     for (result, question, cell) in answers(results, questions) {
-        let (score, comment) = match cell {
-            Some(c) if c.status == GRADED => (format!("{}", c.score), c.comment.clone().unwrap_or_default()),
-            _ => (String::new(), String::new()),
-        };
+        let (score, comment) = entered(cell);
         let record = [&result.student, &result.assignment, &question.notebook, &question.grade_id, &score, &comment];
         writer.write_record(record).expect("writing to memory");
     }
     writer.into_inner().expect("writing to memory")
+}
+
+/// The score and comment imported for a written answer, as text (both empty when it is not graded yet).
+fn entered(cell: Option<&super::CellScore>) -> (String, String) {
+    match cell {
+        Some(c) if c.status == GRADED => (format!("{}", c.score), c.comment.clone().unwrap_or_default()),
+        _ => (String::new(), String::new()),
+    }
 }
 
 type Answer<'a> = (&'a SubmissionResult, &'a WrittenQuestion, Option<&'a super::CellScore>);
@@ -300,10 +300,7 @@ pub fn page(assignment: &str, results: &[&SubmissionResult], questions: &[Writte
             ));
         }
         let answer = cell.and_then(|c| c.answer.as_deref());
-        let (score, comment) = match cell {
-            Some(c) if c.status == GRADED => (format!("{}", c.score), c.comment.clone().unwrap_or_default()),
-            _ => (String::new(), String::new()),
-        };
+        let (score, comment) = entered(cell);
         body.push_str(&format!(
             "<section class=\"row\" data-student=\"{s}\" data-assignment=\"{a}\" data-notebook=\"{nb}\" data-cell=\"{id}\">\n\
 <h3>{s}</h3>\n<div class=\"answer\">{text}</div>\n\

@@ -94,6 +94,14 @@ pub struct NotebookScore {
     pub seconds: f64,
 }
 
+impl NotebookScore {
+    /// Sets the notebook's score and points from its cells'.
+    pub(crate) fn total(&mut self) {
+        self.score = self.cells.iter().map(|c| c.score).sum();
+        self.max_score = self.cells.iter().map(|c| c.points).sum();
+    }
+}
+
 /// The result of one submission, as written to `results/<student>/<assignment>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmissionResult {
@@ -540,14 +548,9 @@ fn grade_notebook(
         notes.push(format!("The grading kernel reported a problem: {problem}"));
     }
     let cells = score_cells(&composed, executed.as_ref(), &why, expected, validate);
-    Ok(NotebookScore {
-        notebook: name,
-        score: cells.iter().map(|c| c.score).sum(),
-        max_score: cells.iter().map(|c| c.points).sum(),
-        cells,
-        notes,
-        seconds: outcome.seconds,
-    })
+    let mut score = NotebookScore { notebook: name, score: 0.0, max_score: 0.0, cells, notes, seconds: outcome.seconds };
+    score.total();
+    Ok(score)
 }
 
 /// Runs the source notebook at `source_path` whole (its solutions, trusted) in private copies of `dirs`, and takes
@@ -764,12 +767,14 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     out.check(&GRADEBOOK.map(String::from))?;
     // The written questions of each assignment, and the hand scores, every row checked before any slow work.
     let mut questions: BTreeMap<String, Vec<hand::WrittenQuestion>> = BTreeMap::new();
+    let mut read = std::collections::HashSet::new();
     for submission in &submissions {
         for (_, source) in &submission.notebooks {
-            let name = source.file_name().unwrap_or_default().to_string_lossy();
-            let listed = questions.entry(submission.assignment.clone()).or_default();
-            if !listed.iter().any(|q| q.notebook == name) {
-                listed.extend(hand::questions(&notebook::read(source)?, &name));
+            // Each source notebook once per assignment, not once per submission.
+            if read.insert((&submission.assignment, source)) {
+                let name = source.file_name().unwrap_or_default().to_string_lossy();
+                let found = hand::questions(&notebook::read(source)?, &name);
+                questions.entry(submission.assignment.clone()).or_default().extend(found);
             }
         }
     }
