@@ -140,7 +140,7 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 pub const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
 
 /// Records, for the grader, what the student's code gives in the case `name`: runs `student` (a panic is caught and
-/// recorded as such) and prints one line, [`RESULT_PREFIX`] then `{"name": …, "value": …}` (or `"panicked": …`) as
+/// recorded as such) and prints one line (after a line break), [`RESULT_PREFIX`] then `{"name": …, "value": …}` (or `"panicked": …`) as
 /// JSON. Graded cells' hidden tests call it. The grader decides outside the student's kernel: it compares these
 /// values with the ones the source notebook's own code recorded for the same cases, so a line printed by anything
 /// else in the kernel can only score with the right values.
@@ -150,7 +150,8 @@ pub fn record<T: Serialize>(name: &str, student: impl FnOnce() -> T) {
         Ok(Err(err)) => serde_json::json!({ "name": name, "panicked": format!("the value cannot be recorded: {err}") }),
         Err(why) => serde_json::json!({ "name": name, "panicked": why }),
     };
-    println!("{RESULT_PREFIX}{line}");
+    // On a line of its own even when the student's code printed a line it did not end.
+    println!("\n{RESULT_PREFIX}{line}");
 }
 
 /// `value` rounded to `decimals` decimals, so that a check compares numbers as they are printed.

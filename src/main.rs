@@ -405,6 +405,9 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     for kept in &book.kept {
         eprintln!("kept {kept}");
     }
+    for leftover in &book.leftover {
+        eprintln!("warning: {leftover}");
+    }
     if book.hand_scored > 0 {
         eprintln!("{} hand score(s) imported", book.hand_scored);
     }

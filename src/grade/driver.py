@@ -6,7 +6,11 @@ It runs outside the kernel's sandbox (in a network namespace of its own) and wri
 cell's outcome in its metadata, biaslab.status: "ok", "timeout", "kernel died", "not run: ..." or "markdown".
 An error inside a cell is an error output, as nbgrader records it; the cell still counts as run. After a timeout
 or a dead kernel the rest of the cells are not run.
+
+A cell keeps at most CELL_OUTPUT_LIMIT bytes of output (BIASLAB_CELL_OUTPUT_LIMIT, set by the grader); past it, only the hidden tests' result lines (up to
+RESULT_LIMIT bytes) and a cut error are kept, and biaslab.dropped_output says how many bytes were dropped.
 """
+import json
 import os
 import sys
 
@@ -14,6 +18,51 @@ import nbformat
 from jupyter_client import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+
+CELL_OUTPUT_LIMIT = int(os.environ.get("BIASLAB_CELL_OUTPUT_LIMIT", 1 << 20))
+RESULT_LIMIT = 4 << 20
+RESULT_PREFIX = "BIASLAB-RESULT "
+ERROR_LIMIT = 4000
+
+
+class Client(NotebookClient):
+    """nbclient's client with a bound on what each cell's outputs keep (see the module's documentation)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kept = {}
+        self.results = {}
+        self.dropped = {}
+        self.unfinished = {}
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg["content"]
+        size = len(json.dumps(content, default=str))
+        kept = self.kept.get(cell_index, 0)
+        if kept + size <= CELL_OUTPUT_LIMIT:
+            self.kept[cell_index] = kept + size
+            return super().output(outs, msg, display_id, cell_index)
+        self.dropped[cell_index] = self.dropped.get(cell_index, 0) + size
+        if msg["msg_type"] == "error":
+            # An error output fails the cell (nbgrader's rule): kept, cut short.
+            content = dict(content, evalue=str(content.get("evalue", ""))[:ERROR_LIMIT], traceback=[])
+            return super().output(outs, dict(msg, content=content), display_id, cell_index)
+        if msg["msg_type"] != "stream" or content.get("name") != "stdout":
+            return None
+        # Past the limit, standard output keeps only whole result lines (the grader reads them).
+        lines = (self.unfinished.get(cell_index, "") + str(content.get("text", ""))).split("\n")
+        tail = lines.pop()
+        keep = len(tail) < 64 << 10 and (tail.startswith(RESULT_PREFIX) or RESULT_PREFIX.startswith(tail))
+        self.unfinished[cell_index] = tail if keep else ""
+        found = "".join(line + "\n" for line in lines if line.startswith(RESULT_PREFIX))
+        if not found or self.results.get(cell_index, 0) + len(found) > RESULT_LIMIT:
+            return None
+        self.results[cell_index] = self.results.get(cell_index, 0) + len(found)
+        self.dropped[cell_index] -= min(len(found), self.dropped[cell_index])
+        # After a newline: what was kept before may end inside a line.
+        stream = dict(msg, content={"name": "stdout", "text": "\n" + found})
+        return super().output(outs, stream, display_id, cell_index)
 
 
 class Manager(AsyncKernelManager):
@@ -34,7 +83,7 @@ def main():
     # The connection file goes where the sandbox can read it (JUPYTER_RUNTIME_DIR), not to a temporary file.
     runtime = os.environ["JUPYTER_RUNTIME_DIR"]
     km = Manager(kernel_name=kernel, connection_file=os.path.join(runtime, "kernel-grade.json"))
-    client = NotebookClient(
+    client = Client(
         nb,
         km=km,
         kernel_name=kernel,
@@ -68,6 +117,8 @@ def main():
         problem = f"{type(error).__name__}: {error}"
     for index, cell in enumerate(nb.cells):
         cell.metadata["biaslab"] = {"status": statuses[index]}
+        if client.dropped.get(index):
+            cell.metadata["biaslab"]["dropped_output"] = client.dropped[index]
     if problem:
         nb.metadata["biaslab"] = {"problem": problem}
     partial = executed + ".partial"

@@ -15,8 +15,8 @@
 //! (`executed/`, `logs/`), the written answers to grade by hand in `hand-grading/<assignment>.html` (and `.csv`);
 //! grading's own working files in `.biaslab/`. OUT is biaslab's: a folder that holds files
 //! biaslab did not write is refused unless `force`. Every file is written whole or not at all; a run that is stopped
-//! and started again reuses each finished result (the result records a digest of the source, the submission and the
-//! limits, so a changed one is graded again).
+//! and started again reuses each finished result (the result records a digest of the source, the submission, the
+//! limits and the crate the kernel compiles ([`Sandbox::crate_digest`]), so a changed one is graded again).
 
 pub mod compose;
 pub mod feedback;
@@ -158,7 +158,16 @@ pub struct Gradebook {
     pub hand_scored: usize,
     /// Files of the grading output left as they were, and why (a hand-grading table edited since it was written).
     pub kept: Vec<String>,
+    /// Working folders of the runs that could not be removed, and why (each is the grader's to remove by hand).
+    pub leftover: Vec<String>,
 }
+
+/// Where each run works, in the grading output: removed after the run, and anything left is removed, or reported
+/// ([`Gradebook::leftover`]), when grading ends.
+const RUNS: &str = ".biaslab/runs";
+
+/// Set (to anything) to keep every run's folder in `.biaslab/runs` for debugging.
+const KEEP_RUNS: &str = "BIASLAB_GRADE_KEEP_RUNS";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
@@ -270,6 +279,35 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension(format!("{}.partial", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
     std::fs::write(&partial, bytes).map_err(io(&partial))?;
     std::fs::rename(&partial, path).map_err(io(path))
+}
+
+/// Removes the folder `path` and everything in it; one that is not there is already removed. A student's code may
+/// leave folders it made unwritable (mode 0), which an ordinary user cannot empty: those are made the grader's to
+/// write again (never following a link) and the removal tried once more.
+pub(crate) fn remove_tree(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            make_writable(path);
+            match std::fs::remove_dir_all(path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io(path)(err)),
+                _ => Ok(()),
+            }
+        }
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(io(path)(err)),
+        _ => Ok(()),
+    }
+}
+
+/// Gives the owner full access to `path` and every folder below it (links are left alone), as far as it can.
+fn make_writable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    if meta.is_dir() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(meta.permissions().mode() | 0o700));
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            make_writable(&entry.path());
+        }
+    }
 }
 
 /// The text a cell showed: its streams and the plain text of its results, without completion marks.
@@ -385,6 +423,13 @@ pub fn score_cells(
                 return score;
             };
             score.output = cell_output(cell, &graded.hidden);
+            if let Some(dropped) = cell.pointer("/metadata/biaslab/dropped_output").and_then(Value::as_u64) {
+                score.output.push_str(&format!(
+                    "\n[{dropped} bytes of this cell's output were dropped: a graded run keeps the first {} MiB of each cell's \
+                     output, and the tests' results after it]",
+                    sandbox::CELL_OUTPUT_LIMIT >> 20
+                ));
+            }
             let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
             let outputs = cell.get("outputs").and_then(Value::as_array).cloned().unwrap_or_default();
             let error = outputs.iter().find(|o| o.get("output_type").and_then(Value::as_str) == Some("error"));
@@ -411,10 +456,9 @@ pub fn score_cells(
         .collect()
 }
 
-fn digest(submission: &Submission, limits: &Limits) -> String {
+fn digest(submission: &Submission, limits: &Limits, crate_digest: &str) -> String {
     let mut sha = Sha256::new();
-    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
-    sha.update(sandbox::DRIVER.as_bytes());
+    sha.update(crate_digest.as_bytes());
     sha.update(format!("{limits:?}").as_bytes());
     for (submitted, source) in &submission.notebooks {
         sha.update(std::fs::read(source).unwrap_or_default());
@@ -468,7 +512,7 @@ fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
     let copies = KernelDirs { cache: run_dir.join("cache"), build: run_dir.join("build") };
     let skip = |name: &std::ffi::OsStr| name.to_string_lossy().starts_with("libcode_");
     for (from, to) in [(&dirs.cache, &copies.cache), (&dirs.build, &copies.build)] {
-        let _ = std::fs::remove_dir_all(to);
+        remove_tree(to)?;
         if from.is_dir() {
             copy_dir(from, to, &skip)?;
         }
@@ -492,8 +536,9 @@ fn run_composed(
     std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
     let run_dirs = private_copies(dirs, run_dir)?;
     let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_dirs);
-    let _ = std::fs::remove_dir_all(&run_dirs.cache);
-    let _ = std::fs::remove_dir_all(&run_dirs.build);
+    // After a run, removing is best effort: what is left is removed, or reported, when grading ends (RUNS).
+    let _ = remove_tree(&run_dirs.cache);
+    let _ = remove_tree(&run_dirs.build);
     let outcome = outcome?;
     let executed = notebook::read(&executed_path).ok();
     let log = run_dir.join("kernel.log");
@@ -628,15 +673,15 @@ fn grade_submission(
     validate: Validate,
     hand_scores: &[hand::HandScore],
 ) -> Result<SubmissionResult> {
-    let run_dir = options.out.join(".biaslab/runs").join(format!("{}--{}", submission.student, submission.assignment));
-    let _ = std::fs::remove_dir_all(&run_dir);
+    let run_dir = options.out.join(RUNS).join(format!("{}--{}", submission.student, submission.assignment));
+    remove_tree(&run_dir)?;
     let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
     let mut notebooks = Vec::new();
     for (submitted, source) in &submission.notebooks {
         let want = expected.get(source).ok_or_else(|| Error::Sandbox(format!("no expected results for {}", source.display())))?;
         notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, &keep, want, validate)?);
     }
-    let _ = std::fs::remove_dir_all(&run_dir);
+    let _ = remove_tree(&run_dir);
     let mut result = SubmissionResult {
         student: submission.student.clone(),
         assignment: submission.assignment.clone(),
@@ -671,22 +716,25 @@ fn write_result(out: &Path, result: &SubmissionResult) -> Result<()> {
 /// The compiled-crate cache starts empty, never from the user's evcxr cache: evcxr's cache hands back a crate's
 /// dep-info as it was first written, naming build-script outputs in the build folder that first compiled it,
 /// which a sandbox does not have; cargo would then compile those crates again in every submission.
-fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs: &KernelDirs) -> Result<()> {
+fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs: &KernelDirs, crate_digest: &str) -> Result<()> {
     let cache = &dirs.cache;
+    // The marker names the crate it was warmed for: after biaslab or the toolchain changed, the build is made again
+    // here once, not compiled again in every submission's copy.
     let ready = cache.join(".biaslab-ready");
-    if ready.is_file() {
+    let marker = format!("warmed by the source notebooks' first cells for {crate_digest}\n");
+    if std::fs::read_to_string(&ready).is_ok_and(|text| text == marker) {
         return Ok(());
     }
-    let _ = std::fs::remove_dir_all(cache);
+    remove_tree(cache)?;
     std::fs::create_dir_all(cache).map_err(io(cache))?;
     let prepared = sandbox.build_mount();
-    let _ = std::fs::remove_dir_all(&dirs.build);
+    remove_tree(&dirs.build)?;
     if prepared.join("target").is_dir() {
         let _lock = lock_prepared_build(&prepared.with_file_name("lock"));
         copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
     }
     let sandbox = &trusted(sandbox);
-    let run_dir = options.out.join(".biaslab/runs/warm-up");
+    let run_dir = options.out.join(RUNS).join("warm-up");
     // Only the first code cell of each source notebook (`:dep biaslab …`): it brings the build up to date (biaslab
     // is compiled again if it changed since the set-up).
     let mut first_cells = Vec::new();
@@ -700,11 +748,11 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         let path = run_dir.join("first-cell.ipynb");
         std::fs::write(&path, notebook::to_json(&only_first)).map_err(io(&path))?;
         sandbox.run(&path, &run_dir.join("executed-first-cell.ipynb"), &run_dir, dirs)?;
-        if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
-            let _ = std::fs::remove_dir_all(&run_dir);
+        if std::env::var_os(KEEP_RUNS).is_none() {
+            let _ = remove_tree(&run_dir);
         }
     }
-    write_atomically(&ready, b"warmed by the source notebooks' first cells\n")
+    write_atomically(&ready, marker.as_bytes())
 }
 
 /// The sandbox for the instructor's own code (trusted; its first run may compile every dependency): an hour.
@@ -716,28 +764,28 @@ fn trusted(sandbox: &Sandbox) -> Sandbox {
 }
 
 /// The expected values of `source` ([`record_expected`]), kept in `.biaslab/expected/` of the grading output under
-/// a digest of the source notebook, the driver and this version of biaslab, and recorded again when one changes.
+/// a digest of the source notebook and of the crate ([`Sandbox::crate_digest`]), and recorded again when one changes.
 fn expected_for(
     sandbox: &Sandbox,
     options: &GradeOptions,
     source: &Path,
     dirs: &KernelDirs,
     validate: Validate,
+    crate_digest: &str,
 ) -> Result<Expected> {
     let mut sha = Sha256::new();
-    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
-    sha.update(sandbox::DRIVER.as_bytes());
+    sha.update(crate_digest.as_bytes());
     sha.update(std::fs::read(source).map_err(io(source))?);
     let digest: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
     let path = options.out.join(".biaslab/expected").join(format!("{digest}.json"));
     if let Some(expected) = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok()) {
         return Ok(expected);
     }
-    let run_dir = options.out.join(".biaslab/runs/warm-up");
+    let run_dir = options.out.join(RUNS).join("warm-up");
     let keep = options.out.join("instructor/.warm-up");
     let expected = record_expected(&trusted(sandbox), source, &run_dir, dirs, &keep, validate)?;
-    if std::env::var_os("BIASLAB_GRADE_KEEP_RUNS").is_none() {
-        let _ = std::fs::remove_dir_all(&run_dir);
+    if std::env::var_os(KEEP_RUNS).is_none() {
+        let _ = remove_tree(&run_dir);
     }
     write_atomically(&path, serde_json::to_string_pretty(&expected).expect("JSON").as_bytes())?;
     Ok(expected)
@@ -790,6 +838,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     out.claim()?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
     let validate = validator();
+    let crate_digest = sandbox.crate_digest()?;
     let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
     sources.dedup();
@@ -797,7 +846,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     let mut todo = VecDeque::new();
     let mut results = Vec::new();
     for submission in submissions {
-        let digest = digest(&submission, &options.limits);
+        let digest = digest(&submission, &options.limits, &crate_digest);
         let previous = std::fs::read_to_string(result_path(&options.out, &submission.student, &submission.assignment))
             .ok()
             .and_then(|text| serde_json::from_str::<SubmissionResult>(&text).ok())
@@ -823,10 +872,10 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             cache: options.out.join(".biaslab/evcxr-cache"),
             build: options.out.join(".biaslab/evcxr-build"),
         };
-        warm_up(&sandbox, options, &sources, &dirs)?;
+        warm_up(&sandbox, options, &sources, &dirs, &crate_digest)?;
         let mut expected = HashMap::new();
         for source in &sources {
-            expected.insert(source.clone(), expected_for(&sandbox, options, source, &dirs, &validate)?);
+            expected.insert(source.clone(), expected_for(&sandbox, options, source, &dirs, &validate, &crate_digest)?);
         }
         let queue = Mutex::new(todo);
         let done = Mutex::new(Vec::new());
@@ -867,7 +916,13 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             kept.push(format!("{}: edited since biaslab wrote it, so left as it is", options.out.join(&table).display()));
         }
     }
-    let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept };
+    let mut leftover = Vec::new();
+    if std::env::var_os(KEEP_RUNS).is_none() {
+        if let Err(err) = remove_tree(&options.out.join(RUNS)) {
+            leftover.push(format!("{err}: a run's working folder could not be removed; remove it by hand"));
+        }
+    }
+    let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept, leftover };
     write_gradebook(&options.out, &book)?;
     for name in GRADEBOOK {
         out.record(name)?;
@@ -927,6 +982,42 @@ pub fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn folders_a_run_left_unwritable_are_removed_and_a_missing_one_is_already_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let locked = run.join("work/locked/inner");
+        std::fs::create_dir_all(&locked).unwrap();
+        std::fs::write(locked.join("file"), b"x").unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::set_permissions(locked.parent().unwrap(), std::fs::Permissions::from_mode(0o500)).unwrap();
+        remove_tree(&run).unwrap();
+        assert!(!run.exists());
+        remove_tree(&run).unwrap();
+    }
+
+    #[test]
+    fn the_crate_digest_changes_with_any_file_the_kernel_compiles_and_with_the_prepared_build_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let krate = dir.path();
+        std::fs::create_dir_all(krate.join("src/grade")).unwrap();
+        std::fs::write(krate.join("Cargo.toml"), "[package]\nname = \"biaslab\"\n").unwrap();
+        std::fs::write(krate.join("src/lib.rs"), "pub fn f() {}").unwrap();
+        std::fs::write(krate.join("src/grade/mod.rs"), "").unwrap();
+        let first = sandbox::crate_digest(krate).unwrap();
+        assert_eq!(sandbox::crate_digest(krate).unwrap(), first, "the same files give the same digest");
+        std::fs::write(krate.join("src/grade/mod.rs"), " ").unwrap();
+        let edited = sandbox::crate_digest(krate).unwrap();
+        assert_ne!(edited, first);
+        std::fs::write(krate.join("notes.txt"), "not compiled").unwrap();
+        assert_eq!(sandbox::crate_digest(krate).unwrap(), edited, "a file the kernel does not see");
+        let key = krate.join(sandbox::PREPARED_BUILD).with_file_name("build.key");
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        std::fs::write(&key, "another toolchain").unwrap();
+        assert_ne!(sandbox::crate_digest(krate).unwrap(), edited);
+    }
 
     #[test]
     fn private_copies_keep_modification_times_and_links_leave_out_compiled_cells_and_the_originals_alone() {

@@ -38,6 +38,10 @@ pub const UNPRIVILEGED: u32 = 65534;
 /// the run's log; the rest is counted and dropped.
 pub const LOG_LIMIT: usize = 4 << 20;
 
+/// How much output each cell keeps in a graded run (given to the driver as `BIASLAB_CELL_OUTPUT_LIMIT`): past it, only the hidden
+/// tests' result lines and a cut error are kept, and the cell's `metadata.biaslab.dropped_output` counts the rest.
+pub const CELL_OUTPUT_LIMIT: u64 = 1 << 20;
+
 /// The largest file the kernel may write (`RLIMIT_FSIZE`), and the size of its `/tmp`.
 pub const FILE_LIMIT: u64 = 2 << 30;
 
@@ -47,6 +51,9 @@ pub const FILE_LIMIT: u64 = 2 << 30;
 /// paths, so only there does a copy of the prepared build, or of the warm-up's, stay up to date, and no kernel
 /// compiles `biaslab` or its dependencies again.
 pub const PREPARED_BUILD: &str = "target/kernel/build";
+
+/// What of the `biaslab` crate a kernel sees (read-only, at the crate's own path) and compiles.
+pub const CRATE_ENTRIES: [&str; 4] = ["Cargo.toml", "Cargo.lock", "src", "assets"];
 
 /// The compiled state a kernel starts from and writes to. Trusted runs (the warm-up) share one; each untrusted run
 /// gets private copies, so nothing a submission writes reaches another.
@@ -232,6 +239,13 @@ impl Sandbox {
         self.crate_dir.join(PREPARED_BUILD)
     }
 
+    /// A digest of what a kernel compiles and runs: every file of the crate that it sees ([`CRATE_ENTRIES`]), the
+    /// prepared build's key (`lab/kernel.py` writes it: the toolchain, evcxr and the linker), the kernel driver and
+    /// this grader's version. Anything graded or compiled with another digest is stale.
+    pub fn crate_digest(&self) -> Result<String> {
+        crate_digest(&self.crate_dir)
+    }
+
     /// The kernel's command line: bubblewrap around evcxr_jupyter, with the mounts of the module documentation.
     fn kernel_argv(&self, work: &Path, dirs: &KernelDirs, runtime: &Path) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
@@ -284,7 +298,7 @@ impl Sandbox {
         arg(&["--bind", &s(&dirs.cache), &s(&self.home.join(".cache/evcxr"))]);
         let build = s(&self.build_mount());
         arg(&["--bind", &s(&dirs.build), &build]);
-        for entry in ["Cargo.toml", "Cargo.lock", "src", "assets"] {
+        for entry in CRATE_ENTRIES {
             let from = self.crate_dir.join(entry);
             if from.exists() {
                 arg(&["--ro-bind", &s(&from), &s(&from)]);
@@ -378,6 +392,7 @@ impl Sandbox {
             .env("JUPYTER_CONFIG_DIR", run_dir.join("config"))
             .env("JUPYTER_PLATFORM_DIRS", "1")
             .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+            .env("BIASLAB_CELL_OUTPUT_LIMIT", CELL_OUTPUT_LIMIT.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -425,7 +440,7 @@ impl Sandbox {
         }
         log.lock().expect("log").finish();
         let seconds = start.elapsed().as_secs_f64();
-        let _ = std::fs::remove_dir_all(&work);
+        let _ = super::remove_tree(&work);
         let mut log_text = String::new();
         if let Ok(mut file) = std::fs::File::open(&log_path) {
             let _ = file.read_to_string(&mut log_text);
@@ -434,6 +449,41 @@ impl Sandbox {
         let log_tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
         Ok(RunOutcome { killed, seconds, log_tail })
     }
+}
+
+/// [`Sandbox::crate_digest`] of the crate at `crate_dir`.
+pub fn crate_digest(crate_dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    fn walk(base: &Path, path: &Path, sha: &mut Sha256) -> std::io::Result<()> {
+        let meta = std::fs::symlink_metadata(path)?;
+        sha.update(path.strip_prefix(base).unwrap_or(path).as_os_str().as_encoded_bytes());
+        sha.update([0]);
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+            entries.sort();
+            for entry in entries {
+                walk(base, &entry, sha)?;
+            }
+        } else if meta.is_file() {
+            let bytes = std::fs::read(path)?;
+            sha.update((bytes.len() as u64).to_le_bytes());
+            sha.update(bytes);
+        } else if meta.file_type().is_symlink() {
+            sha.update(std::fs::read_link(path)?.as_os_str().as_encoded_bytes());
+        }
+        Ok(())
+    }
+    let mut sha = Sha256::new();
+    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
+    sha.update(DRIVER.as_bytes());
+    for entry in CRATE_ENTRIES {
+        let path = crate_dir.join(entry);
+        if path.exists() {
+            walk(crate_dir, &path, &mut sha).map_err(|source| Error::Io { path: path.clone(), source })?;
+        }
+    }
+    sha.update(std::fs::read(crate_dir.join(PREPARED_BUILD).with_file_name("build.key")).unwrap_or_default());
+    Ok(sha.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// bubblewrap's `args` with a `--perms 0755 --dir` ahead of each mount for every folder above its destination that
