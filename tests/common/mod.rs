@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod grading;
+
 /// `../shared` beside the project (or `BIASLAB_SHARED`). A missing directory fails the test loudly: CI always has it.
 pub fn shared_dir() -> PathBuf {
     let dir = std::env::var_os("BIASLAB_SHARED")

@@ -1,0 +1,116 @@
+//! The graded class's building blocks, shared by `tests/sandbox_grading.rs` and `tests/sandbox_unprivileged.rs`:
+//! lab 01's notebooks with an answer put in, and the `biaslab grade` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The graded notebook, its answer cell and the cell of hidden tests that checks it.
+pub const NOTEBOOK: &str = "01_fill_mask_bias.ipynb";
+pub const ANSWER_CELL: &str = "only_in";
+pub const TEST_CELL: &str = "only_in_tests";
+
+/// The crate's folder.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A JSON file.
+pub fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The index of the cell whose nbgrader `grade_id` is `id`.
+pub fn cell_index(nb: &Value, id: &str) -> usize {
+    nb["cells"].as_array().unwrap().iter().position(|c| c["metadata"]["nbgrader"]["grade_id"] == id).unwrap()
+}
+
+/// The released notebook with the answer cell's source replaced.
+pub fn answering(body: &str) -> Value {
+    let mut nb = read(&root().join("notebooks").join(NOTEBOOK));
+    let i = cell_index(&nb, ANSWER_CELL);
+    nb["cells"][i]["source"] = Value::String(body.to_string());
+    nb
+}
+
+/// The released notebook with `body` as the body of the student's `only_in`.
+pub fn only_in(body: &str) -> Value {
+    answering(&format!("fn only_in(a: &TopK, b: &TopK) -> Vec<String> {{\n{body}\n}}"))
+}
+
+/// The released notebook with a code cell of the student's own added right after the answer cell.
+pub fn with_added_cell(answer_body: &str, added: &str) -> Value {
+    let mut nb = only_in(answer_body);
+    let at = cell_index(&nb, ANSWER_CELL) + 1;
+    let cell = serde_json::json!({"cell_type": "code", "metadata": {}, "source": added, "outputs": [], "execution_count": null});
+    nb["cells"].as_array_mut().unwrap().insert(at, cell);
+    nb
+}
+
+/// Puts `nb` in nbgrader's submitted layout: `class/<student>/lab01/01_fill_mask_bias.ipynb`.
+pub fn write(class: &Path, student: &str, nb: &Value) {
+    let dir = class.join(student).join("lab01");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(NOTEBOOK), serde_json::to_string_pretty(nb).unwrap()).unwrap();
+}
+
+/// A right `only_in`.
+pub const CORRECT: &str = "a.occupations().into_iter().filter(|w| !b.contains(w)).map(String::from).collect()";
+
+/// The body of an `only_in` answer that checks its own sandbox and prints what it found (`leaked: [...]`): the
+/// answer is right only if the code kept a capability, read a secret of the host (`/etc/shadow`, the Hugging Face
+/// token [`grade_command`] puts beside `out`, a registry token) or could write into the crate's `src/`.
+pub fn sandbox_probe(out: &Path) -> String {
+    format!(
+        r#"    let mut leaked: Vec<String> = Vec::new();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if status.lines().any(|l| l.starts_with("CapEff:") && l.split_whitespace().nth(1).is_some_and(|c| c.trim_start_matches('0') != "")) {{
+        leaked.push("a capability".into());
+    }}
+    for secret in ["/etc/shadow", {token:?}, {credentials:?}] {{
+        if std::fs::read(secret).is_ok() {{ leaked.push(secret.into()); }}
+    }}
+    let src = {src:?};
+    let remounted = std::process::Command::new("mount").args(["-o", "remount,rw,bind", src]).status().is_ok_and(|s| s.success());
+    if remounted || std::fs::write(format!("{{src}}/pwned.rs"), "x").is_ok() {{ leaked.push("the crate's src/".into()); }}
+    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    println!("user namespace of its own: {{}}", uid_map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]);
+    println!("leaked: {{leaked:?}}");
+    if leaked.is_empty() {{ Vec::new() }} else {{ {CORRECT} }}"#,
+        token = out.parent().unwrap().join("hf/token"),
+        credentials = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo")).join("credentials.toml"),
+        src = root().join("src"),
+    )
+}
+
+/// `biaslab grade SUBMITTED --source solutions --out OUT ARGS…`, with the demo model, a Python for the demo
+/// encoder and a Hugging Face home holding a token no submission may read.
+pub fn grade_command(submitted: &Path, out: &Path, args: &[&std::ffi::OsStr]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_biaslab"));
+    command
+        .arg("grade")
+        .arg(submitted)
+        .arg("--source")
+        .arg(root().join("solutions"))
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .current_dir(root());
+    if std::env::var_os("BIASLAB_MODEL").is_none() {
+        command.env("BIASLAB_MODEL", "demo");
+    }
+    if std::env::var_os("BIASLAB_MINILM_DIR").is_none() {
+        command.env("BIASLAB_MINILM_DIR", super::shared_dir().join("models/all-MiniLM-L6-v2"));
+    }
+    if std::env::var_os("BIASLAB_PYTHON").is_none() {
+        command.env("BIASLAB_PYTHON", root().join(".venv/bin/python"));
+    }
+    // A Hugging Face home with an access token in it, which no submission may read.
+    let hf = out.parent().unwrap().join("hf");
+    std::fs::create_dir_all(hf.join("hub")).unwrap();
+    std::fs::write(hf.join("token"), "hf_not_for_students").unwrap();
+    command.env("HF_HOME", &hf).env_remove("HF_HUB_CACHE");
+    command
+}
+
