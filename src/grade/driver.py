@@ -7,8 +7,9 @@ cell's outcome in its metadata, biaslab.status: "ok", "timeout", "kernel died", 
 An error inside a cell is an error output, as nbgrader records it; the cell still counts as run. After a timeout
 or a dead kernel the rest of the cells are not run.
 
-A cell keeps at most CELL_OUTPUT_LIMIT bytes of output (BIASLAB_CELL_OUTPUT_LIMIT, set by the grader); past it, only the hidden tests' result lines (up to
-RESULT_LIMIT bytes) and a cut error are kept, and biaslab.dropped_output says how many bytes were dropped.
+A cell keeps at most CELL_OUTPUT_LIMIT bytes of output; past it, only the hidden tests' result lines (the lines
+that start with RESULT_PREFIX, up to RESULT_LIMIT bytes) and a cut error are kept, and biaslab.dropped_output says
+how many bytes were dropped. The grader sets both (BIASLAB_CELL_OUTPUT_LIMIT, BIASLAB_RESULT_PREFIX).
 """
 import json
 import os
@@ -20,9 +21,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 
-CELL_OUTPUT_LIMIT = int(os.environ.get("BIASLAB_CELL_OUTPUT_LIMIT", 1 << 20))
+CELL_OUTPUT_LIMIT = int(os.environ["BIASLAB_CELL_OUTPUT_LIMIT"])
+RESULT_PREFIX = os.environ["BIASLAB_RESULT_PREFIX"]
 RESULT_LIMIT = 4 << 20
-RESULT_PREFIX = "BIASLAB-RESULT "
 ERROR_LIMIT = 4000
 
 

@@ -38,8 +38,9 @@ pub const UNPRIVILEGED: u32 = 65534;
 /// the run's log; the rest is counted and dropped.
 pub const LOG_LIMIT: usize = 4 << 20;
 
-/// How much output each cell keeps in a graded run (given to the driver as `BIASLAB_CELL_OUTPUT_LIMIT`): past it, only the hidden
-/// tests' result lines and a cut error are kept, and the cell's `metadata.biaslab.dropped_output` counts the rest.
+/// How much output each cell keeps in a graded run (given to the driver as `BIASLAB_CELL_OUTPUT_LIMIT`): past it,
+/// only the hidden tests' result lines and a cut error are kept, and the cell's `metadata.biaslab.dropped_output`
+/// counts the rest.
 pub const CELL_OUTPUT_LIMIT: u64 = 1 << 20;
 
 /// The largest file the kernel may write (`RLIMIT_FSIZE`), and the size of its `/tmp`.
@@ -393,6 +394,7 @@ impl Sandbox {
             .env("JUPYTER_PLATFORM_DIRS", "1")
             .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
             .env("BIASLAB_CELL_OUTPUT_LIMIT", CELL_OUTPUT_LIMIT.to_string())
+            .env("BIASLAB_RESULT_PREFIX", crate::check::RESULT_PREFIX)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
