@@ -155,6 +155,7 @@ for _ in 0..3 { println!("{}", "x".repeat(1 << 20)); }"#,
     }
     let probe = reasons("probes_sandbox");
     assert!(probe.contains("leaked: []") && probe.contains("user namespace of its own: true"), "{probe}");
+    assert_eq!(shared_crates(&probe), 0, "a kernel of the grader's own user shares nothing with other runs: {probe}");
     assert!(!root().join("src/pwned.rs").exists(), "a submission wrote into the crate");
     // Each cell kept at most 1 MiB of its output (and the results after it): the answer still scores, and says so.
     let flood = reasons("floods_and_locks");

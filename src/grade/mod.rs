@@ -469,8 +469,14 @@ fn digest(submission: &Submission, limits: &Limits, crate_digest: &str) -> Strin
 }
 
 /// Copies the folder `from` to `to` with its files' modification times (cargo decides from them whether a
-/// compiled crate is up to date) and its symbolic links as links, leaving out the entries `skip` names.
-fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&std::ffi::OsStr) -> bool) -> Result<()> {
+/// compiled crate is up to date) and its symbolic links as links, leaving out the entries `skip` names. Files
+/// `link` names are hard links to the originals where the file system allows it (else copies).
+fn copy_dir(
+    from: &Path,
+    to: &Path,
+    skip: &dyn Fn(&std::ffi::OsStr) -> bool,
+    link: &dyn Fn(&std::ffi::OsStr) -> bool,
+) -> Result<()> {
     std::fs::create_dir_all(to).map_err(io(to))?;
     for entry in std::fs::read_dir(from).map_err(io(from))? {
         let entry = entry.map_err(io(from))?;
@@ -481,7 +487,9 @@ fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&std::ffi::OsStr) -> bool) -> 
         let target = to.join(entry.file_name());
         let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
-            copy_dir(&path, &target, skip)?;
+            copy_dir(&path, &target, skip, link)?;
+        } else if kind.is_file() && link(&entry.file_name()) && std::fs::hard_link(&path, &target).is_ok() {
+            continue;
         } else if kind.is_file() {
             std::fs::copy(&path, &target).map_err(io(&path))?;
             let modified = entry.metadata().and_then(|m| m.modified()).map_err(io(&path))?;
@@ -506,15 +514,26 @@ fn lock_prepared_build(path: &Path) -> Option<std::fs::File> {
     Some(file)
 }
 
+/// Whether a file of evcxr's build folder is a compiled crate that a run's copy may share with the warm build
+/// ([`Sandbox::shares_compiled_crates`]): rustc and the linker write a new file and rename it over an old one, never
+/// into it (as `lab/kernel.py` relies on for the notebooks' kernels); never evcxr's own crate (`libctx*`) or cells.
+fn is_compiled_crate(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    let evcxr_own = name.starts_with("libctx") || name.starts_with("libcode_");
+    !evcxr_own && [".rlib", ".rmeta", ".so"].iter().any(|suffix| name.ends_with(suffix))
+}
+
 /// Private copies of `dirs` in `run_dir`, for one untrusted run. The build folder is copied without the compiled
-/// cells of the run that made it (`libcode_*`: the solutions' cells, after the warm-up).
-fn private_copies(dirs: &KernelDirs, run_dir: &Path) -> Result<KernelDirs> {
+/// cells of the run that made it (`libcode_*`: the solutions' cells, after the warm-up); with `share`, its compiled
+/// crates are hard links to the originals (read-only to the kernel: [`Sandbox::shares_compiled_crates`]).
+fn private_copies(dirs: &KernelDirs, run_dir: &Path, share: bool) -> Result<KernelDirs> {
     let copies = KernelDirs { cache: run_dir.join("cache"), build: run_dir.join("build") };
     let skip = |name: &std::ffi::OsStr| name.to_string_lossy().starts_with("libcode_");
+    let link = |name: &std::ffi::OsStr| share && is_compiled_crate(name);
     for (from, to) in [(&dirs.cache, &copies.cache), (&dirs.build, &copies.build)] {
         remove_tree(to)?;
         if from.is_dir() {
-            copy_dir(from, to, &skip)?;
+            copy_dir(from, to, &skip, &link)?;
         }
     }
     Ok(copies)
@@ -534,7 +553,7 @@ fn run_composed(
     let executed_path = run_dir.join(format!("executed-{name}"));
     std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
     std::fs::write(&composed_path, notebook::to_json(&composed.notebook)).map_err(io(&composed_path))?;
-    let run_dirs = private_copies(dirs, run_dir)?;
+    let run_dirs = private_copies(dirs, run_dir, sandbox.shares_compiled_crates())?;
     let outcome = sandbox.run(&composed_path, &executed_path, run_dir, &run_dirs);
     // After a run, removing is best effort: what is left is removed, or reported, when grading ends (RUNS).
     let _ = remove_tree(&run_dirs.cache);
@@ -731,7 +750,8 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
     remove_tree(&dirs.build)?;
     if prepared.join("target").is_dir() {
         let _lock = lock_prepared_build(&prepared.with_file_name("lock"));
-        copy_dir(&prepared, &dirs.build, &|name| name == "incremental")?;
+        // Copied, never linked: the kernel's user is given the warm build, and must not be given the prepared one.
+        copy_dir(&prepared, &dirs.build, &|name| name == "incremental", &|_| false)?;
     }
     let sandbox = &trusted(sandbox);
     let run_dir = options.out.join(RUNS).join("warm-up");
@@ -873,6 +893,8 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             build: options.out.join(".biaslab/evcxr-build"),
         };
         warm_up(&sandbox, options, &sources, &dirs, &crate_digest)?;
+        // The warm build is the grader's again before any run's copy shares its compiled crates.
+        sandbox.reclaim(&dirs)?;
         let mut expected = HashMap::new();
         for source in &sources {
             expected.insert(source.clone(), expected_for(&sandbox, options, source, &dirs, &validate, &crate_digest)?);
@@ -1038,7 +1060,7 @@ mod tests {
         std::fs::write(deps.join("libcode_3.so"), b"a solution's cell").unwrap();
 
         let run = dir.path().join("run");
-        let copies = private_copies(&dirs, &run).unwrap();
+        let copies = private_copies(&dirs, &run, false).unwrap();
         assert_eq!(copies.cache, run.join("cache"));
         let copied = copies.build.join("target/debug/deps/libbiaslab.rlib");
         assert_eq!(std::fs::read(&copied).unwrap(), b"compiled");
@@ -1055,8 +1077,31 @@ mod tests {
         assert_eq!(std::fs::read(deps.join("libbiaslab.rlib")).unwrap(), b"compiled");
         // A second run starts from the originals again; a missing original is not copied (the run starts empty).
         std::fs::remove_dir_all(&dirs.cache).unwrap();
-        let again = private_copies(&dirs, &run).unwrap();
+        let again = private_copies(&dirs, &run, false).unwrap();
         assert_eq!(std::fs::read(again.build.join("target/debug/deps/libbiaslab.rlib")).unwrap(), b"compiled");
         assert!(!again.cache.exists());
+    }
+
+    #[test]
+    fn shared_copies_link_compiled_crates_only_and_never_evcxrs_own() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = KernelDirs { cache: dir.path().join("cache"), build: dir.path().join("build") };
+        let deps = dirs.build.join("target/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        let names = ["libbiaslab-1.rlib", "libbiaslab-1.rmeta", "libtokenizers-2.so", "libctx.so", "biaslab-1.d"];
+        for name in names {
+            std::fs::write(deps.join(name), name).unwrap();
+        }
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+        let shared = private_copies(&dirs, &dir.path().join("shared"), true).unwrap();
+        let copied = private_copies(&dirs, &dir.path().join("copied"), false).unwrap();
+        for name in names {
+            let original = inode(&deps.join(name));
+            let linked = inode(&shared.build.join("target/debug/deps").join(name)) == original;
+            assert_eq!(linked, name.starts_with("libbiaslab") || name.starts_with("libtokenizers"), "{name}");
+            assert_ne!(inode(&copied.build.join("target/debug/deps").join(name)), original, "{name}");
+        }
+        assert!(!is_compiled_crate("libcode_7.so".as_ref()));
     }
 }

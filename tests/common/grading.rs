@@ -60,7 +60,9 @@ pub const CORRECT: &str = "a.occupations().into_iter().filter(|w| !b.contains(w)
 
 /// The body of an `only_in` answer that checks its own sandbox and prints what it found (`leaked: [...]`): the
 /// answer is right only if the code kept a capability, read a secret of the host (`/etc/shadow`, the Hugging Face
-/// token [`grade_command`] puts beside `out`, a registry token) or could write into the crate's `src/`.
+/// token [`grade_command`] puts beside `out`, a registry token) or could write into the crate's `src/` or into a
+/// compiled crate its build folder shares with other runs (a hard link to another user's file; it also prints how
+/// many it shares). That every shared file is the grader's is checked from outside: [`assert_warm_build_is_the_graders`].
 pub fn sandbox_probe(out: &Path) -> String {
     format!(
         r#"    let mut leaked: Vec<String> = Vec::new();
@@ -74,6 +76,23 @@ pub fn sandbox_probe(out: &Path) -> String {
     let src = {src:?};
     let remounted = std::process::Command::new("mount").args(["-o", "remount,rw,bind", src]).status().is_ok_and(|s| s.success());
     if remounted || std::fs::write(format!("{{src}}/pwned.rs"), "x").is_ok() {{ leaked.push("the crate's src/".into()); }}
+    // Compiled crates this run's build folder shares with the warm build: hard links to another user's files (rustc
+    // links files of its own in the run too, the kernel user's), never writable.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let me: u32 = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next()).and_then(|u| u.parse().ok()).expect("own uid");
+    let (mut shared, mut folders) = (0, vec![std::path::PathBuf::from(std::env::var("EVCXR_TMPDIR").unwrap_or_default())]);
+    while let Some(folder) = folders.pop() {{
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {{
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {{ continue }};
+            if meta.is_dir() {{ folders.push(entry.path()); }}
+            use std::os::unix::fs::MetadataExt;
+            if meta.is_file() && meta.nlink() > 1 && meta.uid() != me {{
+                shared += 1;
+                if std::fs::OpenOptions::new().append(true).open(entry.path()).is_ok() {{ leaked.push(format!("{{}}", entry.path().display())); }}
+            }}
+        }}
+    }}
+    println!("compiled crates shared with other runs: {{shared}}");
     let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     println!("user namespace of its own: {{}}", uid_map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]);
     println!("leaked: {{leaked:?}}");
@@ -82,6 +101,38 @@ pub fn sandbox_probe(out: &Path) -> String {
         credentials = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo")).join("credentials.toml"),
         src = root().join("src"),
     )
+}
+
+/// Every file and folder of the warm build in `out` (which runs' copies link to) belongs to the grader and is not
+/// writable by anyone else: a link to any of them in a run's copy is read-only to the kernel.
+pub fn assert_warm_build_is_the_graders(out: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let build = out.join(".biaslab/evcxr-build");
+    let (mut folders, mut seen) = (vec![build.clone()], 0);
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            assert_eq!(meta.uid(), me, "not the grader's: {}", path.display());
+            assert_eq!(meta.mode() & 0o022, 0, "writable by others: {} ({:o})", path.display(), meta.mode());
+            if meta.is_dir() {
+                folders.push(path);
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 1000, "the warm build {} holds only {seen} entries", build.display());
+}
+
+/// How many compiled crates [`sandbox_probe`] found shared with other runs, from its feedback.
+pub fn shared_crates(feedback: &str) -> usize {
+    let line = feedback.lines().find_map(|l| l.split("compiled crates shared with other runs: ").nth(1));
+    line.and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("the probe's count is not in its feedback: {feedback}"))
 }
 
 /// `biaslab grade SUBMITTED --source solutions --out OUT ARGS…`, with the demo model, a Python for the demo
