@@ -9,6 +9,10 @@ prints the first cell (`:dep biaslab`) and the whole notebook's wall time (kerne
   kernel compiles biaslab itself again: the kernel before this change;
 - `biaslab`: lab/kernel.py, evcxr started from the build lab/setup.sh prepared.
 
+The `FillMask::from_env()` cell's time is mostly evcxr's (its first cell that keeps a variable loads the crates into
+rust-analyzer), so the load itself is also timed alone: examples/load_bench.rs, built in release, in a fresh process
+each time (`--load-runs`, 0 to skip).
+
 Needs `bash lab/setup.sh --no-open` first. Run it on a quiet machine (a build beside it skews it badly):
 
     .venv/bin/python bench/kernel_start.py [--runs 2] [--model demo]
@@ -74,12 +78,29 @@ def run(kernel, model):
     return first, whole, load
 
 
+def load_alone(model, runs):
+    """`FillMask::from_env()` timed by examples/load_bench.rs, each run a fresh process: seconds per run."""
+    cargo = ["cargo", "build", "--quiet", "--locked", "--release", "--example", "load_bench"]
+    print(f"building examples/load_bench.rs: {' '.join(cargo)}", flush=True)
+    subprocess.run(cargo, cwd=ROOT, check=True)
+    binary = os.path.join(ROOT, "target", "release", "examples", "load_bench")
+    times = []
+    for _ in range(runs):
+        result = subprocess.run([binary], env=dict(os.environ, BIASLAB_MODEL=model), capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"examples/load_bench failed:\n{result.stderr[-3000:]}")
+        times.append(json.loads(result.stdout)["from_env_s"])
+    return times
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each kernel (default 2)")
     parser.add_argument("--model", default="demo", help="BIASLAB_MODEL for the notebook (default demo)")
     parser.add_argument("--kernels", default="rust,biaslab",
                         help="the kernels to run, comma-separated (default rust,biaslab)")
+    parser.add_argument("--load-runs", type=int, default=5,
+                        help="runs of FillMask::from_env() alone, each a fresh process (default 5, 0 to skip)")
     args = parser.parse_args()
     specs = json.loads(subprocess.run([JUPYTER, "kernelspec", "list", "--json"], capture_output=True, text=True,
                                       check=True).stdout)["kernelspecs"]
@@ -104,6 +125,10 @@ def main():
         load = f"{statistics.median(loads):.1f} s" if loads else "?"
         print(f"| {kernel} | {statistics.median(r[0] for r in rows):.1f} s | "
               f"{statistics.median(r[1] for r in rows):.1f} s | {load} |")
+    if args.load_runs > 0:
+        times = load_alone(args.model, args.load_runs)
+        print(f"\nFillMask::from_env() alone (release, a fresh process each): median {statistics.median(times):.3f} s "
+              f"of {', '.join(f'{t:.3f}' for t in times)} s")
 
 
 if __name__ == "__main__":
