@@ -182,10 +182,8 @@ fn copy_checkout(to: &Path) -> PathBuf {
     kernels
 }
 
-// Ignored in `cargo test` for now: it compiles biaslab twice for evcxr (about 5 minutes), and CI's 90 minutes are
-// nearly used. It passed in a clean-clone `.ci/run`; run it with `cargo test --test kernel -- --ignored`.
+// It compiles biaslab twice for evcxr (a few minutes): once to prepare the copy's build, once after the edit.
 #[test]
-#[ignore = "compiles biaslab twice (about 5 minutes): cargo test --test kernel -- --ignored"]
 fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
     let jupyter = common::jupyter();
     common::require_kernel(&jupyter);
