@@ -199,6 +199,11 @@ struct GradeArgs {
     /// Processes and threads a submission may run at once.
     #[arg(long, default_value_t = 512)]
     processes: u64,
+    /// Compute threads of each kernel's tensor library (its RAYON_NUM_THREADS). Default: $RAYON_NUM_THREADS if set,
+    /// else the machine's cores divided by --jobs (at least 1), so that kernels running at once share the cores
+    /// instead of each spinning threads for all of them.
+    #[arg(long, value_parser = cli_suites::positive)]
+    threads: Option<usize>,
     /// Write into an OUT that biaslab did not make (or one inside SUBMITTED or SOURCE).
     #[arg(long)]
     force: bool,
@@ -379,6 +384,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             time_limit: Duration::from_secs(args.time_limit),
             memory: args.memory_gb << 30,
             processes: args.processes,
+            threads: args.threads.unwrap_or_else(|| Limits::threads_per_job(args.jobs)),
         },
         force: args.force,
         hand_scores: args.hand_scores,

@@ -185,7 +185,7 @@ fn every_lab_grades_a_written_answer_by_hand_with_a_rubric_the_students_never_se
 /// earlier run (or in the user's own cache) never is.
 ///
 /// The kernel is the notebooks' own (`lab/kernel.py`), as a student's JupyterLab starts it.
-fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Value {
+fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path, threads: usize) -> Value {
     let model = std::env::var("BIASLAB_MODEL").unwrap_or_else(|_| "demo".into());
     let minilm = std::env::var_os("BIASLAB_MINILM_DIR")
         .map(PathBuf::from)
@@ -204,6 +204,7 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path) -> Val
         .env("BIASLAB_MINILM_DIR", &minilm)
         .env("BIASLAB_DATA_DIR", &data)
         .env("BIASLAB_CACHE", cache)
+        .env("RAYON_NUM_THREADS", threads.to_string())
         .output()
         .expect("nbconvert runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -285,10 +286,16 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
     for dir in ["notebooks", "solutions"] {
         std::fs::create_dir_all(out.join(dir)).unwrap();
     }
+    // Two kernels at once share the cores (as `biaslab grade --jobs 2` shares them): each taking all of them for its
+    // tensor work oversubscribed 2 cores, and lab 03's fine-tuning ran at a third of its speed alone.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1));
     let run = |dir: &str, notebook: &Path| {
         let name = notebook.file_name().unwrap().to_string_lossy().to_string();
         let started = std::time::Instant::now();
-        let executed = execute(&jupyter, notebook, &out.join(dir), &cache);
+        let executed = execute(&jupyter, notebook, &out.join(dir), &cache, threads);
         // Informational, never asserted: what a student waits for at each kernel start.
         let first = common::first_cell_seconds(&executed).map_or("?".into(), |s| format!("{s:.1}"));
         eprintln!("{dir}/{name} ran in {:.0} s (first cell {first} s)", started.elapsed().as_secs_f64());

@@ -200,7 +200,7 @@ std::thread::spawn(|| {
 }
 
 fn grade(submitted: &Path, out: &Path) -> std::process::Output {
-    grade_with(submitted, out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"])
+    grade_with(submitted, out, &["--jobs", "2", "--cell-timeout", "60", "--time-limit", "900"])
 }
 
 fn solution_nb() -> Value {
@@ -315,7 +315,7 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
         format!("{header}solution,lab01,{NOTEBOOK},written-answer,1.5,\"Clear; name the evidence, too.\"\nblank,lab01,01_fill_mask_bias,written-answer,0,Nothing written.\nfake_pass,lab01,{NOTEBOOK},written-answer,,\n"),
     )
     .unwrap();
-    let imported = grade_with(&submitted, &out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900", "--hand-scores", scores.to_str().unwrap()]);
+    let imported = grade_with(&submitted, &out, &["--jobs", "2", "--cell-timeout", "60", "--time-limit", "900", "--hand-scores", scores.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&imported.stderr);
     assert!(stderr.contains(&format!("0 graded, {} reused", expected.len())) && stderr.contains("2 hand score(s) imported"), "{stderr}");
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
@@ -340,8 +340,8 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     let late = dir.path().join("late");
     write(&late, "sleeper", &only_in("    loop { std::thread::sleep(std::time::Duration::from_secs(1)); }"));
     let started = std::time::Instant::now();
-    grade_with(&late, &out, &["--jobs", "1", "--cell-timeout", "600", "--time-limit", "60"]);
+    grade_with(&late, &out, &["--jobs", "1", "--cell-timeout", "600", "--time-limit", "30"]);
     assert!(started.elapsed().as_secs() < 300, "the run took {:?}", started.elapsed());
     let md = reasons("sleeper");
-    assert!(md.contains("Score: **0 / 4**") && md.contains("ran past its time limit (60 s)"), "{md}");
+    assert!(md.contains("Score: **0 / 4**") && md.contains("ran past its time limit (30 s)"), "{md}");
 }
