@@ -384,7 +384,7 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
             time_limit: Duration::from_secs(args.time_limit),
             memory: args.memory_gb << 30,
             processes: args.processes,
-            threads: args.threads.unwrap_or_else(|| Limits::threads_per_job(args.jobs)),
+            threads: args.threads.unwrap_or_else(|| biaslab::device::threads_per_job(args.jobs)),
         },
         force: args.force,
         hand_scores: args.hand_scores,

@@ -204,7 +204,7 @@ fn execute(jupyter: &Path, notebook: &Path, out_dir: &Path, cache: &Path, thread
         .env("BIASLAB_MINILM_DIR", &minilm)
         .env("BIASLAB_DATA_DIR", &data)
         .env("BIASLAB_CACHE", cache)
-        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env(biaslab::device::THREADS_VARIABLE, threads.to_string())
         .output()
         .expect("nbconvert runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -288,10 +288,7 @@ fn every_notebook_runs_headless_in_the_rust_kernel() {
     }
     // Two kernels at once share the cores (as `biaslab grade --jobs 2` shares them): each taking all of them for its
     // tensor work oversubscribed 2 cores, and lab 03's fine-tuning ran at a third of its speed alone.
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1));
+    let threads = biaslab::device::threads_per_job(2);
     let run = |dir: &str, notebook: &Path| {
         let name = notebook.file_name().unwrap().to_string_lossy().to_string();
         let started = std::time::Instant::now();

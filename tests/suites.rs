@@ -71,12 +71,6 @@ fn results_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/demo-model.json")
 }
 
-/// Compute threads of each of the two runs at once: `RAYON_NUM_THREADS` if set, else half the cores.
-fn threads_per_run() -> String {
-    std::env::var("RAYON_NUM_THREADS")
-        .unwrap_or_else(|_| (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1).to_string())
-}
-
 /// Runs `biaslab` with `args`; panics with its standard error if it fails.
 fn biaslab(args: &[String]) -> (Value, f64) {
     let shared = common::shared_dir();
@@ -87,7 +81,7 @@ fn biaslab(args: &[String]) -> (Value, f64) {
         .env_remove("BIASLAB_DATA_DIR")
         .env("HF_HUB_OFFLINE", "1")
         .env("BIASLAB_MINILM_DIR", shared.join("models/all-MiniLM-L6-v2"))
-        .env("RAYON_NUM_THREADS", threads_per_run())
+        .env(biaslab::device::THREADS_VARIABLE, biaslab::device::threads_per_job(2).to_string())
         .output()
         .expect("biaslab runs");
     let seconds = started.elapsed().as_secs_f64();

@@ -83,20 +83,6 @@ pub struct Limits {
     pub threads: usize,
 }
 
-impl Limits {
-    /// Compute threads for each of `jobs` kernels running at once: `RAYON_NUM_THREADS` if the grader has it, else
-    /// the machine's cores shared out (at least 1). Every kernel taking all the cores oversubscribes them: two
-    /// fine-tunings of the demo model at once on 2 cores took 40 s each for 30 steps with 2 threads each, 19 s with
-    /// one (14 s for one alone with 2).
-    pub fn threads_per_job(jobs: usize) -> usize {
-        if let Some(threads) = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0) {
-            return threads;
-        }
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        (cores / jobs.max(1)).max(1)
-    }
-}
-
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -104,7 +90,7 @@ impl Default for Limits {
             time_limit: Duration::from_secs(1800),
             memory: 8 << 30,
             processes: 512,
-            threads: Limits::threads_per_job(1),
+            threads: crate::device::threads_per_job(1),
         }
     }
 }
@@ -361,7 +347,7 @@ impl Sandbox {
         let path = path.join(":");
         arg(&["--setenv", "PATH", &path]);
         arg(&["--setenv", "CARGO_HOME", &s(&self.cargo_home), "--setenv", "RUSTUP_HOME", &s(&self.rustup_home)]);
-        arg(&["--setenv", "RAYON_NUM_THREADS", &self.limits.threads.max(1).to_string()]);
+        arg(&["--setenv", crate::device::THREADS_VARIABLE, &self.limits.threads.max(1).to_string()]);
         for passed in ["RUSTUP_TOOLCHAIN", crate::compare::MODEL_VARIABLE] {
             if let Ok(value) = std::env::var(passed) {
                 arg(&["--setenv", passed, &value]);
@@ -773,19 +759,3 @@ mod limits {
     }
 }
 
-#[cfg(test)]
-mod thread_tests {
-    use super::Limits;
-
-    #[test]
-    fn kernels_at_once_share_the_cores_and_each_gets_one_at_least() {
-        if std::env::var_os("RAYON_NUM_THREADS").is_some() {
-            return; // the grader's own setting wins; nothing to share out
-        }
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(Limits::threads_per_job(1), cores);
-        assert_eq!(Limits::threads_per_job(0), cores);
-        assert_eq!(Limits::threads_per_job(2), (cores / 2).max(1));
-        assert_eq!(Limits::threads_per_job(cores * 4), 1);
-    }
-}
