@@ -32,7 +32,14 @@ exists, with the Jupyter client the set-up installs (it is the kernel's command 
 registers it).
 
     kernel.py --evcxr PATH --control_file FILE   what Jupyter runs (the registered kernel)
+    kernel.py --prebuild                         compiles the build's crates before evcxr is installed (lab/setup.sh)
     kernel.py --evcxr PATH --prepare             prepares target/kernel/build (lab/setup.sh)
+
+`--prebuild` exists for the set-up's time: preparing compiles biaslab and all its dependencies (several minutes)
+and needs evcxr, whose own compilation takes several more. `--prebuild` writes the crate evcxr will generate for
+the first cell (`evcxr_manifest`) and compiles its dependencies with cargo exactly as evcxr invokes it, so the two
+compilations run side by side; `--prepare` then finds them fresh. It only saves time: whatever differs (another
+evcxr's manifest, another linker), cargo compiles again in `--prepare`, as before.
 """
 
 import argparse
@@ -52,6 +59,7 @@ TEMPLATE = os.path.join(KERNEL_DIR, "build")
 KERNELS = os.path.join(KERNEL_DIR, "kernels")
 LOCK = os.path.join(KERNEL_DIR, "lock")
 KEY_FILE = os.path.join(KERNEL_DIR, "build.key")
+PREBUILD_LOG = os.path.join(KERNEL_DIR, "prebuild.log")
 # The notebook whose first cell the build is prepared with; every notebook's first cell is the same (a test says so).
 FIRST_NOTEBOOK = os.path.join(ROOT, "notebooks", "01_fill_mask_bias.ipynb")
 # Compiled artifacts, which are linked, not copied (but evcxr's generated crate's, which it renames).
@@ -95,11 +103,27 @@ def file_digest(path):
         return ""
 
 
+def evcxr_linker():
+    """The linker evcxr picks: mold, else lld, when either is on PATH (a different linker means other rustc flags)."""
+    return "mold" if shutil.which("mold") else "lld" if shutil.which("lld") else "system"
+
+
+def evcxr_manifest():
+    """The Cargo.toml evcxr 0.22 writes for the notebooks' first cell (`:dep biaslab = { path = ".." }`, evcxr's
+    default `:opt 2`), byte for byte; tests/kernel.rs checks it against the one a preparation leaves."""
+    return (
+        '\n[package]\nname = "ctx"\nversion = "1.0.0"\nedition = "2024"\n\n[lib]\ncrate-type = ["cdylib"]\n'
+        'path = "src/lib.rs"\n\n[profile.dev]\nopt-level = 2\ndebug = false\nstrip = "debuginfo"\nrpath = true\n'
+        "lto = false\ndebug-assertions = true\ncodegen-units = 16\npanic = 'unwind'\nincremental = true\n"
+        "overflow-checks = true\n\n[dependencies]\n"
+        f'biaslab = {{ path = "{os.path.realpath(ROOT)}" }}\n\n'
+    )
+
+
 def build_key(evcxr):
     """What the prepared build depends on beyond biaslab's sources (which cargo checks itself)."""
     evcxr_stat = os.stat(evcxr)
-    # evcxr links with mold, else lld, when either is on PATH (a different linker means different rustc flags).
-    linker = "mold" if shutil.which("mold") else "lld" if shutil.which("lld") else "system"
+    linker = evcxr_linker()
     parts = {
         "rustc": command_output(["rustc", "-vV"]),
         "cargo": command_output(["cargo", "-V"]),
@@ -324,6 +348,51 @@ def remove_written_through(build):
         note(f"compiling again {len(removed)} crates of the prepared build that a kernel had written into")
 
 
+def host_target():
+    for line in command_output(["rustc", "-vV"]).splitlines():
+        if line.startswith("host: "):
+            return line[len("host: "):].strip()
+    raise SystemExit("setup: `rustc -vV` names no host target")
+
+
+def prebuild_invocation():
+    """The cargo command (run in TEMPLATE) and environment that compile biaslab and its dependencies as evcxr's
+    cargo_command (eval_context.rs) does: its variables, and --target, which keeps RUSTFLAGS off the build scripts
+    and procedural macros. tests/kernel.rs checks that it finds a prepared build fresh."""
+    linker = evcxr_linker()
+    rustflags = ["-Cprefer-dynamic"] + (["-Clink-arg=-fuse-ld=lld"] if linker == "lld" else [])
+    env = dict(kernel_environment(os.environ), CARGO_TARGET_DIR="target", CARGO_BUILD_BUILD_DIR="target",
+               RUSTFLAGS=" ".join(rustflags))
+    argv = ["cargo", "build", "--target", host_target(), "-p", "biaslab", "--lib"]
+    if linker == "mold":
+        argv = ["mold", "-run"] + argv
+    return argv, env
+
+
+def prebuild():
+    """Compiles biaslab and its dependencies in target/kernel/build as evcxr's first cell will (module
+    documentation): the same manifest, target, profile, RUSTFLAGS and target folder, so `--prepare` finds them
+    fresh. Needs only cargo, so it runs while evcxr is being installed."""
+    with locked(shared=False):
+        os.makedirs(os.path.join(TEMPLATE, "src"), exist_ok=True)
+        if os.path.exists(KEY_FILE):
+            os.remove(KEY_FILE)  # the build is changing: no kernel may take it until --prepare is done
+        with open(os.path.join(TEMPLATE, "Cargo.toml"), "w", encoding="utf-8") as f:
+            f.write(evcxr_manifest())
+        lib = os.path.join(TEMPLATE, "src", "lib.rs")
+        if not os.path.exists(lib):
+            with open(lib, "w", encoding="utf-8") as f:
+                f.write("// evcxr writes the notebook's code here\n")
+        started = time.monotonic()
+        argv, env = prebuild_invocation()
+        # cargo ends with this process (lab/setup.sh stops it when the set-up fails).
+        done = subprocess.run(argv, cwd=TEMPLATE, env=env, stdin=subprocess.DEVNULL, check=False,
+                              preexec_fn=die_with_parent)
+        if done.returncode != 0:
+            raise SystemExit(f"setup: compiling the kernel's crates failed (cargo exited with {done.returncode})")
+        print(f"compiled biaslab and its dependencies for the kernel in {time.monotonic() - started:.0f} s")
+
+
 def prepare(evcxr):
     """Runs the notebooks' first cell in a real kernel whose build folder is target/kernel/build."""
     from jupyter_client.manager import KernelManager
@@ -380,10 +449,16 @@ def prepare(evcxr):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--evcxr", required=True, help="the evcxr_jupyter program")
+    parser.add_argument("--evcxr", help="the evcxr_jupyter program (all but --prebuild)")
     parser.add_argument("--control_file", help="the connection file Jupyter gives a kernel")
     parser.add_argument("--prepare", action="store_true", help="prepare target/kernel/build")
+    parser.add_argument("--prebuild", action="store_true", help="compile the build's crates, before evcxr exists")
     args = parser.parse_args()
+    if args.prebuild:
+        prebuild()
+        return
+    if not args.evcxr:
+        parser.error("give --evcxr")
     if args.prepare:
         prepare(args.evcxr)
     elif args.control_file:

@@ -12,7 +12,8 @@
 #   3. installs the Rust kernel, evcxr_jupyter, with `cargo install --locked` and registers it with Jupyter;
 #   4. registers the notebooks' kernel, "Rust (biaslab)" (lab/kernel.py: evcxr started from a prepared build of
 #      biaslab), in .venv, and prepares that build in target/kernel/ (compiled again only after biaslab changes),
-#      so that a notebook's first cell takes seconds, not minutes.
+#      so that a notebook's first cell takes seconds, not minutes. Its crates start compiling right after step 1,
+#      beside steps 2 and 3 (lab/kernel.py --prebuild; output in target/kernel/prebuild.log).
 set -euo pipefail
 
 EVCXR_VERSION=0.22.0
@@ -56,6 +57,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
 fi
 
+# The kernel's build of biaslab (step 4) needs only cargo to compile its crates, which takes minutes: it starts now,
+# beside the steps below, instead of after evcxr's own compilation (lab/kernel.py, --prebuild).
+mkdir -p target/kernel
+prebuild_log=target/kernel/prebuild.log
+say "compiling biaslab and its dependencies for the notebooks' kernel, beside the next steps ($prebuild_log)"
+"$PYTHON" lab/kernel.py --prebuild >"$prebuild_log" 2>&1 </dev/null &
+prebuild=$!
+spec_dir=""
+cleanup() {
+    [ -n "$prebuild" ] && kill "$prebuild" 2>/dev/null
+    [ -n "$spec_dir" ] && rm -rf "$spec_dir"
+    return 0
+}
+trap cleanup EXIT
+
 # 2. JupyterLab and nbconvert in .venv, and the demo model's encoder.
 if [ ! -x .venv/bin/python ]; then
     say "creating .venv with $("$PYTHON" --version)"
@@ -80,7 +96,6 @@ say "registering the Rust kernel with Jupyter"
 # 4. The notebooks' kernel and its prepared build of biaslab.
 say "registering the notebooks' kernel, Rust (biaslab), in .venv"
 spec_dir=$(mktemp -d)
-trap 'rm -rf "$spec_dir"' EXIT
 .venv/bin/python - "$spec_dir" "$ROOT" "$CARGO_BIN/evcxr_jupyter" <<'PY'
 import json, os, sys
 spec_dir, root, evcxr = sys.argv[1:]
@@ -92,7 +107,20 @@ with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
 PY
 .venv/bin/jupyter kernelspec install --sys-prefix --replace --name biaslab "$spec_dir" >/dev/null 2>&1
 .venv/bin/jupyter kernelspec list | grep -q '^ *biaslab ' || { echo "setup: the biaslab kernel did not register with Jupyter" >&2; exit 1; }
-say "preparing the kernel's build of biaslab in target/kernel/ (the first time: several minutes of compiling)"
+say "waiting for the kernel's crates to finish compiling (started after step 1; the first time: several minutes)"
+# GNU tail shows the compilation as it goes, from its start, and stops when it ends; elsewhere the log is shown after.
+if tail --version >/dev/null 2>&1; then
+    tail -n +1 -f --pid="$prebuild" "$prebuild_log" || true
+    prebuilt=0; wait "$prebuild" || prebuilt=$?
+else
+    prebuilt=0; wait "$prebuild" || prebuilt=$?
+    cat "$prebuild_log"
+fi
+prebuild=""
+if [ "$prebuilt" != 0 ]; then
+    echo "setup: note: compiling the kernel's crates beforehand failed (above); the next step compiles them instead" >&2
+fi
+say "preparing the kernel's build of biaslab in target/kernel/"
 .venv/bin/python lab/kernel.py --evcxr "$CARGO_BIN/evcxr_jupyter" --prepare
 
 say "ready: the Rust kernel is registered; the notebooks are in notebooks/"

@@ -225,3 +225,35 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
     let after = execute(&probe, Some(&jupyter_path)).unwrap_or_else(|err| panic!("the edited copy failed:\n{err}"));
     assert!(printed(&after).contains("stale-check: true"), "a new kernel ran biaslab as it was before the edit: {}", printed(&after));
 }
+
+/// `lab/setup.sh` compiles the kernel's crates before evcxr is installed (`lab/kernel.py --prebuild`), for the
+/// manifest evcxr will write and with the cargo command evcxr runs. Both must be evcxr's, or the preparation compiles
+/// every crate a second time: the manifest is compared with the one the preparation left, and the command, run on
+/// the prepared build, must find every crate fresh (it compiles nothing then, so the shared build is unchanged).
+#[test]
+fn the_set_up_compiles_the_kernels_crates_as_evcxr_will() {
+    let prepared = std::fs::read_to_string(root().join("target/kernel/build/Cargo.toml"))
+        .expect("no prepared build in target/kernel/build: run `bash lab/setup.sh --no-open`");
+    let venv = root().join(".venv/bin/python");
+    let python = if venv.is_file() { venv } else { PathBuf::from("python3") };
+    let script = r#"
+import json, subprocess, sys
+sys.path.insert(0, "lab")
+import kernel
+sys.stdout.write(kernel.evcxr_manifest())
+sys.stdout.write("\0")
+argv, env = kernel.prebuild_invocation()
+done = subprocess.run(argv + ["--message-format=json"], cwd=kernel.TEMPLATE, env=env, capture_output=True, text=True)
+for line in done.stdout.splitlines():
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and not message["fresh"]:
+        print("compiled:", message["package_id"])
+print("cargo exited with", done.returncode)
+"#;
+    let out = Command::new(&python).arg("-c").arg(script).current_dir(root()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (manifest, report) = stdout.split_once('\0').unwrap();
+    assert_eq!(manifest, prepared, "lab/kernel.py's evcxr_manifest is not the Cargo.toml evcxr wrote");
+    assert_eq!(report.trim(), "cargo exited with 0", "the prebuild's cargo command is not evcxr's:\n{report}");
+}
