@@ -59,7 +59,6 @@ TEMPLATE = os.path.join(KERNEL_DIR, "build")
 KERNELS = os.path.join(KERNEL_DIR, "kernels")
 LOCK = os.path.join(KERNEL_DIR, "lock")
 KEY_FILE = os.path.join(KERNEL_DIR, "build.key")
-PREBUILD_LOG = os.path.join(KERNEL_DIR, "prebuild.log")
 # The notebook whose first cell the build is prepared with; every notebook's first cell is the same (a test says so).
 FIRST_NOTEBOOK = os.path.join(ROOT, "notebooks", "01_fill_mask_bias.ipynb")
 # Compiled artifacts, which are linked, not copied (but evcxr's generated crate's, which it renames).
