@@ -228,8 +228,9 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
 
 /// `lab/setup.sh` compiles the kernel's crates before evcxr is installed (`lab/kernel.py --prebuild`), for the
 /// manifest evcxr will write and with the cargo command evcxr runs. Both must be evcxr's, or the preparation compiles
-/// every crate a second time: the manifest is compared with the one the preparation left, and the command, run on
-/// the prepared build, must find every crate fresh (it compiles nothing then, so the shared build is unchanged).
+/// every crate a second time: the manifest is compared with the one the preparation left, and the command, run on a
+/// kernel's copy of the prepared build (cargo writes its bookkeeping even when it compiles nothing, and the build is
+/// shared), must find every crate fresh.
 #[test]
 fn the_set_up_compiles_the_kernels_crates_as_evcxr_will() {
     let prepared = std::fs::read_to_string(root().join("target/kernel/build/Cargo.toml"))
@@ -237,13 +238,19 @@ fn the_set_up_compiles_the_kernels_crates_as_evcxr_will() {
     let venv = root().join(".venv/bin/python");
     let python = if venv.is_file() { venv } else { PathBuf::from("python3") };
     let script = r#"
-import json, subprocess, sys
+import json, shutil, subprocess, sys, tempfile
 sys.path.insert(0, "lab")
 import kernel
 sys.stdout.write(kernel.evcxr_manifest())
 sys.stdout.write("\0")
-argv, env = kernel.prebuild_invocation()
-done = subprocess.run(argv + ["--message-format=json"], cwd=kernel.TEMPLATE, env=env, capture_output=True, text=True)
+with kernel.locked(shared=True):
+    copy = tempfile.mkdtemp(prefix="prebuild-check-", dir=kernel.KERNEL_DIR)
+    kernel.copy_build(kernel.TEMPLATE, copy)
+try:
+    argv, env = kernel.prebuild_invocation()
+    done = subprocess.run(argv + ["--message-format=json"], cwd=copy, env=env, capture_output=True, text=True)
+finally:
+    shutil.rmtree(copy, ignore_errors=True)
 for line in done.stdout.splitlines():
     message = json.loads(line)
     if message.get("reason") == "compiler-artifact" and not message["fresh"]:
