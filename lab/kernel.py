@@ -385,8 +385,11 @@ def prebuild():
         started = time.monotonic()
         argv, env = prebuild_invocation()
         # cargo ends with this process (lab/setup.sh stops it when the set-up fails).
-        done = subprocess.run(argv, cwd=TEMPLATE, env=env, stdin=subprocess.DEVNULL, check=False,
-                              preexec_fn=die_with_parent)
+        try:
+            done = subprocess.run(argv, cwd=TEMPLATE, env=env, stdin=subprocess.DEVNULL, check=False,
+                                  preexec_fn=die_with_parent)
+        except OSError as err:
+            raise SystemExit(f"setup: cannot run {argv[0]} to compile the kernel's crates: {err}") from None
         if done.returncode != 0:
             raise SystemExit(f"setup: compiling the kernel's crates failed (cargo exited with {done.returncode})")
         print(f"compiled biaslab and its dependencies for the kernel in {time.monotonic() - started:.0f} s")
