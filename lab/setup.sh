@@ -105,7 +105,9 @@ prebuild=$!
 # compilation started later waited for the first to hand back a slot, which cargo keeps taking as it frees them).
 evcxr_install=""
 evcxr_log=target/kernel/evcxr-install.log
-if [ -x "$CARGO_BIN/evcxr_jupyter" ] && cargo install --list | grep -q "^evcxr_jupyter v$EVCXR_VERSION:"; then
+# (A listing is read whole before it is searched: with pipefail, `grep -q` leaving early broke the pipe under the
+# lister, and the set-up failed on a check that had passed.)
+if [ -x "$CARGO_BIN/evcxr_jupyter" ] && grep -q "^evcxr_jupyter v$EVCXR_VERSION:" <<<"$(cargo install --list)"; then
     say "evcxr_jupyter $EVCXR_VERSION is installed"
 else
     say "installing evcxr_jupyter $EVCXR_VERSION with cargo, beside the next steps (a few minutes, once; $evcxr_log)"
@@ -146,7 +148,7 @@ if [ -n "$evcxr_install" ]; then
 fi
 say "registering the Rust kernel with Jupyter"
 "$CARGO_BIN/evcxr_jupyter" --install >/dev/null
-.venv/bin/jupyter kernelspec list | grep -q '^ *rust ' || { echo "setup: the Rust kernel did not register with Jupyter" >&2; exit 1; }
+grep -q '^ *rust ' <<<"$(.venv/bin/jupyter kernelspec list)" || { echo "setup: the Rust kernel did not register with Jupyter" >&2; exit 1; }
 
 # 4. The notebooks' kernel and its prepared build of biaslab.
 say "registering the notebooks' kernel, Rust (biaslab), in .venv"
@@ -161,7 +163,7 @@ with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
     json.dump(spec, f, indent=2)
 PY
 .venv/bin/jupyter kernelspec install --sys-prefix --replace --name biaslab "$spec_dir" >/dev/null 2>&1
-.venv/bin/jupyter kernelspec list | grep -q '^ *biaslab ' || { echo "setup: the biaslab kernel did not register with Jupyter" >&2; exit 1; }
+grep -q '^ *biaslab ' <<<"$(.venv/bin/jupyter kernelspec list)" || { echo "setup: the biaslab kernel did not register with Jupyter" >&2; exit 1; }
 say "waiting for the kernel's crates to finish compiling (started after step 1; the first time: several minutes)"
 prebuilt=0; show_until_done "$prebuild" "$prebuild_log" || prebuilt=$?
 prebuild=""
