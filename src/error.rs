@@ -290,7 +290,7 @@ pub enum Error {
     },
 
     /// An output folder or file was not written, to keep what is there: an input of the command, or a file biaslab
-    /// did not write ([`crate::output`]).
+    /// did not write ([`crate::data::output`]).
     #[error("refusing to write {path}: {reason}")]
     OutputRefused {
         /// The folder or file.

@@ -13,40 +13,40 @@
 //! }
 //! # Ok::<(), biaslab::Error>(())
 //! ```
+//!
+//! The modules are folders by layer, each using only the layers below it (`tests/layers.rs` checks this):
+//! [`error`] and [`env`]; [`data`] and [`view`]; [`model`]; [`measure`]; [`train`]; [`report`]; [`teach`];
+//! [`course`]; [`grade`]. The command line (`src/main.rs`, `src/cli/`) sits on top. The short paths of earlier versions
+//! (`biaslab::probe`, `biaslab::hub`, …) are kept as re-exports below.
 
-pub mod cda;
-pub mod chart;
-pub mod check;
-pub mod compare;
-pub mod config;
-pub mod corpus;
+pub mod course;
 pub mod data;
-pub mod dataset;
-pub mod demo;
-pub mod device;
-pub mod display;
+pub mod env;
 pub mod error;
-pub mod finetune;
 #[cfg(unix)]
 pub mod grade;
-pub mod fill_mask;
-pub mod hub;
-pub mod lab01;
-pub mod lab02;
-pub mod lab03;
-pub mod lab04;
-pub mod mitigate;
-pub mod mlm;
-pub mod notebook;
-pub mod output;
+pub mod measure;
 pub mod model;
-pub mod probe;
 pub mod report;
-pub mod scorer;
-pub mod stats;
-pub mod suites;
-pub mod tokenizer;
-pub mod words;
+pub mod teach;
+pub mod train;
+pub mod view;
+
+// The short paths notebooks and earlier versions use, one per module that moved into a layer folder.
+pub use data::{corpus, output};
+pub use course::notebook;
+pub use measure::{compare, dataset, probe, stats, suites, words};
+pub use model::{config, device, fill_mask, hub, mlm, scorer, tokenizer};
+pub use teach::{check, lab01, lab02, lab03, lab04};
+pub use train::{cda, finetune, mitigate};
+pub use view::{chart, display};
+
+/// The offline demo model: what it is and how it is loaded ([`model::demo`]), and how its head is trained
+/// ([`train::demo`]), under the one path `biaslab::demo` of earlier versions.
+pub mod demo {
+    pub use crate::model::demo::*;
+    pub use crate::train::demo::*;
+}
 
 pub use chart::Chart;
 pub use check::CheckReport;
@@ -55,5 +55,6 @@ pub use config::{Config, Family};
 pub use error::{Error, Result};
 pub use fill_mask::{format_table, Batch, FillMask, FillOptions, PipelineOutput, Prediction};
 pub use hub::ModelFiles;
+pub use model::choose::ModelSource;
 pub use model::{Encoder, MaskedLm};
 pub use scorer::MaskScorer;

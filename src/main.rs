@@ -7,10 +7,7 @@ use biaslab::demo::{self, TrainOptions};
 use biaslab::{device, format_table, Comparison, FillMask, FillOptions, PipelineOutput, TopK};
 use clap::{Args, Parser, Subcommand};
 
-mod cli_measure;
-mod cli_mitigate;
-mod cli_report;
-mod cli_suites;
+mod cli;
 
 /// A teaching lab about bias in machine-learning models.
 #[derive(Parser)]
@@ -36,33 +33,33 @@ enum Command {
     Grade(GradeArgs),
     /// A template probe: templates with a group slot and a mask, two groups of terms, target words; per target the
     /// log-ratio between the groups, and the gap with a bootstrap interval and a permutation p-value.
-    Probe(cli_suites::ProbeArgs),
+    Probe(cli::suites::ProbeArgs),
     /// CrowS-Pairs (Nangia et al. 2020) as their metric.py computes it: metric, stereo and antistereo scores, per
     /// bias type.
     #[command(name = "crows-pairs")]
-    CrowsPairs(cli_suites::CrowsPairsArgs),
+    CrowsPairs(cli::suites::CrowsPairsArgs),
     /// StereoSet intrasentence (Nadeem et al. 2021) as the official evaluation computes it: SS, LMS and ICAT per
     /// domain and overall.
     #[command(name = "stereoset")]
-    StereoSet(cli_suites::StereoSetArgs),
+    StereoSet(cli::suites::StereoSetArgs),
     /// WinoBias (Zhao et al. 2018) as a fill-mask probe: the pronoun masked, pro- against anti-stereotypical accuracy
     /// per type.
     #[command(name = "winobias")]
-    WinoBias(cli_suites::WinoBiasArgs),
+    WinoBias(cli::suites::WinoBiasArgs),
     /// HONEST (Nozza et al. 2021): the share of hurtful (HurtLex) words among the top-k completions, per group.
-    Honest(cli_suites::HonestArgs),
+    Honest(cli::suites::HonestArgs),
     /// SEAT/WEAT (May et al. 2019; Caliskan et al. 2017): effect sizes and permutation p-values of association tests
     /// on a sentence encoder's mean-pooled embeddings.
-    Seat(cli_suites::SeatArgs),
+    Seat(cli::suites::SeatArgs),
     /// Mitigate bias by fine-tuning (counterfactual data augmentation, dropout, or plain fine-tuning as the
     /// control), then measure bias and capability before and after: one table, one chart, a verdict.
-    Mitigate(Box<cli_mitigate::MitigateArgs>),
+    Mitigate(Box<cli::mitigate::MitigateArgs>),
     /// Measure a dataset: composition, identity-term frequencies, and the normalised PMI of every word with two
     /// identity terms (she/he by default), as the Hugging Face Data Measurements Tool does.
-    Measure(Box<cli_measure::MeasureArgs>),
+    Measure(Box<cli::measure::MeasureArgs>),
     /// Write the "Bias, Risks and Limitations" and evaluation sections of a model card (Hugging Face format, with
     /// its YAML metadata header) from measurements of the model, with charts and an HTML copy beside it.
-    Report(Box<cli_report::ReportArgs>),
+    Report(Box<cli::report::ReportArgs>),
     /// The offline demo model (all-MiniLM-L6-v2 with a masked-LM head trained by biaslab).
     #[command(subcommand, name = "demo-model")]
     DemoModel(DemoCommand),
@@ -94,11 +91,11 @@ struct TrainArgs {
     out: PathBuf,
     #[arg(long, default_value_t = TrainOptions::default().seed)]
     seed: u64,
-    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = cli_suites::positive)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs, value_parser = cli::suites::positive)]
     epochs: usize,
     #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
     lr: f64,
-    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = cli_suites::positive)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size, value_parser = cli::suites::positive)]
     batch_size: usize,
     /// How many top encoder layers to retrain with the head.
     #[arg(long, default_value_t = TrainOptions::default().train_layers)]
@@ -108,7 +105,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().max_len)]
     max_len: usize,
     /// Stop after this many steps (a quick trial).
-    #[arg(long, value_parser = cli_suites::positive)]
+    #[arg(long, value_parser = cli::suites::positive)]
     max_steps: Option<usize>,
     /// Write into an OUT that holds files biaslab did not write there.
     #[arg(long)]
@@ -122,7 +119,7 @@ struct FillArgs {
     texts: Vec<String>,
 
     /// A Hugging Face Hub model id, a local model directory, or `demo` (the offline demo model).
-    #[arg(long, env = "BIASLAB_MODEL", default_value = "bert-base-uncased")]
+    #[arg(long, env = biaslab::env::MODEL, default_value = biaslab::env::DEFAULT_MODEL)]
     model: String,
 
     /// The hub revision (branch, tag or commit) to download.
@@ -185,7 +182,7 @@ struct GradeArgs {
     #[arg(long = "crate")]
     crate_dir: Option<PathBuf>,
     /// Submissions graded at once.
-    #[arg(long, default_value_t = 1, value_parser = cli_suites::positive)]
+    #[arg(long, default_value_t = 1, value_parser = cli::suites::positive)]
     jobs: usize,
     /// Longest time one cell may run, in seconds.
     #[arg(long, default_value_t = 600)]
@@ -202,7 +199,7 @@ struct GradeArgs {
     /// Compute threads of each kernel's tensor library (its RAYON_NUM_THREADS). Default: $RAYON_NUM_THREADS if set,
     /// else the machine's cores divided by --jobs (at least 1), so that kernels running at once share the cores
     /// instead of each spinning threads for all of them.
-    #[arg(long, value_parser = cli_suites::positive)]
+    #[arg(long, value_parser = cli::suites::positive)]
     threads: Option<usize>,
     /// Write into an OUT that biaslab did not make (or one inside SUBMITTED or SOURCE).
     #[arg(long)]
@@ -227,7 +224,7 @@ struct GapArgs {
     words: Option<Vec<String>>,
 
     /// A Hugging Face Hub model id, a local model directory, or `demo` (the offline demo model).
-    #[arg(long, env = "BIASLAB_MODEL", default_value = "bert-base-uncased")]
+    #[arg(long, env = biaslab::env::MODEL, default_value = biaslab::env::DEFAULT_MODEL)]
     model: String,
 
     /// The hub revision (branch, tag or commit) to download.
@@ -280,21 +277,21 @@ fn stdout_failed(closed: bool, error: &str) -> ! {
 
 fn main() -> ExitCode {
     exit_quietly_when_stdout_fails();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let parsed = Cli::parse();
+    let result = match parsed.command {
         Command::Fill(args) => fill(args),
         Command::Gap(args) => gap(args),
         Command::Release(args) => release(args),
         Command::Grade(args) => grade(args),
-        Command::Probe(args) => cli_suites::probe(args),
-        Command::CrowsPairs(args) => cli_suites::crows_pairs(args),
-        Command::StereoSet(args) => cli_suites::stereoset(args),
-        Command::WinoBias(args) => cli_suites::winobias(args),
-        Command::Honest(args) => cli_suites::honest(args),
-        Command::Seat(args) => cli_suites::seat(args),
-        Command::Mitigate(args) => cli_mitigate::mitigate(*args),
-        Command::Measure(args) => cli_measure::measure(*args),
-        Command::Report(args) => cli_report::report(*args),
+        Command::Probe(args) => cli::suites::probe(args),
+        Command::CrowsPairs(args) => cli::suites::crows_pairs(args),
+        Command::StereoSet(args) => cli::suites::stereoset(args),
+        Command::WinoBias(args) => cli::suites::winobias(args),
+        Command::Honest(args) => cli::suites::honest(args),
+        Command::Seat(args) => cli::suites::seat(args),
+        Command::Mitigate(args) => cli::mitigate::mitigate(*args),
+        Command::Measure(args) => cli::measure::measure(*args),
+        Command::Report(args) => cli::report::report(*args),
         Command::DemoModel(DemoCommand::Train(args)) => train_demo(args),
         Command::DemoModel(DemoCommand::Eval(args)) => eval_demo(args),
     };
@@ -504,8 +501,7 @@ fn train_demo(args: TrainArgs) -> biaslab::Result<()> {
 
 /// The shared BOLD Wikipedia directory beside the project, when there is one.
 fn default_corpus() -> Option<PathBuf> {
-    let shared = std::env::var_os("BIASLAB_SHARED").map(PathBuf::from).unwrap_or_else(|| "../shared".into());
-    Some(shared.join("data/bold/wikipedia")).filter(|dir| dir.is_dir())
+    Some(biaslab::env::shared_dir().join("data/bold/wikipedia")).filter(|dir| dir.is_dir())
 }
 
 fn print_metrics(rows: &[(&str, demo::DemoMetrics)]) {

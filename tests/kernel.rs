@@ -217,10 +217,10 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
     assert!(printed(&before).contains("stale-check: false"), "{}", printed(&before));
 
     // Edit a function's output, as a developer would, and start a new kernel without preparing again.
-    let words = copy.path().join("src/words.rs");
+    let words = copy.path().join("src/measure/words.rs");
     let source = std::fs::read_to_string(&words).unwrap();
     let edited = source.replace("OCCUPATIONS.contains(&word.as_str())", "OCCUPATIONS.contains(&word.as_str()) || word == \"stale-check\"");
-    assert_ne!(edited, source, "src/words.rs no longer has the line this test edits");
+    assert_ne!(edited, source, "src/measure/words.rs no longer has the line this test edits");
     std::fs::write(&words, edited).unwrap();
     let after = execute(&probe, Some(&jupyter_path)).unwrap_or_else(|err| panic!("the edited copy failed:\n{err}"));
     assert!(printed(&after).contains("stale-check: true"), "a new kernel ran biaslab as it was before the edit: {}", printed(&after));

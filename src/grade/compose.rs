@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::notebook::{self, flag, grade_id, source};
+use crate::course::notebook::{self, flag, grade_id, source};
 
 /// What [`compose`] made: the notebook to run, its graded cells and what was changed in the student's work.
 #[derive(Debug, Clone)]
@@ -262,7 +262,7 @@ pub fn without_commands(text: &str) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notebook::nbgrader_metadata;
+    use crate::course::notebook::nbgrader_metadata;
     use serde_json::json;
 
     fn cell(kind: &str, id: &str, grade: bool, solution: bool, locked: bool, points: Option<f64>, text: &str) -> Value {

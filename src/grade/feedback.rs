@@ -3,7 +3,7 @@
 //! HTML.
 
 use super::{hand, CellScore, NotebookScore, SubmissionResult};
-use crate::display::{escape, palette};
+use crate::view::display::{escape, palette};
 
 fn points(x: f64) -> String {
     if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") }

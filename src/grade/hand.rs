@@ -4,7 +4,7 @@
 //! The grader keeps each student's answer ([`super::CellScore::answer`]) and scores it 0, "to be graded by hand".
 //! For each assignment it writes one page for the instructor, `hand-grading/<assignment>.html`: every written answer
 //! beside its question, the source's model answer and the rubric (`metadata.biaslab.rubric` of the source cell, a
-//! list of criteria; [`crate::notebook::release`] never gives it to students), with a score and a comment field per
+//! list of criteria; [`crate::course::notebook::release`] never gives it to students), with a score and a comment field per
 //! answer. The page exports what was entered as a CSV of [`COLUMNS`]; `hand-grading/<assignment>.csv` is the same
 //! table to fill in a spreadsheet instead. Given such a file (`biaslab grade … --hand-scores FILE`), the next run
 //! (which reuses every finished result) checks every row before any work, then puts the scores and comments into the
@@ -17,9 +17,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{NotebookScore, SubmissionResult};
-use crate::display::escape;
+use crate::view::display::escape;
 use crate::error::{Error, Result};
-use crate::notebook::{self, flag, grade_id, source};
+use crate::course::notebook::{self, flag, grade_id, source};
 
 /// The columns of a hand-scores file, in order (the page's export and the template have exactly these).
 pub const COLUMNS: [&str; 6] = ["student_id", "assignment", "notebook", "grade_id", "score", "comment"];

@@ -37,8 +37,8 @@ pub use results::{Compare, Recorded};
 pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
 
 use crate::error::{Error, Result};
-use crate::notebook;
-use crate::output::OutputDir;
+use crate::course::notebook;
+use crate::data::output::OutputDir;
 
 /// One student's submission of one assignment.
 #[derive(Debug, Clone)]
@@ -137,7 +137,7 @@ pub struct GradeOptions {
     /// Limits per submission.
     pub limits: Limits,
     /// Write into an `out` folder biaslab did not make, or one inside `submitted` or `source`
-    /// ([`crate::output::OutputDir`]).
+    /// ([`crate::data::output::OutputDir`]).
     pub force: bool,
     /// Scores of the written answers, graded by hand ([`hand`]: a CSV of [`hand::COLUMNS`]).
     pub hand_scores: Option<PathBuf>,
@@ -167,7 +167,7 @@ pub struct Gradebook {
 const RUNS: &str = ".biaslab/runs";
 
 /// Set (to anything) to keep every run's folder in `.biaslab/runs` for debugging.
-const KEEP_RUNS: &str = "BIASLAB_GRADE_KEEP_RUNS";
+const KEEP_RUNS: &str = crate::env::GRADE_KEEP_RUNS;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
@@ -342,7 +342,7 @@ fn cell_output(cell: &Value, hidden: &[String]) -> String {
             || t.starts_with("note: Some details are omitted")
             || t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     };
-    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(crate::check::RESULT_PREFIX) && !backtrace(l) && !quotes_hidden(l)).collect();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(crate::teach::check::RESULT_PREFIX) && !backtrace(l) && !quotes_hidden(l)).collect();
     let mut out = kept.join("\n");
     const MAX: usize = 6000;
     if out.len() > MAX {
@@ -768,7 +768,7 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
         let path = run_dir.join("first-cell.ipynb");
         std::fs::write(&path, notebook::to_json(&only_first)).map_err(io(&path))?;
         sandbox.run(&path, &run_dir.join("executed-first-cell.ipynb"), &run_dir, dirs)?;
-        if std::env::var_os(KEEP_RUNS).is_none() {
+        if !crate::env::is_set(KEEP_RUNS) {
             let _ = remove_tree(&run_dir);
         }
     }
@@ -804,7 +804,7 @@ fn expected_for(
     let run_dir = options.out.join(RUNS).join("warm-up");
     let keep = options.out.join("instructor/.warm-up");
     let expected = record_expected(&trusted(sandbox), source, &run_dir, dirs, &keep, validate)?;
-    if std::env::var_os(KEEP_RUNS).is_none() {
+    if !crate::env::is_set(KEEP_RUNS) {
         let _ = remove_tree(&run_dir);
     }
     write_atomically(&path, serde_json::to_string_pretty(&expected).expect("JSON").as_bytes())?;
@@ -817,9 +817,9 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
     let model = std::sync::OnceLock::new();
     move |name: &str, value: &Value| match name {
         "lab02::probe" => {
-            let model = model.get_or_init(|| crate::FillMask::from_env().map_err(|err| err.to_string()));
+            let model = model.get_or_init(|| crate::model::fill_mask::FillMask::from_env().map_err(|err| err.to_string()));
             let model = model.as_ref().map_err(|err| format!("the grader could not load the model to check it: {err}"))?;
-            crate::lab02::validate_probe(value, model)
+            crate::teach::lab02::validate_probe(value, model)
         }
         other => Err(format!("the grader has no check named {other:?}")),
     }
@@ -939,7 +939,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         }
     }
     let mut leftover = Vec::new();
-    if std::env::var_os(KEEP_RUNS).is_none() {
+    if !crate::env::is_set(KEEP_RUNS) {
         if let Err(err) = remove_tree(&options.out.join(RUNS)) {
             leftover.push(format!("{err}: a run's working folder could not be removed; remove it by hand"));
         }

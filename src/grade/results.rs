@@ -1,7 +1,7 @@
 //! The verdict on a graded cell, decided by the grader, outside the student's kernel.
 //!
 //! A graded cell's hidden tests run the student's code on their cases and record what it gives
-//! ([`crate::check::record`]: one [`RESULT_PREFIX`] line per case, the value as JSON). The grader runs the source
+//! ([`crate::teach::check::record`]: one [`RESULT_PREFIX`] line per case, the value as JSON). The grader runs the source
 //! notebook (the instructor's code, trusted) the same way first, and keeps what its code recorded as the expected
 //! values. A submission's cell scores when its run recorded every case of the source exactly once, each equal to
 //! the expected value under the cell's comparison rule ([`Compare`], in the source cell's metadata), and nothing
@@ -14,8 +14,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::check::RESULT_PREFIX;
-use crate::notebook;
+use crate::teach::check::RESULT_PREFIX;
+use crate::course::notebook;
 
 /// One case a graded cell recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -90,7 +90,7 @@ impl Default for Limits {
             time_limit: Duration::from_secs(1800),
             memory: 8 << 30,
             processes: 512,
-            threads: crate::device::threads_per_job(1),
+            threads: crate::model::device::threads_per_job(1),
         }
     }
 }
@@ -141,11 +141,11 @@ fn sandbox_error(message: impl Into<String>) -> Error {
 /// The Python that has nbclient: `BIASLAB_PYTHON`, the active virtual environment, `<crate>/.venv`, `python3`.
 fn find_python(crate_dir: &Path) -> Result<PathBuf> {
     let mut candidates = Vec::new();
-    if let Some(python) = std::env::var_os(crate::demo::PYTHON_ENV) {
-        candidates.push(PathBuf::from(python));
+    if let Some(python) = crate::env::path(crate::env::PYTHON) {
+        candidates.push(python);
     }
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
-        candidates.push(Path::new(&venv).join("bin/python"));
+    if let Some(venv) = crate::env::path("VIRTUAL_ENV") {
+        candidates.push(venv.join("bin/python"));
     }
     candidates.push(crate_dir.join(".venv/bin/python"));
     candidates.push(PathBuf::from("python3"));
@@ -197,11 +197,11 @@ impl Sandbox {
         let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| sandbox_error("HOME is not set"))?;
         let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cargo"));
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
-        let encoder_dir = crate::demo::find_encoder().ok().and_then(|files| files.config.parent()?.canonicalize().ok());
-        let hub_cache = Some(crate::hub::hub_cache_dir()).filter(|p| p.is_dir());
+        let encoder_dir = crate::model::demo::find_encoder().ok().and_then(|files| files.config.parent()?.canonicalize().ok());
+        let hub_cache = Some(crate::model::hub::hub_cache_dir()).filter(|p| p.is_dir());
         let data_dirs = [
-            (crate::data::DATA_DIR_ENV, std::env::var_os(crate::data::DATA_DIR_ENV).map(PathBuf::from)),
-            (crate::corpus::CACHE_ENV, Some(crate::corpus::cache_dir())),
+            (crate::env::DATA_DIR, crate::env::path(crate::env::DATA_DIR)),
+            (crate::env::CACHE, Some(crate::env::cache_dir())),
         ]
         .into_iter()
         .filter_map(|(name, dir)| Some((name, dir?.canonicalize().ok()?)))
@@ -339,7 +339,7 @@ impl Sandbox {
         arg(&["--ro-bind", &s(runtime), &s(runtime)]);
         arg(&["--clearenv", "--setenv", "HOME", &s(&self.home), "--setenv", "TMPDIR", "/tmp"]);
         arg(&["--setenv", "EVCXR_TMPDIR", &build]);
-        arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", "HF_HUB_OFFLINE", "1"]);
+        arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", crate::env::HF_HUB_OFFLINE, "1"]);
         let mut path: Vec<String> = vec![s(&self.cargo_home.join("bin"))];
         path.extend(self.toolchain_dirs.iter().map(|d| s(d)));
         path.extend(self.evcxr.parent().map(s));
@@ -347,17 +347,17 @@ impl Sandbox {
         let path = path.join(":");
         arg(&["--setenv", "PATH", &path]);
         arg(&["--setenv", "CARGO_HOME", &s(&self.cargo_home), "--setenv", "RUSTUP_HOME", &s(&self.rustup_home)]);
-        arg(&["--setenv", crate::device::THREADS_VARIABLE, &self.limits.threads.max(1).to_string()]);
-        for passed in ["RUSTUP_TOOLCHAIN", crate::compare::MODEL_VARIABLE] {
+        arg(&["--setenv", crate::env::THREADS, &self.limits.threads.max(1).to_string()]);
+        for passed in ["RUSTUP_TOOLCHAIN", crate::env::MODEL] {
             if let Ok(value) = std::env::var(passed) {
                 arg(&["--setenv", passed, &value]);
             }
         }
         if let Some(hub) = &self.hub_cache {
-            arg(&["--setenv", crate::hub::HF_HUB_CACHE, &s(hub)]);
+            arg(&["--setenv", crate::model::hub::HF_HUB_CACHE, &s(hub)]);
         }
         if let Some(enc) = &self.encoder_dir {
-            arg(&["--setenv", crate::demo::ENCODER_DIR_ENV, &s(enc)]);
+            arg(&["--setenv", crate::model::demo::ENCODER_DIR_ENV, &s(enc)]);
         }
         for (name, dir) in &self.data_dirs {
             arg(&["--setenv", name, &s(dir)]);
@@ -423,13 +423,13 @@ impl Sandbox {
             .env("JUPYTER_CONFIG_DIR", run_dir.join("config"))
             .env("JUPYTER_PLATFORM_DIRS", "1")
             .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-            .env("BIASLAB_CELL_OUTPUT_LIMIT", CELL_OUTPUT_LIMIT.to_string())
-            .env("BIASLAB_RESULT_PREFIX", crate::check::RESULT_PREFIX)
+            .env(crate::env::CELL_OUTPUT_LIMIT, CELL_OUTPUT_LIMIT.to_string())
+            .env(crate::env::RESULT_PREFIX, crate::teach::check::RESULT_PREFIX)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if self.setpriv.is_some() {
-            command.env("BIASLAB_KERNEL_UID", UNPRIVILEGED.to_string());
+            command.env(crate::env::KERNEL_UID, UNPRIVILEGED.to_string());
         }
         let group = limits::ProcessGroup::new(&self.limits)?;
         group.apply(&mut command);

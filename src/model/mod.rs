@@ -1,0 +1,23 @@
+//! The model layer: finding a model's files, loading them, and running the encoder.
+//!
+//! - [`hub`]: a local directory or a Hugging Face Hub id, downloaded into the standard cache;
+//! - [`config`], [`tokenizer`]: a model's `config.json` and its tokenizer;
+//! - [`encoder`]: the transformer encoder and its masked-LM head (BERT, DistilBERT, RoBERTa), with dropout for
+//!   training; [`device`]: where it runs;
+//! - [`fill_mask`]: the fill-mask pipeline; [`scorer`]: what every bias test asks of a model;
+//! - [`mlm`]: the masked-LM objective (masking, loss) and the capability measures built on it;
+//! - [`demo`]: the offline demo model; [`choose`]: which model a name stands for, and the fallback to the demo
+//!   model when the hub is out of reach.
+
+pub mod choose;
+pub mod config;
+pub mod demo;
+pub mod device;
+pub mod encoder;
+pub mod fill_mask;
+pub mod hub;
+pub mod mlm;
+pub mod scorer;
+pub mod tokenizer;
+
+pub use encoder::{Checkpoint, Dropout, Encoder, MaskedLm};

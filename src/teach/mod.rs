@@ -1,0 +1,10 @@
+//! The teaching layer: what the lab's notebooks call to check a student's work as they go.
+//!
+//! - [`check`]: exercises that check themselves (and record their verdict for the grader);
+//! - [`lab01`] … [`lab04`]: each lab's quiz, exercise checks and helpers.
+
+pub mod check;
+pub mod lab01;
+pub mod lab02;
+pub mod lab03;
+pub mod lab04;
