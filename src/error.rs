@@ -50,7 +50,9 @@ pub enum Error {
     },
 
     /// None of the requested target words maps to a token of the model's vocabulary.
-    #[error("none of the targets {targets:?} is a word of this model's vocabulary, nor starts with one: give other words")]
+    #[error(
+        "none of the targets {targets:?} is a word of this model's vocabulary, nor starts with one: give other words"
+    )]
     NoTargets {
         /// The targets as given.
         targets: Vec<String>,

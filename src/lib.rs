@@ -33,8 +33,8 @@ pub mod train;
 pub mod view;
 
 // The short paths notebooks and earlier versions use, one per module that moved into a layer folder.
-pub use data::{corpus, output};
 pub use course::notebook;
+pub use data::{corpus, output};
 pub use measure::{compare, dataset, probe, stats, suites, words};
 pub use model::{config, device, fill_mask, hub, mlm, scorer, tokenizer};
 pub use teach::{check, lab01, lab02, lab03, lab04};

@@ -366,7 +366,10 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     let crate_dir = match args.crate_dir {
         Some(dir) => dir,
         None => {
-            let source = args.source.canonicalize().map_err(|source| biaslab::Error::Io { path: args.source.clone(), source })?;
+            let source = args
+                .source
+                .canonicalize()
+                .map_err(|source| biaslab::Error::Io { path: args.source.clone(), source })?;
             source.parent().map(std::path::Path::to_path_buf).unwrap_or(source)
         }
     };
@@ -389,9 +392,11 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     // Counted here too (a walk of a few folders) so the bar has its length before the first, slow, warm-up run.
     let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
     let bar = indicatif::ProgressBar::new(total as u64).with_style(
-        indicatif::ProgressStyle::with_template("{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})")
-            .expect("a valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
     let start = std::time::Instant::now();
@@ -399,7 +404,9 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
         bar.inc(1);
         let how = if reused { "reused" } else { "graded" };
         // println() of a hidden bar (no terminal) prints nothing; suspend() prints either way.
-        bar.suspend(|| eprintln!("{how} {}/{}: {} / {}", result.student, result.assignment, result.score, result.max_score));
+        bar.suspend(|| {
+            eprintln!("{how} {}/{}: {} / {}", result.student, result.assignment, result.score, result.max_score)
+        });
     })?;
     bar.finish_and_clear();
     for skipped in &book.skipped {
@@ -469,7 +476,8 @@ fn print_tables(unmasker: &FillMask, texts: &[&str], results: &[Vec<Vec<biaslab:
     println!("model: {}", unmasker.source());
     for (text, per_mask) in texts.iter().zip(results) {
         for (i, predictions) in per_mask.iter().enumerate() {
-            let which = if per_mask.len() > 1 { format!(" (mask {} of {})", i + 1, per_mask.len()) } else { String::new() };
+            let which =
+                if per_mask.len() > 1 { format!(" (mask {} of {})", i + 1, per_mask.len()) } else { String::new() };
             println!("\n{text}{which}");
             print!("{}", format_table(predictions));
         }
@@ -494,7 +502,10 @@ fn train_demo(args: TrainArgs) -> biaslab::Result<()> {
     let provenance = demo::train(corpus.as_deref(), &args.out, &options, &command)?;
     let (before, after) = (provenance.untrained, provenance.trained);
     println!("trained {} steps in {:.0} s; wrote {}", provenance.steps, provenance.train_seconds, args.out.display());
-    println!("held-out ({} sentences, {} masked tokens)", provenance.held_out_sentences, after.masked_tokens.masked_tokens);
+    println!(
+        "held-out ({} sentences, {} masked tokens)",
+        provenance.held_out_sentences, after.masked_tokens.masked_tokens
+    );
     print_metrics(&[("untrained head", before), ("trained (f16)", after)]);
     Ok(())
 }
@@ -520,7 +531,10 @@ fn print_metrics(rows: &[(&str, demo::DemoMetrics)]) {
 
 fn eval_demo(args: EvalArgs) -> biaslab::Result<()> {
     let (now, provenance) = demo::evaluate_committed(args.corpus.or_else(default_corpus).as_deref())?;
-    println!("demo head: {} held-out sentences, {} masked tokens", provenance.held_out_sentences, now.masked_tokens.masked_tokens);
+    println!(
+        "demo head: {} held-out sentences, {} masked tokens",
+        provenance.held_out_sentences, now.masked_tokens.masked_tokens
+    );
     print_metrics(&[("provenance", provenance.trained), ("measured now", now)]);
     Ok(())
 }

@@ -335,8 +335,11 @@ fn a_suite_says_which_lines_it_left_out() {
     // measure's CSV input: a row with a field too many, on line 3 whatever the line endings.
     for ending in ["\r\n", "\n"] {
         let path = dir.path().join("texts.csv");
-        std::fs::write(&path, ["text,source", "She is a nurse.,a", "He is a doctor.,b,extra", "He is a pilot.,c", ""].join(ending))
-            .unwrap();
+        std::fs::write(
+            &path,
+            ["text,source", "She is a nurse.,a", "He is a doctor.,b,extra", "He is a pilot.,c", ""].join(ending),
+        )
+        .unwrap();
         let output = biaslab(&["measure", str(&path), "--field", "text", "--json"]);
         assert!(output.status.success(), "{}", stderr(&output));
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -355,7 +358,11 @@ fn grade_and_demo_training_never_write_over_what_biaslab_did_not_write() {
     let notebook = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks/01_fill_mask_bias.ipynb");
     std::fs::copy(&notebook, assignment.join("01_fill_mask_bias.ipynb")).unwrap();
     let grade = |out: &Path, extra: &[&str]| -> Vec<String> {
-        ["grade", str(&submitted), "--source", str(&src), "--out", str(out)].iter().chain(extra).map(|s| s.to_string()).collect()
+        ["grade", str(&submitted), "--source", str(&src), "--out", str(out)]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
     };
     let run = |args: Vec<String>, needle: &str| refused(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
     let before = snapshot(&submitted);
@@ -402,10 +409,17 @@ fn errors_say_what_failed_in_the_words_of_the_command_line() {
     // Two masks where the command draws one column per text: keep one mask (no library call named as the fix).
     let model = model_dir("bert");
     let chart = dir.path().join("chart.svg");
-    let err = refused(&["fill", "A [MASK] and a [MASK].", "--model", str(model.path()), "--plot", str(&chart)], "keep one mask");
+    let err = refused(
+        &["fill", "A [MASK] and a [MASK].", "--model", str(model.path()), "--plot", str(&chart)],
+        "keep one mask",
+    );
     assert!(!err.contains("no words to compare"), "{err}");
     // A file whose every row is malformed leaves nothing to measure.
     let crows = dir.path().join("malformed.csv");
-    std::fs::write(&crows, ",sent_more,sent_less,stereo_antistereo,bias_type\n0,only one sentence\n1,,,stereo,gender\n").unwrap();
+    std::fs::write(
+        &crows,
+        ",sent_more,sent_less,stereo_antistereo,bias_type\n0,only one sentence\n1,,,stereo,gender\n",
+    )
+    .unwrap();
     refused(&["crows-pairs", "--data", str(&crows), "--model", str(model.path())], "nothing to measure");
 }

@@ -53,10 +53,8 @@ fn fill_json_is_the_pipeline_json() {
     assert_same_output(&got, &want, "cli --json");
     // Exactly the pipeline's keys, in its order.
     let first = stdout(&output);
-    let keys: Vec<usize> = ["\"score\"", "\"token\"", "\"token_str\"", "\"sequence\""]
-        .iter()
-        .map(|k| first.find(k).unwrap())
-        .collect();
+    let keys: Vec<usize> =
+        ["\"score\"", "\"token\"", "\"token_str\"", "\"sequence\""].iter().map(|k| first.find(k).unwrap()).collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "key order: {first}");
 }
 
@@ -77,7 +75,8 @@ fn fill_targets_scores_only_those_words() {
     let case = expected.cases.iter().find(|c| c.name == "targets").unwrap();
     let Inputs::One(text) = &case.inputs else { unreachable!() };
     let targets = case.targets.as_ref().unwrap().join(",");
-    let output = biaslab(&["fill", text, "--model", dir.path().to_str().unwrap(), "--targets", &targets, "--json"], &[]);
+    let output =
+        biaslab(&["fill", text, "--model", dir.path().to_str().unwrap(), "--targets", &targets, "--json"], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let got: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_same_output(&got, &case.output, "cli --targets");
@@ -198,7 +197,11 @@ fn offline_mode_reads_the_cache_and_names_what_is_missing() {
 
     // Nothing cached: the error names the file and what to do.
     let strict = "--no-demo-fallback";
-    fails_with(&["fill", "A [MASK].", "--model", "bert-base-uncased", strict], &offline, "config.json of bert-base-uncased is not in the Hugging Face cache");
+    fails_with(
+        &["fill", "A [MASK].", "--model", "bert-base-uncased", strict],
+        &offline,
+        "config.json of bert-base-uncased is not in the Hugging Face cache",
+    );
 
     // A cached model is found with no network.
     let model = model_dir("bert");
@@ -215,5 +218,9 @@ fn offline_mode_reads_the_cache_and_names_what_is_missing() {
         std::fs::copy(model.path().join(file), partial.path().join(file)).unwrap();
     }
     fake_cache(cache.path(), "biaslab-test/no-weights", &"b".repeat(40), partial.path());
-    fails_with(&["fill", "A [MASK].", "--model", "biaslab-test/no-weights", strict], &offline, "model.safetensors of biaslab-test/no-weights is not in the Hugging Face cache");
+    fails_with(
+        &["fill", "A [MASK].", "--model", "biaslab-test/no-weights", strict],
+        &offline,
+        "model.safetensors of biaslab-test/no-weights is not in the Hugging Face cache",
+    );
 }

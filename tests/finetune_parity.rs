@@ -69,31 +69,19 @@ fn fixture_dir() -> PathBuf {
 fn expected() -> Expected {
     let path = fixture_dir().join("finetune/expected.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!(
-            "{} is missing ({err}): run tests/reference/finetune_reference.py",
-            path.display()
-        )
+        panic!("{} is missing ({err}): run tests/reference/finetune_reference.py", path.display())
     });
-    serde_json::from_str(&text)
-        .unwrap_or_else(|err| panic!("{} is malformed: {err}", path.display()))
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{} is malformed: {err}", path.display()))
 }
 
 /// The batch as `mlm::mask_batch` would build it: positions flat (row · len + position).
 fn masked_batch(batch: &Batch) -> MaskedBatch {
     let rows = batch.input_ids.len();
     let len = batch.input_ids[0].len();
-    assert!(batch
-        .input_ids
-        .iter()
-        .chain(&batch.attention_mask)
-        .all(|r| r.len() == len));
+    assert!(batch.input_ids.iter().chain(&batch.attention_mask).all(|r| r.len() == len));
     let ids: Vec<u32> = batch.input_ids.concat();
     let mask: Vec<u32> = batch.attention_mask.concat();
-    let positions: Vec<u32> = batch
-        .masked
-        .iter()
-        .map(|&(row, pos, _)| (row * len + pos) as u32)
-        .collect();
+    let positions: Vec<u32> = batch.masked.iter().map(|&(row, pos, _)| (row * len + pos) as u32).collect();
     let labels: Vec<u32> = batch.masked.iter().map(|&(_, _, label)| label).collect();
     let n = positions.len();
     MaskedBatch {
@@ -114,33 +102,20 @@ fn flatten(value: &serde_json::Value, out: &mut Vec<f64>) {
 }
 
 fn values(tensor: &Tensor) -> Vec<f64> {
-    tensor
-        .flatten_all()
-        .unwrap()
-        .to_vec1::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
+    tensor.flatten_all().unwrap().to_vec1::<f32>().unwrap().into_iter().map(f64::from).collect()
 }
 
 /// Runs the three steps of `run` and compares with PyTorch.
 fn check_run(name: &str) {
     let expected = expected();
     let run = &expected.runs[name];
-    eprintln!(
-        "{name}: against torch {} / transformers {}",
-        expected.torch_version, expected.transformers_version
-    );
+    eprintln!("{name}: against torch {} / transformers {}", expected.torch_version, expected.transformers_version);
     let dir = fixture_dir().join("bert");
     let config = Config::from_file(&dir.join("config.json")).unwrap();
-    let tensors = Checkpoint::read(
-        &WeightsFile::Safetensors(dir.join("model.safetensors")),
-        Family::Bert,
-        &Device::Cpu,
-    )
-    .unwrap()
-    .tensors;
+    let tensors =
+        Checkpoint::read(&WeightsFile::Safetensors(dir.join("model.safetensors")), Family::Bert, &Device::Cpu)
+            .unwrap()
+            .tensors;
     let initial: HashMap<String, Tensor> = tensors.clone();
     let options = FinetuneOptions {
         learning_rate: expected.learning_rate,
@@ -154,42 +129,24 @@ fn check_run(name: &str) {
     let mut trainer = Trainer::from_tensors(tensors, &config, &options, &Device::Cpu).unwrap();
 
     // The same tensors are trained (PyTorch lists the tied decoder weight once, as the word embeddings).
-    let mut trained: Vec<String> = trainer
-        .trained_tensors()
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut trained: Vec<String> = trainer.trained_tensors().into_iter().map(String::from).collect();
     trained.sort();
     assert_eq!(trained, run.trained, "{name}: trained tensors");
 
     assert_eq!(expected.batches.len(), expected.total_steps);
-    assert!(
-        run.steps
-            .iter()
-            .any(|s| s.grad_norm > expected.max_grad_norm),
-        "{name}: the fixture never clips"
-    );
+    assert!(run.steps.iter().any(|s| s.grad_norm > expected.max_grad_norm), "{name}: the fixture never clips");
     for (step, (batch, want)) in expected.batches.iter().zip(&run.steps).enumerate() {
-        let lr = learning_rate(
-            expected.learning_rate,
-            step,
-            expected.total_steps,
-            expected.warmup_steps,
-        );
-        assert!(
-            (lr - want.lr).abs() <= 1e-12 * expected.learning_rate,
-            "{name} step {step}: lr {lr} vs {}",
-            want.lr
-        );
+        let lr = learning_rate(expected.learning_rate, step, expected.total_steps, expected.warmup_steps);
+        assert!((lr - want.lr).abs() <= 1e-12 * expected.learning_rate, "{name} step {step}: lr {lr} vs {}", want.lr);
         let loss = trainer.train_step(&masked_batch(batch), lr, None).unwrap();
         let rel = (loss - want.loss).abs() / want.loss.abs();
-        eprintln!("{name} step {}: loss {loss:.7} torch {:.7} (rel diff {rel:.2e}); torch grad norm {:.4}", step + 1, want.loss, want.grad_norm);
-        assert!(
-            rel <= LOSS_TOLERANCE,
-            "{name} step {}: loss {loss} vs torch {}",
+        eprintln!(
+            "{name} step {}: loss {loss:.7} torch {:.7} (rel diff {rel:.2e}); torch grad norm {:.4}",
             step + 1,
-            want.loss
+            want.loss,
+            want.grad_norm
         );
+        assert!(rel <= LOSS_TOLERANCE, "{name} step {}: loss {loss} vs torch {}", step + 1, want.loss);
     }
     assert_eq!(trainer.steps_taken(), expected.total_steps);
 
@@ -207,9 +164,7 @@ fn check_run(name: &str) {
                 t.clone()
             }
         };
-        let after = now
-            .get(base)
-            .unwrap_or_else(|| panic!("the trainer has no {base}"));
+        let after = now.get(base).unwrap_or_else(|| panic!("the trainer has no {base}"));
         (pick(after), pick(&initial[base]))
     };
     assert!(run.parameters.len() >= 8);
@@ -219,29 +174,12 @@ fn check_run(name: &str) {
         flatten(value, &mut want);
         let (after, before) = get(tensor);
         let (got, before) = (values(&after), values(&before));
-        assert_eq!(
-            got.len(),
-            want.len(),
-            "{name}: {tensor} has {} values, torch {}",
-            got.len(),
-            want.len()
-        );
-        let diff = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f64, f64::max);
-        let moved = before
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f64, f64::max);
+        assert_eq!(got.len(), want.len(), "{name}: {tensor} has {} values, torch {}", got.len(), want.len());
+        let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max);
+        let moved = before.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f64, f64::max);
         eprintln!("{name}: {tensor}: max |candle - torch| {diff:.2e} (torch moved it by up to {moved:.2e})");
         worst = worst.max(diff);
-        assert!(
-            diff <= PARAMETER_TOLERANCE,
-            "{name}: {tensor} differs from torch by {diff}"
-        );
+        assert!(diff <= PARAMETER_TOLERANCE, "{name}: {tensor} differs from torch by {diff}");
     }
     eprintln!("{name}: largest parameter difference {worst:.2e}");
 }
@@ -257,10 +195,7 @@ fn finetuning_with_frozen_embeddings_and_lowest_layer_matches_pytorch() {
     // Frozen tensors must be untouched: the fixture's frozen run leaves bert.embeddings.* and layer 0 as they were.
     let run = &expected().runs["frozen"];
     assert!(run.freeze_embeddings && run.freeze_layers == 1);
-    assert!(run
-        .trained
-        .iter()
-        .all(|n| !n.starts_with("bert.embeddings.") && !n.starts_with("bert.encoder.layer.0.")));
+    assert!(run.trained.iter().all(|n| !n.starts_with("bert.embeddings.") && !n.starts_with("bert.encoder.layer.0.")));
 }
 
 #[test]

@@ -56,10 +56,9 @@ fn execute(notebook: &Path, jupyter_path: Option<&Path>) -> Result<Value, String
         let useful: Vec<&str> = stderr.lines().filter(|l| !l.trim_start().starts_with("Compiling")).collect();
         return Err(useful[useful.len().saturating_sub(40)..].join("\n"));
     }
-    biaslab::notebook::read(&notebook.with_file_name(format!(
-        "{}.out.ipynb",
-        notebook.file_stem().unwrap().to_string_lossy()
-    )))
+    biaslab::notebook::read(
+        &notebook.with_file_name(format!("{}.out.ipynb", notebook.file_stem().unwrap().to_string_lossy())),
+    )
     .map_err(|err| err.to_string())
 }
 
@@ -196,11 +195,13 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
     let prepared_here = root().join("target/kernel/build");
     assert!(prepared_here.is_dir(), "no prepared build in {}: run `bash lab/setup.sh`", prepared_here.display());
     std::fs::create_dir_all(copy.path().join("target/kernel")).unwrap();
-    let copied = Command::new("cp").arg("-a").arg(&prepared_here).arg(copy.path().join("target/kernel/build")).status().unwrap();
+    let copied =
+        Command::new("cp").arg("-a").arg(&prepared_here).arg(copy.path().join("target/kernel/build")).status().unwrap();
     assert!(copied.success(), "cannot copy {}", prepared_here.display());
     let installed = Command::new(&jupyter).args(["kernelspec", "list", "--json"]).output().unwrap();
     let specs: Value = serde_json::from_slice(&installed.stdout).unwrap();
-    let argv: Vec<String> = serde_json::from_value(specs["kernelspecs"][common::KERNEL]["spec"]["argv"].clone()).unwrap();
+    let argv: Vec<String> =
+        serde_json::from_value(specs["kernelspecs"][common::KERNEL]["spec"]["argv"].clone()).unwrap();
     let evcxr = argv.iter().position(|a| a == "--evcxr").map(|i| argv[i + 1].clone()).unwrap();
     let prepared = Command::new(&argv[0])
         .arg(copy.path().join("lab/kernel.py"))
@@ -219,11 +220,18 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
     // Edit a function's output, as a developer would, and start a new kernel without preparing again.
     let words = copy.path().join("src/measure/words.rs");
     let source = std::fs::read_to_string(&words).unwrap();
-    let edited = source.replace("OCCUPATIONS.contains(&word.as_str())", "OCCUPATIONS.contains(&word.as_str()) || word == \"stale-check\"");
+    let edited = source.replace(
+        "OCCUPATIONS.contains(&word.as_str())",
+        "OCCUPATIONS.contains(&word.as_str()) || word == \"stale-check\"",
+    );
     assert_ne!(edited, source, "src/measure/words.rs no longer has the line this test edits");
     std::fs::write(&words, edited).unwrap();
     let after = execute(&probe, Some(&jupyter_path)).unwrap_or_else(|err| panic!("the edited copy failed:\n{err}"));
-    assert!(printed(&after).contains("stale-check: true"), "a new kernel ran biaslab as it was before the edit: {}", printed(&after));
+    assert!(
+        printed(&after).contains("stale-check: true"),
+        "a new kernel ran biaslab as it was before the edit: {}",
+        printed(&after)
+    );
 }
 
 /// `lab/setup.sh` compiles the kernel's crates before evcxr is installed (`lab/kernel.py --prebuild`), for the

@@ -118,9 +118,16 @@ fn strip(text: &str) -> Vec<char> {
             }
             '/' if at(i + 1) == '*' => {
                 let (mut depth, mut k) = (0, i);
-                while k < s.len() && !(depth == 0 && k > i) { // until the opening `/*` is closed
+                while k < s.len() && !(depth == 0 && k > i) {
+                    // until the opening `/*` is closed
                     let step = (s[k], at(k + 1));
-                    depth += if step == ('/', '*') { 1 } else if step == ('*', '/') { -1 } else { 0 };
+                    depth += if step == ('/', '*') {
+                        1
+                    } else if step == ('*', '/') {
+                        -1
+                    } else {
+                        0
+                    };
                     k += if matches!(step, ('/', '*') | ('*', '/')) { 2 } else { 1 };
                 }
                 (i, k, k)
@@ -190,7 +197,8 @@ fn tree(s: &[char], i: usize, prefix: Vec<String>, out: &mut Vec<Vec<String>>) -
                 Some(',') => i += 1,
                 _ => {
                     let end = tree(s, i, prefix.clone(), out).max(i + 1);
-                    i = (end..s.len()).find(|&k| matches!(s[k], ',' | '}')).unwrap_or(s.len()); // past ` as alias`
+                    i = (end..s.len()).find(|&k| matches!(s[k], ',' | '}')).unwrap_or(s.len());
+                    // past ` as alias`
                 }
             }
         }
@@ -218,7 +226,13 @@ fn blocks(s: &[char]) -> Vec<(std::ops::Range<usize>, String, bool)> {
         }
         let mut depth = 0;
         let end = (open..s.len()).find(|&k| {
-            depth += if s[k] == '{' { 1 } else if s[k] == '}' { -1 } else { 0 };
+            depth += if s[k] == '{' {
+                1
+            } else if s[k] == '}' {
+                -1
+            } else {
+                0
+            };
             depth == 0
         });
         let item = s[..i].iter().rposition(|c| matches!(c, ';' | '{' | '}')).map_or(0, |k| k + 1);
@@ -369,9 +383,8 @@ fn groups_expressions_and_relative_paths_resolve() {
     let grouped = "use crate::{a::b, c};
 use crate::model::{self, hub, fill_mask::{FillMask as F}};
 let x = crate::model::hub::offline_mode()?; let y = crate::m::Gen::<u8>::new();";
-    let expected = [
-        "a::b", "c", "model", "model::hub", "model::fill_mask::FillMask", "model::hub::offline_mode", "m::Gen",
-    ];
+    let expected =
+        ["a::b", "c", "model", "model::hub", "model::fill_mask::FillMask", "model::hub::offline_mode", "m::Gen"];
     assert_eq!(paths("src/data/x.rs", grouped), expected.map(|p| (format!("crate::{p}"), false)));
     let relative = "use super::data::Row;
 use self::inner::*;

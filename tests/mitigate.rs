@@ -232,7 +232,8 @@ fn the_notebooks_measures_are_kept_and_loaded_for_the_same_model_and_items() {
         accuracy_sentences: 4,
         ..Default::default()
     };
-    let data = biaslab::mitigate::EvalData::load(Some(&common::shared_dir().join("data")), sentences(), &options).unwrap();
+    let data =
+        biaslab::mitigate::EvalData::load(Some(&common::shared_dir().join("data")), sentences(), &options).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let kept = |c: &Path| std::fs::read_dir(c.join("measures")).map(|d| d.count()).unwrap_or(0);
     let measure = |weights: &str| biaslab::lab03::measure_in(cache.path(), &model, weights, &data, &options).unwrap();

@@ -132,8 +132,11 @@ fn every_cell_a_student_may_edit_is_an_answer_that_grading_keeps() {
             let asks = biaslab::notebook::source(cell).contains("TODO");
             assert!(!(locked && asks), "{name}: cell {id} asks the student to edit it, but it is locked");
             if solution {
-                let text = format!("{}
-// what the student wrote in {id}", biaslab::notebook::source(cell));
+                let text = format!(
+                    "{}
+// what the student wrote in {id}",
+                    biaslab::notebook::source(cell)
+                );
                 cell["source"] = Value::String(text.clone());
                 answers.push((id, text));
             }
@@ -167,14 +170,26 @@ fn every_lab_grades_a_written_answer_by_hand_with_a_rubric_the_students_never_se
         for question in &questions {
             let id = &question.grade_id;
             assert!(question.rubric.len() >= 2, "{name}: {id} has no rubric (metadata.biaslab.rubric)");
-            assert!(question.question.contains("Question") && question.question.contains("points"), "{name}: {id}: {}", question.question);
+            assert!(
+                question.question.contains("Question") && question.question.contains("points"),
+                "{name}: {id}: {}",
+                question.question
+            );
             assert!(question.model_answer.len() > 200, "{name}: {id} has no model answer");
         }
         let released = biaslab::notebook::read(&root().join("notebooks").join(&name)).unwrap();
         let text = serde_json::to_string(&released).unwrap();
         for question in &questions {
-            assert!(!text.contains(&question.rubric[0]), "{name}: the rubric of {} is in the student copy", question.grade_id);
-            assert!(!text.contains(&question.model_answer[..80]), "{name}: the model answer of {} is in the student copy", question.grade_id);
+            assert!(
+                !text.contains(&question.rubric[0]),
+                "{name}: the rubric of {} is in the student copy",
+                question.grade_id
+            );
+            assert!(
+                !text.contains(&question.model_answer[..80]),
+                "{name}: the model answer of {} is in the student copy",
+                question.grade_id
+            );
         }
     }
 }
@@ -326,7 +341,12 @@ fn every_notebook_starts_with_the_cell_the_kernel_was_prepared_with() {
     let prepared = first_cell(&root().join("notebooks/01_fill_mask_bias.ipynb"));
     assert!(prepared.contains(":dep biaslab"), "{prepared}");
     for path in notebooks("notebooks").into_iter().chain(notebooks("solutions")) {
-        assert_eq!(first_cell(&path), prepared, "{}: lab/kernel.py prepares the build with lab 01's first cell", path.display());
+        assert_eq!(
+            first_cell(&path),
+            prepared,
+            "{}: lab/kernel.py prepares the build with lab 01's first cell",
+            path.display()
+        );
         let kernel = biaslab::notebook::read(&path).unwrap()["metadata"]["kernelspec"]["name"].clone();
         assert_eq!(kernel, common::KERNEL, "{}: the notebook's kernel", path.display());
     }

@@ -28,7 +28,9 @@ fn check_cases(name: &str) {
             batch_size: case.batch_size.unwrap_or(32),
         };
         let actual = match &case.inputs {
-            Inputs::One(text) => serde_json::to_value(PipelineOutput::from(unmasker.fill_masks(text, &options).unwrap())),
+            Inputs::One(text) => {
+                serde_json::to_value(PipelineOutput::from(unmasker.fill_masks(text, &options).unwrap()))
+            }
             Inputs::Many(texts) => {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let outputs: Vec<PipelineOutput> =
@@ -148,7 +150,10 @@ fn vocab_json_and_merges_equal_tokenizer_json() {
     for encoding in &expected("roberta").encodings {
         let text = encoding.text.as_str();
         assert_eq!(b.encode(&[text]).unwrap().ids[0], encoding.input_ids, "{text}");
-        assert_eq!(a.fill_masks(text, &FillOptions::top_k(5)).unwrap(), b.fill_masks(text, &FillOptions::top_k(5)).unwrap());
+        assert_eq!(
+            a.fill_masks(text, &FillOptions::top_k(5)).unwrap(),
+            b.fill_masks(text, &FillOptions::top_k(5)).unwrap()
+        );
     }
 }
 

@@ -31,18 +31,10 @@ fn header_metrics(card: &str) -> Vec<(String, f64)> {
     let header = &rest[..end];
     let mut keys = Vec::new();
     for line in header.lines() {
-        assert!(
-            !line.trim().is_empty() && !line.contains('\t'),
-            "blank or tab line in the header: {line:?}"
-        );
+        assert!(!line.trim().is_empty() && !line.contains('\t'), "blank or tab line in the header: {line:?}");
         if !line.starts_with(' ') && !line.starts_with("- ") {
-            let (key, _) = line
-                .split_once(':')
-                .unwrap_or_else(|| panic!("not `key: value`: {line:?}"));
-            assert!(
-                key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-                "{line:?}"
-            );
+            let (key, _) = line.split_once(':').unwrap_or_else(|| panic!("not `key: value`: {line:?}"));
+            assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{line:?}");
             keys.push(key.to_string());
         }
         // Quoted scalars are closed.
@@ -50,16 +42,7 @@ fn header_metrics(card: &str) -> Vec<(String, f64)> {
             assert!(value.ends_with('"'), "unterminated string: {line:?}");
         }
     }
-    for key in [
-        "language",
-        "license",
-        "library_name",
-        "pipeline_tag",
-        "tags",
-        "datasets",
-        "metrics",
-        "model-index",
-    ] {
+    for key in ["language", "license", "library_name", "pipeline_tag", "tags", "datasets", "metrics", "model-index"] {
         assert!(keys.iter().any(|k| k == key), "no {key} in the header: {keys:?}");
     }
     assert!(header.contains("pipeline_tag: fill-mask"));
@@ -78,9 +61,7 @@ fn header_metrics(card: &str) -> Vec<(String, f64)> {
 }
 
 fn number(json: &serde_json::Value, pointer: &str) -> f64 {
-    json.pointer(pointer)
-        .and_then(|v| v.as_f64())
-        .unwrap_or_else(|| panic!("no number at {pointer}"))
+    json.pointer(pointer).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("no number at {pointer}"))
 }
 
 #[test]
@@ -144,41 +125,20 @@ fn report_on_the_demo_model_writes_a_card() {
     assert_eq!(metrics.len(), want.len(), "{metrics:?}");
     for ((kind, value), (want_kind, want_value)) in metrics.iter().zip(want) {
         assert_eq!(kind, want_kind);
-        assert!(
-            (value - want_value).abs() <= 1e-12 * want_value.abs().max(1.0),
-            "{kind}: {value} vs {want_value}"
-        );
+        assert!((value - want_value).abs() <= 1e-12 * want_value.abs().max(1.0), "{kind}: {value} vs {want_value}");
     }
 
     // The prose and the table quote the same numbers, rounded, with the limits next to them.
     let gap = number(&json, "/probe/gap");
-    let (low, high) = (
-        number(&json, "/probe/interval/low"),
-        number(&json, "/probe/interval/high"),
-    );
-    assert!(
-        card.contains(&format!("**{gap:.2} nats** (95 % CI {low:.2}–{high:.2}")),
-        "probe sentence"
-    );
+    let (low, high) = (number(&json, "/probe/interval/low"), number(&json, "/probe/interval/high"));
+    assert!(card.contains(&format!("**{gap:.2} nats** (95 % CI {low:.2}–{high:.2}")), "probe sentence");
     let crows = number(&json, "/crows_pairs/metric_score");
     assert!(card.contains(&format!("**{crows:.1} %**")), "CrowS-Pairs sentence");
     assert_eq!(json.pointer("/crows_pairs/data/used").and_then(|v| v.as_u64()), Some(8));
-    assert_eq!(
-        json.pointer("/crows_pairs/data/available").and_then(|v| v.as_u64()),
-        Some(1508)
-    );
-    assert!(
-        card.contains("8 of 1508 pairs, limited"),
-        "the CrowS-Pairs limit is stated"
-    );
-    assert!(
-        card.contains("30 of 2106 examples, limited"),
-        "the StereoSet limit is stated"
-    );
-    assert!(
-        card.contains("30 of 810 template rows, limited"),
-        "the HONEST limit is stated"
-    );
+    assert_eq!(json.pointer("/crows_pairs/data/available").and_then(|v| v.as_u64()), Some(1508));
+    assert!(card.contains("8 of 1508 pairs, limited"), "the CrowS-Pairs limit is stated");
+    assert!(card.contains("30 of 2106 examples, limited"), "the StereoSet limit is stated");
+    assert!(card.contains("30 of 810 template rows, limited"), "the HONEST limit is stated");
     let ss = number(&json, "/stereoset/overall/ss");
     assert!(card.contains(&format!("**SS = {ss:.1} %**")));
     assert!(card.contains(&format!("| StereoSet SS | {ss:.2} |")));
@@ -230,26 +190,14 @@ fn a_measure_without_data_is_skipped_and_said() {
     assert!(output.status.success(), "{err}");
     assert!(err.contains("warning: CrowS-Pairs was not measured"), "{err}");
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
-    assert!(
-        card.contains("**Not measured here:**") && card.contains("- CrowS-Pairs: "),
-        "{card}"
-    );
-    assert!(
-        !card.contains("crows_pairs_metric_score"),
-        "no number for a skipped measure"
-    );
+    assert!(card.contains("**Not measured here:**") && card.contains("- CrowS-Pairs: "), "{card}");
+    assert!(!card.contains("crows_pairs_metric_score"), "no number for a skipped measure");
     assert!(Path::new(&out.join("charts/probe.svg")).is_file());
     assert!(!out.join("charts/crows-pairs.svg").exists());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("measurements.json")).unwrap()).unwrap();
-    assert_eq!(
-        json.pointer("/crows_pairs/status").and_then(|v| v.as_str()),
-        Some("skipped")
-    );
-    assert_eq!(
-        json.pointer("/seat/reason").and_then(|v| v.as_str()),
-        Some("not requested")
-    );
+    assert_eq!(json.pointer("/crows_pairs/status").and_then(|v| v.as_str()), Some("skipped"));
+    assert_eq!(json.pointer("/seat/reason").and_then(|v| v.as_str()), Some("not requested"));
 }
 
 #[test]
@@ -257,13 +205,7 @@ fn a_missing_model_is_a_clean_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-model");
     let out = dir.path().join("card");
-    let output = biaslab(&[
-        "report",
-        "--model",
-        missing.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = biaslab(&["report", "--model", missing.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.lines().last().is_some_and(|l| l.starts_with("error: ")), "{err}");

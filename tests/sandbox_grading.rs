@@ -14,7 +14,6 @@ use std::path::Path;
 use common::grading::*;
 use serde_json::Value;
 
-
 /// The class, each student with the score they must get.
 fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
     let solution = read(&root().join("solutions").join(NOTEBOOK));
@@ -61,7 +60,9 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
     write(
         submitted,
         "shadows_assert",
-        &answering("macro_rules! assert { ($($t:tt)*) => {}; }\nfn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"),
+        &answering(
+            "macro_rules! assert { ($($t:tt)*) => {}; }\nfn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }",
+        ),
     );
 
     // Forgeries that scored 2/2 while the verdict was a line the kernel printed (the grader now compares the values
@@ -70,19 +71,22 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
     write(
         submitted,
         "reads_build_folder",
-        &only_in(r#"    let dir = std::env::var("EVCXR_TMPDIR").unwrap_or_default();
+        &only_in(
+            r#"    let dir = std::env::var("EVCXR_TMPDIR").unwrap_or_default();
     let text = std::fs::read_to_string(format!("{dir}/src/lib.rs")).unwrap_or_default();
     for line in text.lines().filter(|l| l.contains("BIASLAB")) { println!("{line}"); }
     for name in text.split("record("").skip(1).filter_map(|s| s.split('"').next()) {
         println!("BIASLAB-RESULT {{\"name\": {name:?}, \"value\": []}}");
     }
-    Vec::new()"#),
+    Vec::new()"#,
+        ),
     );
     // 2. The same, searched for in the process's own memory.
     write(
         submitted,
         "reads_own_memory",
-        &only_in(r#"    use std::io::{Read, Seek, SeekFrom};
+        &only_in(
+            r#"    use std::io::{Read, Seek, SeekFrom};
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let mut mem = std::fs::File::open("/proc/self/mem").ok();
     for line in maps.lines().filter(|l| l.split(' ').nth(1).is_some_and(|p| p.starts_with("rw"))) {
@@ -98,7 +102,8 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
             }
         }
     }
-    Vec::new()"#),
+    Vec::new()"#,
+        ),
     );
     // 3. A cell of the student's leaves a thread printing a result and evcxr's end-of-cell line while the tests run.
     write(
@@ -117,7 +122,8 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
     write(
         submitted,
         "shadows_module",
-        &answering(r#"mod lab01 {
+        &answering(
+            r#"mod lab01 {
     pub use biaslab::lab01::*;
     pub fn check_only_in(_: impl Fn(&biaslab::TopK, &biaslab::TopK) -> Vec<String>) -> biaslab::CheckReport {
         let mut report = biaslab::CheckReport::new("forged");
@@ -125,7 +131,8 @@ fn class(submitted: &Path, out: &Path) -> Vec<(&'static str, f64)> {
         report
     }
 }
-fn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"#),
+fn only_in(a: &TopK, b: &TopK) -> Vec<String> { Vec::new() }"#,
+        ),
     );
     // 5. The submitted notebook is a symbolic link to the instructor's solutions.
     let linked = submitted.join("symlinked/lab01");
@@ -160,7 +167,8 @@ std::thread::spawn(|| {
     write(
         submitted,
         "floods_log",
-        &only_in(r#"    use std::io::Write;
+        &only_in(
+            r#"    use std::io::Write;
     let chunk = vec![b'x'; 1 << 20];
     let me = std::process::id().to_string();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -170,7 +178,8 @@ std::thread::spawn(|| {
             for _ in 0..100 { let _ = err.write_all(&chunk); }
         }
     }
-    Vec::new()"#),
+    Vec::new()"#,
+        ),
     );
     // A misnamed notebook has no source: skipped and reported, the class still graded.
     let misnamed = submitted.join("misnamed/lab01");
@@ -208,7 +217,8 @@ fn solution_nb() -> Value {
 }
 
 fn grade_with(submitted: &Path, out: &Path, limits: &[&str]) -> std::process::Output {
-    let output = grade_command(submitted, out, &limits.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>()).output().unwrap();
+    let output =
+        grade_command(submitted, out, &limits.iter().map(std::ffi::OsStr::new).collect::<Vec<_>>()).output().unwrap();
     assert!(
         output.status.success(),
         "biaslab grade failed (needs bubblewrap: `apt install bubblewrap`; Jupyter and evcxr: `bash lab/setup.sh`)\nstdout:\n{}\nstderr:\n{}",
@@ -249,7 +259,9 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
         assert!(md.contains(&format!("Score: **{} / 4**", *score as u32)), "{student}: {md}");
         assert!(std::fs::read_to_string(feedback.with_extension("html")).unwrap().contains("<table>"));
     }
-    let reasons = |student: &str| std::fs::read_to_string(out.join(format!("feedback/{student}/lab01/01_fill_mask_bias.md"))).unwrap();
+    let reasons = |student: &str| {
+        std::fs::read_to_string(out.join(format!("feedback/{student}/lab01/01_fill_mask_bias.md"))).unwrap()
+    };
     assert!(reasons("blank").contains("not done yet"), "{}", reasons("blank"));
     assert!(reasons("infinite_loop").contains("ran out of time"), "{}", reasons("infinite_loop"));
     assert!(reasons("edits_tests").contains("read-only and was changed"), "{}", reasons("edits_tests"));
@@ -259,7 +271,10 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     assert!(reasons("shadows_module").contains("defines `lab01`"), "{}", reasons("shadows_module"));
     for forger in ["reads_build_folder", "rewrites_tests", "thread_prints"] {
         let why = reasons(forger);
-        assert!(why.contains("failed:") || why.contains("ran out of time") || why.contains("not run"), "{forger}: {why}");
+        assert!(
+            why.contains("failed:") || why.contains("ran out of time") || why.contains("not run"),
+            "{forger}: {why}"
+        );
     }
     assert!(reasons("probes_sandbox").contains("leaked: []"), "{}", reasons("probes_sandbox"));
     // As root the kernel runs as nobody, and its build shares the warm build's compiled crates, read-only to it
@@ -315,11 +330,20 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
         format!("{header}solution,lab01,{NOTEBOOK},written-answer,1.5,\"Clear; name the evidence, too.\"\nblank,lab01,01_fill_mask_bias,written-answer,0,Nothing written.\nfake_pass,lab01,{NOTEBOOK},written-answer,,\n"),
     )
     .unwrap();
-    let imported = grade_with(&submitted, &out, &["--jobs", "2", "--cell-timeout", "60", "--time-limit", "900", "--hand-scores", scores.to_str().unwrap()]);
+    let imported = grade_with(
+        &submitted,
+        &out,
+        &["--jobs", "2", "--cell-timeout", "60", "--time-limit", "900", "--hand-scores", scores.to_str().unwrap()],
+    );
     let stderr = String::from_utf8_lossy(&imported.stderr);
-    assert!(stderr.contains(&format!("0 graded, {} reused", expected.len())) && stderr.contains("2 hand score(s) imported"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("0 graded, {} reused", expected.len())) && stderr.contains("2 hand score(s) imported"),
+        "{stderr}"
+    );
     let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
-    let total = |student: &str| csv.lines().find(|l| l.split(',').nth(3) == Some(student)).unwrap().split(',').nth(9).unwrap().to_string();
+    let total = |student: &str| {
+        csv.lines().find(|l| l.split(',').nth(3) == Some(student)).unwrap().split(',').nth(9).unwrap().to_string()
+    };
     assert_eq!(total("solution"), "3.5", "{csv}");
     assert_eq!(total("blank"), "0.0", "{csv}");
     assert_eq!(total("fake_pass"), "0.0", "an empty score is not graded yet: {csv}");
@@ -332,7 +356,9 @@ fn a_class_with_every_attack_is_graded_as_it_should_be_and_resumes() {
     let result: Value = read(&out.join("results/solution/lab01.json"));
     assert_eq!(result["score"], 3.5);
     assert!(reasons("fake_pass").contains("still to be graded by hand"), "{}", reasons("fake_pass"));
-    assert!(std::fs::read_to_string(out.join("hand-grading/lab01.csv")).unwrap().contains("solution,lab01,01_fill_mask_bias.ipynb,written-answer,1.5,"));
+    assert!(std::fs::read_to_string(out.join("hand-grading/lab01.csv"))
+        .unwrap()
+        .contains("solution,lab01,01_fill_mask_bias.ipynb,written-answer,1.5,"));
 
     // The whole-submission time limit: a submission that never ends (each cell within its own timeout) is stopped,
     // everything it started killed, and its tests scored 0 with the reason. (Same output folder: the build and the

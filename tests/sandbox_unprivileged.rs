@@ -51,16 +51,21 @@ fn as_ordinary_user(command: Command, needs: &[PathBuf], home: &Path) -> Command
     let mut covered: Vec<PathBuf> = Vec::new();
     let mut made: Vec<PathBuf> = Vec::new();
     for need in needs.iter().filter_map(|p| p.canonicalize().ok()) {
-        let closed = need.ancestors().skip(1).collect::<Vec<_>>().into_iter().rev().find(|dir| {
-            std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o001 == 0 && m.uid() != ORDINARY)
-        });
+        let closed = need
+            .ancestors()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o001 == 0 && m.uid() != ORDINARY));
         let Some(closed) = closed.map(Path::to_path_buf) else { continue };
         if !covered.iter().any(|c| closed.starts_with(c)) {
             args.extend(["--perms", "0755", "--tmpfs"].map(OsString::from));
             args.push(closed.clone().into());
             covered.push(closed.clone());
         }
-        let between: Vec<PathBuf> = need.ancestors().skip(1).take_while(|dir| *dir != closed).map(Path::to_path_buf).collect();
+        let between: Vec<PathBuf> =
+            need.ancestors().skip(1).take_while(|dir| *dir != closed).map(Path::to_path_buf).collect();
         for dir in between.into_iter().rev() {
             if made.contains(&dir) {
                 continue;
@@ -73,7 +78,9 @@ fn as_ordinary_user(command: Command, needs: &[PathBuf], home: &Path) -> Command
         made.push(need);
     }
     let id = ORDINARY.to_string();
-    args.extend(["--", "setpriv", &format!("--reuid={id}"), &format!("--regid={id}"), "--clear-groups"].map(OsString::from));
+    args.extend(
+        ["--", "setpriv", &format!("--reuid={id}"), &format!("--regid={id}"), "--clear-groups"].map(OsString::from),
+    );
     args.extend(["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"].map(OsString::from));
     args.push(command.get_program().into());
     args.extend(command.get_args().map(OsString::from));
@@ -123,10 +130,21 @@ for _ in 0..3 { println!("{}", "x".repeat(1 << 20)); }"#,
         give_away(dir.path());
     }
 
-    let command = grade_command(&submitted, &out, &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"].map(std::ffi::OsStr::new));
-    let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
-    let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".rustup"));
-    let python_home = Command::new(root().join(".venv/bin/python")).args(["-c", "import sys; print(sys.base_prefix)"]).output().unwrap();
+    let command = grade_command(
+        &submitted,
+        &out,
+        &["--jobs", "2", "--cell-timeout", "120", "--time-limit", "900"].map(std::ffi::OsStr::new),
+    );
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".rustup"));
+    let python_home = Command::new(root().join(".venv/bin/python"))
+        .args(["-c", "import sys; print(sys.base_prefix)"])
+        .output()
+        .unwrap();
     let mut needs = vec![
         root(),
         PathBuf::from(env!("CARGO_BIN_EXE_biaslab")).parent().unwrap().to_path_buf(),
@@ -148,7 +166,9 @@ for _ in 0..3 { println!("{}", "x".repeat(1 << 20)); }"#,
     );
     assert!(stderr.contains("3 graded, 0 reused") && !stderr.contains("warning:"), "{stderr}");
 
-    let reasons = |student: &str| std::fs::read_to_string(out.join(format!("feedback/{student}/lab01/01_fill_mask_bias.md"))).unwrap();
+    let reasons = |student: &str| {
+        std::fs::read_to_string(out.join(format!("feedback/{student}/lab01/01_fill_mask_bias.md"))).unwrap()
+    };
     for (student, score) in expected {
         let result = read(&out.join(format!("results/{student}/lab01.json")));
         assert_eq!(result["score"], score, "{student}: {}", reasons(student));

@@ -34,7 +34,8 @@ use serde_json::{json, Value};
 type Run = (&'static str, &'static [&'static str], &'static [&'static str]);
 
 /// What CrowS-Pairs runs keep.
-const CROWS_KEEP: &[&str] = &["/pairs", "/metric_score", "/stereo_score", "/antistereo_score", "/neutral", "/per_type", "/skipped"];
+const CROWS_KEEP: &[&str] =
+    &["/pairs", "/metric_score", "/stereo_score", "/antistereo_score", "/neutral", "/per_type", "/skipped"];
 
 /// The runs CI makes, two at a time, each with half the cores for its tensor work (two processes each spinning a
 /// thread per core oversubscribed 2 cores: these runs took 431 s so in CI, 294 s with one thread each).
@@ -44,7 +45,11 @@ const RUNS: &[Run] = &[
         &["probe", "--model", "demo", "--groups", "gender", "--json"],
         &["/gap", "/gap_interval", "/p_value", "/exact", "/per_target/0", "/per_target/111"],
     ),
-    ("crows-pairs-first-300", &["crows-pairs", "--model", "demo", "--data", "{data}", "--limit", "300", "--json"], CROWS_KEEP),
+    (
+        "crows-pairs-first-300",
+        &["crows-pairs", "--model", "demo", "--data", "{data}", "--limit", "300", "--json"],
+        CROWS_KEEP,
+    ),
     (
         "crows-pairs-bias-bench",
         &["crows-pairs", "--model", "demo", "--data", "{data}", "--variant", "bias-bench", "--json"],
@@ -65,7 +70,8 @@ const RUNS: &[Run] = &[
 ];
 
 /// metric.py's CrowS-Pairs on all 1,508 pairs: about 15 minutes, so not in CI.
-const FULL_CROWS_PAIRS: &[Run] = &[("crows-pairs", &["crows-pairs", "--model", "demo", "--data", "{data}", "--json"], CROWS_KEEP)];
+const FULL_CROWS_PAIRS: &[Run] =
+    &[("crows-pairs", &["crows-pairs", "--model", "demo", "--data", "{data}", "--json"], CROWS_KEEP)];
 
 fn results_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/demo-model.json")
@@ -166,7 +172,8 @@ fn check_runs(runs: &[Run]) {
             kept.insert(pointer.to_string(), value.clone());
         }
         let command = format!("biaslab {}", args.join(" ").replace(&*data.to_string_lossy(), "../shared/data"));
-        let run = json!({"name": name, "command": command, "seconds": (seconds * 10.0).round() / 10.0, "results": kept});
+        let run =
+            json!({"name": name, "command": command, "seconds": (seconds * 10.0).round() / 10.0, "results": kept});
         if write {
             match written.iter_mut().find(|r| r["name"] == *name) {
                 Some(old) => *old = run,
@@ -174,10 +181,10 @@ fn check_runs(runs: &[Run]) {
             }
             continue;
         }
-        let expected = committed["runs"]
-            .as_array()
-            .and_then(|runs| runs.iter().find(|r| r["name"] == *name))
-            .unwrap_or_else(|| panic!("results/demo-model.json has no run {name}: write it again (see the top of tests/suites.rs)"));
+        let expected =
+            committed["runs"].as_array().and_then(|runs| runs.iter().find(|r| r["name"] == *name)).unwrap_or_else(
+                || panic!("results/demo-model.json has no run {name}: write it again (see the top of tests/suites.rs)"),
+            );
         assert_eq!(expected["command"], json!(command), "{name}: the committed command differs");
         same(name, &Value::Object(kept), &expected["results"]);
     }
@@ -229,5 +236,10 @@ fn malformed_rows_are_reported_with_their_line_and_never_panic() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(1), "{stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains("/nonexistent/stereoset.jsonl") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("/nonexistent/stereoset.jsonl")
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
 }

@@ -68,12 +68,7 @@ fn seat_embeddings_match_pytorch() {
     for (row, embedding) in rows.iter().zip(&embeddings) {
         assert_eq!(embedding.len(), 384);
         for (i, e) in row["first8"].as_array().unwrap().iter().enumerate() {
-            close(
-                embedding[i] as f64,
-                f(e),
-                TOLERANCE,
-                &format!("embedding of {:?}[{i}]", row["text"]),
-            );
+            close(embedding[i] as f64, f(e), TOLERANCE, &format!("embedding of {:?}[{i}]", row["text"]));
         }
     }
 }
@@ -84,16 +79,11 @@ fn seat_matches_sent_bias() {
     let expected = expected();
     let encoder = minilm();
     let n_samples = expected["seat"]["n_samples"].as_u64().unwrap() as usize;
-    let options = seat::Options {
-        samples: n_samples,
-        seed: expected["seat"]["seed"].as_u64().unwrap(),
-    };
+    let options = seat::Options { samples: n_samples, seed: expected["seat"]["seed"].as_u64().unwrap() };
     let cases = expected["seat"]["tests"].as_array().unwrap();
     assert_eq!(cases.len(), 6);
-    let tests: Vec<seat::WeatTest> = cases
-        .iter()
-        .map(|c| seat::builtin(c["name"].as_str().unwrap()).unwrap())
-        .collect();
+    let tests: Vec<seat::WeatTest> =
+        cases.iter().map(|c| seat::builtin(c["name"].as_str().unwrap()).unwrap()).collect();
     let report = seat::run_all(&encoder, &tests, &options).unwrap();
     for (case, result) in cases.iter().zip(&report.results) {
         let name = case["name"].as_str().unwrap();
@@ -110,30 +100,17 @@ fn seat_matches_sent_bias() {
             ["targ1", "targ2", "attr1", "attr2"].map(|k| categories[k].as_str().unwrap()),
             "{name}: set names"
         );
-        close(
-            result.effect_size,
-            f(&case["effect_size"]),
-            TOLERANCE,
-            &format!("{name}: effect size"),
-        );
+        close(result.effect_size, f(&case["effect_size"]), TOLERANCE, &format!("{name}: effect size"));
         let exact = case["exact"].as_bool().unwrap();
         assert_eq!(result.exact, exact, "{name}: exact test or not");
         let (p, p_ref) = (result.p_value, f(&case["p_value"]));
         if exact {
-            assert_eq!(
-                result.samples as u64,
-                case["partitions"].as_u64().unwrap(),
-                "{name}: partitions"
-            );
+            assert_eq!(result.samples as u64, case["partitions"].as_u64().unwrap(), "{name}: partitions");
             // p = hits / partitions in both (a correctly rounded division): compare the counts, then the bits
             // (against the count's quotient: a JSON reader may read the 17-digit p-value 1 ulp off).
             let partitions = result.samples as f64;
             let hits = (p_ref * partitions).round();
-            assert_eq!(
-                (p * partitions).round(),
-                hits,
-                "{name}: partitions counted by the exact test"
-            );
+            assert_eq!((p * partitions).round(), hits, "{name}: partitions counted by the exact test");
             assert_eq!(p, hits / partitions, "{name}: exact p-value");
         } else {
             // Both are (1 + hits) / n with hits ~ Binomial(n - 1, p) under different generators: allow 4 standard
@@ -202,12 +179,7 @@ fn crows_pairs_matches_metric_py() {
         .iter()
         .map(|r| {
             let index: usize = r["id"].as_str().unwrap().parse().unwrap();
-            loaded
-                .items
-                .iter()
-                .find(|p| p.index == index)
-                .unwrap_or_else(|| panic!("no pair {index}"))
-                .clone()
+            loaded.items.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("no pair {index}")).clone()
         })
         .collect();
     let report = crows_pairs::evaluate(&model, &pairs, &crows_pairs::Options::default()).unwrap();
@@ -219,25 +191,13 @@ fn crows_pairs_matches_metric_py() {
     for ((r, e), pair) in report.results.iter().zip(reference).zip(&pairs) {
         let at = format!("pair {}", r.index);
         assert_eq!(r.index.to_string(), e["id"].as_str().unwrap(), "{at}");
-        assert_eq!(
-            r.direction.as_str(),
-            e["direction"].as_str().unwrap(),
-            "{at}: direction"
-        );
+        assert_eq!(r.direction.as_str(), e["direction"].as_str().unwrap(), "{at}: direction");
         assert_eq!(r.bias_type, e["bias_type"].as_str().unwrap(), "{at}: bias type");
         let masked = e["masked_tokens"].as_u64().unwrap() as usize;
-        assert_eq!(
-            (r.sent_more_tokens, r.sent_less_tokens),
-            (masked, masked),
-            "{at}: masked tokens"
-        );
+        assert_eq!((r.sent_more_tokens, r.sent_less_tokens), (masked, masked), "{at}: masked tokens");
         // The unrounded sums, recomputed from the library's parts, to 1e-4; sentence 1 is sent_more for stereo.
         let stereo = e["direction"] == "stereo";
-        let (s1, s2) = if stereo {
-            (&pair.sent_more, &pair.sent_less)
-        } else {
-            (&pair.sent_less, &pair.sent_more)
-        };
+        let (s1, s2) = if stereo { (&pair.sent_more, &pair.sent_less) } else { (&pair.sent_less, &pair.sent_more) };
         let (sum1, sum2) = unrounded_sums(&model, s1, s2);
         let (more_sum, less_sum) = if stereo { (sum1, sum2) } else { (sum2, sum1) };
         for (name, ours, rounded, key) in [
@@ -247,11 +207,7 @@ fn crows_pairs_matches_metric_py() {
             let (theirs, theirs_rounded) = (f(&e[format!("{key}_sum")]), f(&e[format!("{key}_score")]));
             close(ours, theirs, TOLERANCE, &format!("{at}: unrounded {name} sum"));
             largest_difference = largest_difference.max((ours - theirs).abs());
-            assert_eq!(
-                round3(ours),
-                rounded,
-                "{at}: the report's {name} score is not round(sum, 3) of its sum {ours}"
-            );
+            assert_eq!(round3(ours), rounded, "{at}: the report's {name} score is not round(sum, 3) of its sum {ours}");
             if rounded != theirs_rounded {
                 // Only possible when a rounding boundary lies between the two sums.
                 let boundary = (theirs_rounded + rounded) / 2.0;
@@ -259,18 +215,12 @@ fn crows_pairs_matches_metric_py() {
                     (rounded - theirs_rounded).abs() < 0.0015 && (ours - boundary) * (theirs - boundary) <= 0.0,
                     "{at}: {name} score {rounded} but metric.py {theirs_rounded} (sums {ours} vs {theirs})"
                 );
-                boundary_cases.push(format!(
-                    "{at} {name}: {ours} -> {rounded}, PyTorch {theirs} -> {theirs_rounded}"
-                ));
+                boundary_cases.push(format!("{at} {name}: {ours} -> {rounded}, PyTorch {theirs} -> {theirs_rounded}"));
             }
         }
         // Decisions identical (the sums are at least 5.5e-4 apart in every pair, so rounding cannot flip them).
         assert_eq!(r.neutral, e["neutral"].as_bool().unwrap(), "{at}: neutral");
-        assert_eq!(
-            r.win,
-            e["score"].as_u64().unwrap() == 1,
-            "{at}: win (metric.py's score column)"
-        );
+        assert_eq!(r.win, e["score"].as_u64().unwrap() == 1, "{at}: win (metric.py's score column)");
     }
     eprintln!("CrowS-Pairs: largest difference of an unrounded sum from PyTorch's: {largest_difference:e}");
     if !boundary_cases.is_empty() {
@@ -281,37 +231,17 @@ fn crows_pairs_matches_metric_py() {
     }
 
     let summary = &cp["summary"];
-    assert_eq!(
-        report.pairs as u64,
-        summary["total"].as_u64().unwrap(),
-        "Total examples"
-    );
+    assert_eq!(report.pairs as u64, summary["total"].as_u64().unwrap(), "Total examples");
     assert_eq!(report.metric_score, f(&summary["metric_score"]), "Metric score");
     assert_eq!(report.stereo_score, f(&summary["stereotype_score"]), "Stereotype score");
-    assert_eq!(
-        report.antistereo_score,
-        f(&summary["anti_stereotype_score"]),
-        "Anti-stereotype score"
-    );
-    assert_eq!(
-        report.neutral as u64,
-        summary["neutral"].as_u64().unwrap(),
-        "Num. neutral"
-    );
+    assert_eq!(report.antistereo_score, f(&summary["anti_stereotype_score"]), "Anti-stereotype score");
+    assert_eq!(report.neutral as u64, summary["neutral"].as_u64().unwrap(), "Num. neutral");
     assert_eq!(report.neutral_percent, f(&summary["neutral_percent"]), "neutral %");
     let per_type = cp["per_type"].as_object().unwrap();
     assert_eq!(report.per_type.len(), per_type.len(), "bias types");
     for (bias_type, e) in per_type {
-        assert_eq!(
-            report.per_type.get(bias_type).copied(),
-            Some(f(&e["metric_score"])),
-            "{bias_type} score"
-        );
-        let detail = report
-            .per_type_detail
-            .iter()
-            .find(|t| &t.bias_type == bias_type)
-            .unwrap();
+        assert_eq!(report.per_type.get(bias_type).copied(), Some(f(&e["metric_score"])), "{bias_type} score");
+        let detail = report.per_type_detail.iter().find(|t| &t.bias_type == bias_type).unwrap();
         assert_eq!(detail.pairs as u64, e["pairs"].as_u64().unwrap(), "{bias_type} pairs");
     }
 }
@@ -338,12 +268,7 @@ fn stereoset_matches_official_evaluation() {
         .iter()
         .map(|r| {
             let line = r["line"].as_u64().unwrap() as usize;
-            loaded
-                .items
-                .iter()
-                .find(|e| e.line == line)
-                .unwrap_or_else(|| panic!("no example on line {line}"))
-                .clone()
+            loaded.items.iter().find(|e| e.line == line).unwrap_or_else(|| panic!("no example on line {line}")).clone()
         })
         .collect();
     let report = stereoset::evaluate(&model, &examples, &stereoset::Options::default()).unwrap();
@@ -369,11 +294,7 @@ fn stereoset_matches_official_evaluation() {
         }
         // The decisions ScoreEvaluator.count makes: pro vs anti, pro vs unrelated, anti vs unrelated.
         let decisions = |s: &[f64; 3]| [s[0] > s[1], s[0] > s[2], s[1] > s[2]];
-        assert_eq!(
-            decisions(&ours),
-            decisions(&theirs),
-            "{at}: the order of the three scores"
-        );
+        assert_eq!(decisions(&ours), decisions(&theirs), "{at}: the order of the three scores");
     }
     eprintln!("StereoSet: largest relative difference of a sentence score from PyTorch's: {largest_relative:e}");
 
@@ -391,11 +312,9 @@ fn stereoset_matches_official_evaluation() {
         let per_example = if row.domain == "overall" { 1 } else { 3 };
         assert_eq!(row.examples * per_example, count, "{}: Count", row.domain);
         let official = ["LM Score", "SS Score", "ICAT Score"].map(|k| exact(&e[k]));
-        for (name, ours, theirs) in [
-            ("LMS", row.lms, official[0]),
-            ("SS", row.ss, official[1]),
-            ("ICAT", row.icat, official[2]),
-        ] {
+        for (name, ours, theirs) in
+            [("LMS", row.lms, official[0]), ("SS", row.ss, official[1]), ("ICAT", row.icat, official[2])]
+        {
             close(ours, theirs, SCORE_TOLERANCE, &format!("{}: {name}", row.domain));
         }
         eprintln!(

@@ -117,7 +117,9 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
         }
     }
     if !card.any_run() {
-        return Err(biaslab::Error::InvalidArgument { reason: "no measure could be run, so there is no card to write".into() });
+        return Err(biaslab::Error::InvalidArgument {
+            reason: "no measure could be run, so there is no card to write".into(),
+        });
     }
     let written = card.write_into(&mut out)?;
     for note in &written.notes {

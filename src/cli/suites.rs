@@ -115,9 +115,11 @@ pub fn some_left<T>(
 pub fn progress(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} (elapsed {{elapsed}}, eta {{eta}})"))
-            .expect("a valid progress template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} (elapsed {{elapsed}}, eta {{eta}})"
+        ))
+        .expect("a valid progress template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -215,7 +217,8 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
     let (a, b) = (name(&args.a, 0), name(&args.b, 1));
     let probe = Probe { templates: template_list, groups: group_set.clone(), targets: target_list };
     let model = args.model.load()?;
-    let options = ProbeOptions { samples: args.samples, seed: args.seed, normalise: args.normalise, ..ProbeOptions::default() };
+    let options =
+        ProbeOptions { samples: args.samples, seed: args.seed, normalise: args.normalise, ..ProbeOptions::default() };
     let bar = progress(probe.templates.len(), "templates");
     let report = probe::evaluate_with(&model, &probe, &a, &b, &options, &bar)?;
     bar.finish_and_clear();

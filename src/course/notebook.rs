@@ -106,7 +106,8 @@ pub fn release(notebook: &Value, name: &str) -> Result<Value> {
             text = replace_solution(&text, markdown).map_err(|reason| Error::Notebook { cell: where_(), reason })?;
         }
         text = remove_hidden_tests(&text).map_err(|reason| Error::Notebook { cell: where_(), reason })?;
-        let object = cell.as_object_mut().ok_or_else(|| Error::Notebook { cell: where_(), reason: "not an object".into() })?;
+        let object =
+            cell.as_object_mut().ok_or_else(|| Error::Notebook { cell: where_(), reason: "not an object".into() })?;
         object.insert("source".into(), Value::String(text));
         // The grader's comparison rules stay in the source notebook.
         if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -138,7 +139,10 @@ pub fn release_dir(source_dir: &Path, out_dir: &Path, force: bool) -> Result<Vec
         .collect();
     sources.sort();
     if sources.is_empty() {
-        return Err(Error::MalformedNotebook { path: source_dir.into(), reason: "the folder holds no .ipynb file".into() });
+        return Err(Error::MalformedNotebook {
+            path: source_dir.into(),
+            reason: "the folder holds no .ipynb file".into(),
+        });
     }
     let mut out = crate::data::output::OutputDir::open(out_dir, &[source_dir], force)?;
     let mut released = Vec::new();
@@ -169,7 +173,10 @@ pub fn release_dir(source_dir: &Path, out_dir: &Path, force: bool) -> Result<Vec
 /// Whether `line` is a `//` (or `#`) comment holding exactly `marker`.
 fn is_marker(line: &str, marker: &str) -> bool {
     let trimmed = line.trim();
-    let body = trimmed.strip_prefix("//").or_else(|| trimmed.strip_prefix('#')).map(|rest| rest.trim_start_matches(['#', '/', ' ']));
+    let body = trimmed
+        .strip_prefix("//")
+        .or_else(|| trimmed.strip_prefix('#'))
+        .map(|rest| rest.trim_start_matches(['#', '/', ' ']));
     body.is_some_and(|body| body.trim() == marker)
 }
 
@@ -306,6 +313,12 @@ mod tests {
         assert_eq!(first["execution_count"], Value::Null);
         assert_eq!(first["metadata"]["nbgrader"]["checksum"], checksum(first));
         assert!(student["cells"][1]["metadata"].get("nbgrader").is_none());
-        assert!(matches!(release(&json!({"cells": [cell("code", "// END SOLUTION", nbgrader_metadata("x", false, true, false, None))]}), "nb"), Err(Error::Notebook { .. })));
+        assert!(matches!(
+            release(
+                &json!({"cells": [cell("code", "// END SOLUTION", nbgrader_metadata("x", false, true, false, None))]}),
+                "nb"
+            ),
+            Err(Error::Notebook { .. })
+        ));
     }
 }

@@ -65,7 +65,8 @@ impl<T> Loaded<T> {
     pub fn summary(&self) -> String {
         let mut out = format!("{} rows from {}", self.items.len(), self.path.display());
         if !self.skipped.is_empty() {
-            let first: Vec<String> = self.skipped.iter().take(3).map(|s| format!("line {}: {}", s.line, s.reason)).collect();
+            let first: Vec<String> =
+                self.skipped.iter().take(3).map(|s| format!("line {}: {}", s.line, s.reason)).collect();
             out.push_str(&format!("; {} malformed rows skipped ({})", self.skipped.len(), first.join("; ")));
         }
         out
@@ -107,7 +108,10 @@ pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
                 Error::MissingFile {
                     dir: path.into(),
                     file: dataset.relative.into(),
-                    hint: format!("Download it from {}, or leave out the path to have biaslab download it.", dataset.file.url),
+                    hint: format!(
+                        "Download it from {}, or leave out the path to have biaslab download it.",
+                        dataset.file.url
+                    ),
                 }
             });
         }

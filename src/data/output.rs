@@ -36,7 +36,10 @@ impl OutputDir {
             let input = resolve(input);
             let shown = input.display();
             if resolved == input {
-                return Err(refused(dir, format!("it is the input {shown}, which would be overwritten: choose another")));
+                return Err(refused(
+                    dir,
+                    format!("it is the input {shown}, which would be overwritten: choose another"),
+                ));
             }
             if resolved.starts_with(&input) && !force {
                 return Err(refused(dir, format!("it is inside the input {shown}: choose another, or add --force")));

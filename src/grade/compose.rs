@@ -83,19 +83,20 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     let mut graded = Vec::new();
     let mut student_texts: Vec<String> = Vec::new();
     let mut added = 0;
-    let mut push_extras = |cells: &mut Vec<Value>, notes: &mut Vec<String>, texts: &mut Vec<String>, at: Option<&str>| {
-        for extra in extras.get(&at).into_iter().flatten() {
-            let mut cell = clean((*extra).clone());
-            let (text, removed) = without_commands(&source(extra));
-            if removed {
-                notes.push("evcxr commands (lines starting with `:`) in a cell you added were not run.".into());
+    let mut push_extras =
+        |cells: &mut Vec<Value>, notes: &mut Vec<String>, texts: &mut Vec<String>, at: Option<&str>| {
+            for extra in extras.get(&at).into_iter().flatten() {
+                let mut cell = clean((*extra).clone());
+                let (text, removed) = without_commands(&source(extra));
+                if removed {
+                    notes.push("evcxr commands (lines starting with `:`) in a cell you added were not run.".into());
+                }
+                texts.push(text.clone());
+                set_source(&mut cell, text);
+                cells.push(cell);
+                added += 1;
             }
-            texts.push(text.clone());
-            set_source(&mut cell, text);
-            cells.push(cell);
-            added += 1;
-        }
-    };
+        };
     push_extras(&mut cells, &mut notes, &mut student_texts, None);
     for (source_index, scell) in source_cells.iter().enumerate() {
         let id = grade_id(scell);
@@ -134,7 +135,9 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
                         && released_cells.get(id).is_some_and(|r| r.trim() != source(student).trim())
                         && source(scell).trim() != source(student).trim() =>
                 {
-                    notes.push(format!("Cell `{id}` is read-only and was changed in your notebook; the original was used."))
+                    notes.push(format!(
+                        "Cell `{id}` is read-only and was changed in your notebook; the original was used."
+                    ))
                 }
                 _ => {}
             }
@@ -143,7 +146,14 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
             let id = id.unwrap_or("").to_string();
             let points = scell.pointer("/metadata/nbgrader/points").and_then(Value::as_f64).unwrap_or(0.0);
             let hidden = notebook::hidden_lines(&source(scell)).into_iter().filter(|l| l.len() >= 6).collect();
-            graded.push(GradedCell { grade_id: id, points, index: cells.len(), source_index, code: is_code(scell), hidden });
+            graded.push(GradedCell {
+                grade_id: id,
+                points,
+                index: cells.len(),
+                source_index,
+                code: is_code(scell),
+                hidden,
+            });
         }
         cells.push(cell);
         push_extras(&mut cells, &mut notes, &mut student_texts, id);
@@ -186,9 +196,11 @@ fn declared_names(text: &str) -> Vec<String> {
         for prefix in ["pub(crate) ", "pub(super) ", "pub ", "unsafe ", "async ", "const fn "] {
             rest = rest.strip_prefix(prefix).map(str::trim_start).unwrap_or(rest);
         }
-        let keywords = ["mod ", "macro_rules! ", "fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ", "union "];
+        let keywords =
+            ["mod ", "macro_rules! ", "fn ", "struct ", "enum ", "trait ", "type ", "const ", "static ", "union "];
         let name = keywords.iter().find_map(|k| rest.strip_prefix(k)).or_else(|| {
-            (rest.starts_with("use ") || rest.starts_with("extern crate ")).then(|| rest.rsplit_once(" as ").map(|(_, n)| n))?
+            (rest.starts_with("use ") || rest.starts_with("extern crate "))
+                .then(|| rest.rsplit_once(" as ").map(|(_, n)| n))?
         });
         if let Some(name) = name {
             let name: String = name.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
@@ -295,7 +307,8 @@ mod tests {
         assert!(t[2].contains("assert_eq!(r, 1);"), "hidden tests are put back: {}", t[2]);
         assert_eq!(t[2], source(&src["cells"][2]), "the tests run as the instructor wrote them");
         let hidden = vec!["assert_eq!(r, 1);".to_string()];
-        let graded = GradedCell { grade_id: "tests".into(), points: 2.0, index: 2, source_index: 2, code: true, hidden };
+        let graded =
+            GradedCell { grade_id: "tests".into(), points: 2.0, index: 2, source_index: 2, code: true, hidden };
         assert_eq!(composed.graded, vec![graded]);
         assert!(src["cells"][2]["metadata"]["biaslab"]["compare"].is_object());
         assert!(composed.notebook["cells"][2]["metadata"].get("biaslab").is_none(), "the rule stays with the grader");
@@ -319,7 +332,8 @@ mod tests {
     fn commands_in_the_students_cells_are_not_run_and_added_cells_stay_in_place() {
         let src = source_notebook();
         let mut sub = notebook::release(&src, "t").unwrap();
-        sub["cells"][1]["source"] = json!(":dep biaslab = { path = \"/tmp/mine\" }\nfn f() -> u32 { ::std::convert::identity(1) }");
+        sub["cells"][1]["source"] =
+            json!(":dep biaslab = { path = \"/tmp/mine\" }\nfn f() -> u32 { ::std::convert::identity(1) }");
         let extra = json!({"cell_type": "code", "metadata": {}, "source": "fn helper() {}", "outputs": [], "execution_count": null});
         sub["cells"].as_array_mut().unwrap().insert(2, extra);
         let composed = compose(&src, &sub);
@@ -333,11 +347,15 @@ mod tests {
     fn a_name_of_the_students_that_the_tests_use_is_noted() {
         let src = source_notebook();
         let mut sub = notebook::release(&src, "t").unwrap();
-        sub["cells"][1]["source"] = json!("macro_rules! assert_eq { ($($t:tt)*) => {}; }\npub mod helpers { }\nfn f() -> u32 { 1 }");
+        sub["cells"][1]["source"] =
+            json!("macro_rules! assert_eq { ($($t:tt)*) => {}; }\npub mod helpers { }\nfn f() -> u32 { 1 }");
         let notes = compose(&src, &sub).notes;
         assert!(notes.iter().any(|n| n.contains("`assert_eq`")), "{notes:?}");
         assert!(!notes.iter().any(|n| n.contains("`helpers`") || n.contains("`f`")), "{notes:?}");
-        assert_eq!(declared_names("pub(crate) mod lab01 {\n    pub fn check_only_in() {}\n}\nuse std::fmt as lab02;"), ["lab01", "check_only_in", "lab02"]);
+        assert_eq!(
+            declared_names("pub(crate) mod lab01 {\n    pub fn check_only_in() {}\n}\nuse std::fmt as lab02;"),
+            ["lab01", "check_only_in", "lab02"]
+        );
         let roots = path_roots("let r = lab01::check(x.y::<u8>());\n::biaslab::lab02::f();\nassert!(r);");
         assert_eq!(roots, ["lab01", "assert"].iter().map(|s| s.to_string()).collect());
     }
@@ -351,5 +369,4 @@ mod tests {
         assert!(texts(&composed)[1].contains("todo!()"));
         assert!(composed.notes[0].contains("missing"), "{:?}", composed.notes);
     }
-
 }

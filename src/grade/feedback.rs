@@ -6,7 +6,11 @@ use super::{hand, CellScore, NotebookScore, SubmissionResult};
 use crate::view::display::{escape, palette};
 
 fn points(x: f64) -> String {
-    if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") }
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// The score (`scored / possible`), and a remark on the points of written answers still to be graded by hand.
@@ -49,7 +53,11 @@ pub fn markdown(result: &SubmissionResult, nb: &NotebookScore) -> String {
         ));
     }
     for cell in nb.cells.iter().filter(|c| !c.output.trim().is_empty()) {
-        md.push_str(&format!("\n## `{}`: what the checks said\n\n```text\n{}\n```\n", cell.grade_id, cell.output.replace("```", "'''")));
+        md.push_str(&format!(
+            "\n## `{}`: what the checks said\n\n```text\n{}\n```\n",
+            cell.grade_id,
+            cell.output.replace("```", "'''")
+        ));
     }
     for cell in &nb.cells {
         if let Some(comment) = &cell.comment {

@@ -17,9 +17,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::{NotebookScore, SubmissionResult};
-use crate::view::display::escape;
-use crate::error::{Error, Result};
 use crate::course::notebook::{self, flag, grade_id, source};
+use crate::error::{Error, Result};
+use crate::view::display::escape;
 
 /// The columns of a hand-scores file, in order (the page's export and the template have exactly these).
 pub const COLUMNS: [&str; 6] = ["student_id", "assignment", "notebook", "grade_id", "score", "comment"];
@@ -135,7 +135,9 @@ pub fn read(path: &Path) -> Result<Vec<HandScore>> {
     for name in COLUMNS {
         match column(name) {
             Some(i) => at.push(i),
-            None => return Err(invalid(path, 1, format!("no column {name:?}; the header must name {}", COLUMNS.join(",")))),
+            None => {
+                return Err(invalid(path, 1, format!("no column {name:?}; the header must name {}", COLUMNS.join(","))))
+            }
         }
     }
     let mut scores = Vec::new();
@@ -194,11 +196,20 @@ pub fn check(
                     "{:?} of {:?} is not a written answer graded by hand (those are: {})",
                     row.grade_id,
                     row.notebook,
-                    questions.get(&row.assignment).into_iter().flatten().map(|q| format!("{} {}", q.notebook, q.grade_id)).collect::<Vec<_>>().join(", ")
+                    questions
+                        .get(&row.assignment)
+                        .into_iter()
+                        .flatten()
+                        .map(|q| format!("{} {}", q.notebook, q.grade_id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
         if !(0.0..=question.points).contains(&row.score) {
-            return Err(fail(format!("the score {} is outside 0 to {} (the cell's points)", row.score, question.points)));
+            return Err(fail(format!(
+                "the score {} is outside 0 to {} (the cell's points)",
+                row.score, question.points
+            )));
         }
         if !seen.insert((&row.student, &row.assignment, notebook, &row.grade_id)) {
             return Err(fail(format!("{} of {} is scored twice", row.grade_id, row.student)));
@@ -288,7 +299,11 @@ pub fn page(assignment: &str, results: &[&SubmissionResult], questions: &[Writte
         if current != Some((&question.notebook, &question.grade_id)) {
             current = Some((&question.notebook, &question.grade_id));
             let rubric: String = question.rubric.iter().map(|r| format!("<li>{}</li>", escape(r))).collect();
-            let rubric = if rubric.is_empty() { "<p>(no rubric in the source cell's metadata)</p>".to_string() } else { format!("<ul>{rubric}</ul>") };
+            let rubric = if rubric.is_empty() {
+                "<p>(no rubric in the source cell's metadata)</p>".to_string()
+            } else {
+                format!("<ul>{rubric}</ul>")
+            };
             body.push_str(&format!(
                 "<h2>{nb} — <code>{id}</code> ({points} points)</h2>\n<div class=\"question\">{q}</div>\n\
 <details open><summary>Rubric</summary>{rubric}</details>\n<details><summary>Model answer</summary><div class=\"answer\">{model}</div></details>\n",
@@ -358,7 +373,14 @@ mod tests {
     use serde_json::json;
 
     fn result(student: &str, answer: Option<&str>) -> SubmissionResult {
-        let auto = CellScore { grade_id: "tests".into(), points: 2.0, score: 2.0, status: "passed".into(), output: String::new(), ..CellScore::default() };
+        let auto = CellScore {
+            grade_id: "tests".into(),
+            points: 2.0,
+            score: 2.0,
+            status: "passed".into(),
+            output: String::new(),
+            ..CellScore::default()
+        };
         let written = CellScore {
             grade_id: "why".into(),
             points: 2.0,
@@ -367,8 +389,23 @@ mod tests {
             answer: answer.map(String::from),
             ..CellScore::default()
         };
-        let nb = NotebookScore { notebook: "lab.ipynb".into(), score: 2.0, max_score: 4.0, cells: vec![auto, written], notes: vec![], seconds: 1.0 };
-        SubmissionResult { student: student.into(), assignment: "lab01".into(), timestamp: None, score: 2.0, max_score: 4.0, notebooks: vec![nb], digest: String::new() }
+        let nb = NotebookScore {
+            notebook: "lab.ipynb".into(),
+            score: 2.0,
+            max_score: 4.0,
+            cells: vec![auto, written],
+            notes: vec![],
+            seconds: 1.0,
+        };
+        SubmissionResult {
+            student: student.into(),
+            assignment: "lab01".into(),
+            timestamp: None,
+            score: 2.0,
+            max_score: 4.0,
+            notebooks: vec![nb],
+            digest: String::new(),
+        }
     }
 
     fn source() -> Value {
@@ -412,7 +449,10 @@ mod tests {
         let mut ann = result("ann", Some("the data"));
         apply(&mut ann, &scores);
         let cell = &ann.notebooks[0].cells[1];
-        assert_eq!((cell.score, cell.status.as_str(), cell.comment.as_deref()), (1.5, GRADED, Some("Good, but: say why")));
+        assert_eq!(
+            (cell.score, cell.status.as_str(), cell.comment.as_deref()),
+            (1.5, GRADED, Some("Good, but: say why"))
+        );
         assert_eq!((ann.score, ann.max_score, ann.notebooks[0].score), (3.5, 4.0, 3.5));
         assert_eq!(pending(&ann.notebooks[0]), 0.0);
         apply(&mut ann, &[]);
@@ -433,12 +473,16 @@ mod tests {
             read(&path).and_then(|scores| check(&scores, &path, &submitted, &questions)).map_err(|e| e.to_string())
         };
         assert_eq!(check_text("ann,lab01,lab.ipynb,why,2,\n"), Ok(()));
-        assert!(check_text("ann,lab01,lab.ipynb,why,3,\n").unwrap_err().contains("line 2: the score 3 is outside 0 to 2"));
+        assert!(check_text("ann,lab01,lab.ipynb,why,3,\n")
+            .unwrap_err()
+            .contains("line 2: the score 3 is outside 0 to 2"));
         assert!(check_text("ann,lab01,lab.ipynb,why,two,\n").unwrap_err().contains("not a number"));
         assert!(check_text("ann,lab01,lab.ipynb,why,NaN,\n").unwrap_err().contains("not a number"));
         assert!(check_text("zed,lab01,lab.ipynb,why,1,\n").unwrap_err().contains("no submission"));
         assert!(check_text("ann,lab01,lab.ipynb,tests,1,\n").unwrap_err().contains("not a written answer"));
-        assert!(check_text("ann,lab01,lab.ipynb,why,1,\nann,lab01,lab,why,2,\n").unwrap_err().contains("line 3: why of ann is scored twice"));
+        assert!(check_text("ann,lab01,lab.ipynb,why,1,\nann,lab01,lab,why,2,\n")
+            .unwrap_err()
+            .contains("line 3: why of ann is scored twice"));
         let (_dir, path) = write_csv("student,score\nann,1\n");
         assert!(read(&path).unwrap_err().to_string().contains("no column \"student_id\""));
     }
@@ -450,7 +494,15 @@ mod tests {
         let page = page("lab01", &[&ann], &questions);
         assert!(!page.contains("<script>alert(1)") && page.contains("&lt;script&gt;alert(1)"));
         assert!(page.contains("1 point: names the data") && page.contains("data-cell=\"why\""));
-        let scores = vec![HandScore { student: "ann".into(), assignment: "lab01".into(), notebook: "lab.ipynb".into(), grade_id: "why".into(), score: 1.0, comment: "ok, \"fine\"".into(), line: 2 }];
+        let scores = vec![HandScore {
+            student: "ann".into(),
+            assignment: "lab01".into(),
+            notebook: "lab.ipynb".into(),
+            grade_id: "why".into(),
+            score: 1.0,
+            comment: "ok, \"fine\"".into(),
+            line: 2,
+        }];
         apply(&mut ann, &scores);
         let (_dir, path) = write_csv(std::str::from_utf8(&template(&[&ann], &questions)).unwrap());
         let back = read(&path).unwrap();

@@ -36,9 +36,9 @@ pub use compose::{compose, Composed, GradedCell};
 pub use results::{Compare, Recorded};
 pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
 
-use crate::error::{Error, Result};
 use crate::course::notebook;
 use crate::data::output::OutputDir;
+use crate::error::{Error, Result};
 
 /// One student's submission of one assignment.
 #[derive(Debug, Clone)]
@@ -266,7 +266,10 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submissi
         }
     }
     if found.is_empty() {
-        return Err(layout_error(submitted, "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb"));
+        return Err(layout_error(
+            submitted,
+            "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb",
+        ));
     }
     Ok((found, skipped))
 }
@@ -342,7 +345,10 @@ fn cell_output(cell: &Value, hidden: &[String]) -> String {
             || t.starts_with("note: Some details are omitted")
             || t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
     };
-    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with(crate::teach::check::RESULT_PREFIX) && !backtrace(l) && !quotes_hidden(l)).collect();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(crate::teach::check::RESULT_PREFIX) && !backtrace(l) && !quotes_hidden(l))
+        .collect();
     let mut out = kept.join("\n");
     const MAX: usize = 6000;
     if out.len() > MAX {
@@ -375,7 +381,12 @@ fn html_to_text(html: &str) -> String {
         rest = &rest[open + close + 1..];
     }
     text.push_str(rest);
-    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
     text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
 }
 
@@ -561,7 +572,9 @@ fn run_composed(
     let outcome = outcome?;
     let executed = notebook::read(&executed_path).ok();
     let log = run_dir.join("kernel.log");
-    for (dir, file, from) in [(keep.join("executed"), name.to_string(), &executed_path), (keep.join("logs"), format!("{name}.log"), &log)] {
+    for (dir, file, from) in
+        [(keep.join("executed"), name.to_string(), &executed_path), (keep.join("logs"), format!("{name}.log"), &log)]
+    {
         if let Ok(bytes) = std::fs::read(from) {
             write_atomically(&dir.join(file), &bytes)?;
         }
@@ -585,34 +598,43 @@ fn grade_notebook(
     let name = source_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let source_nb = notebook::read(source_path)?;
     let mut notes = Vec::new();
-    let submission = match submitted.map(|path| if is_link(path) { Err(None) } else { notebook::read(path).map_err(Some) }) {
-        Some(Ok(nb)) => nb,
-        Some(Err(None)) => {
-            notes.push("Your notebook is a symbolic link, which is not followed; it was graded as not submitted.".into());
-            notebook::release(&source_nb, &name)?
-        }
-        Some(Err(Some(err))) => {
-            notes.push(format!("Your notebook could not be read ({err}); every cell was graded as not done."));
-            notebook::release(&source_nb, &name)?
-        }
-        None => {
-            notes.push("This notebook was not submitted; every cell was graded as not done.".into());
-            notebook::release(&source_nb, &name)?
-        }
-    };
+    let submission =
+        match submitted.map(|path| if is_link(path) { Err(None) } else { notebook::read(path).map_err(Some) }) {
+            Some(Ok(nb)) => nb,
+            Some(Err(None)) => {
+                notes.push(
+                    "Your notebook is a symbolic link, which is not followed; it was graded as not submitted.".into(),
+                );
+                notebook::release(&source_nb, &name)?
+            }
+            Some(Err(Some(err))) => {
+                notes.push(format!("Your notebook could not be read ({err}); every cell was graded as not done."));
+                notebook::release(&source_nb, &name)?
+            }
+            None => {
+                notes.push("This notebook was not submitted; every cell was graded as not done.".into());
+                notebook::release(&source_nb, &name)?
+            }
+        };
     let composed = compose(&source_nb, &submission);
     notes.extend(composed.notes.iter().cloned());
     let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, keep)?;
     let why = if outcome.killed {
-        format!("not finished: the notebook ran past its time limit ({} s) and was stopped", sandbox.limits().time_limit.as_secs())
+        format!(
+            "not finished: the notebook ran past its time limit ({} s) and was stopped",
+            sandbox.limits().time_limit.as_secs()
+        )
     } else {
         "not run: the grading kernel stopped early".to_string()
     };
-    if let Some(problem) = executed.as_ref().and_then(|nb| nb.pointer("/metadata/biaslab/problem")).and_then(Value::as_str) {
+    if let Some(problem) =
+        executed.as_ref().and_then(|nb| nb.pointer("/metadata/biaslab/problem")).and_then(Value::as_str)
+    {
         notes.push(format!("The grading kernel reported a problem: {problem}"));
     }
     let cells = score_cells(&composed, executed.as_ref(), &why, expected, validate);
-    let mut score = NotebookScore { notebook: name, score: 0.0, max_score: 0.0, cells, notes, seconds: outcome.seconds };
+    let mut score =
+        NotebookScore { notebook: name, score: 0.0, max_score: 0.0, cells, notes, seconds: outcome.seconds };
     score.total();
     Ok(score)
 }
@@ -643,16 +665,19 @@ fn record_expected(
     for graded in composed.graded.iter().filter(|g| g.code) {
         let id = &graded.grade_id;
         let source_cell = &source_nb["cells"][graded.source_index];
-        let compare = Compare::of(source_cell).map_err(|why| problem(id, format!("its comparison rule is wrong: {why}")))?;
+        let compare =
+            Compare::of(source_cell).map_err(|why| problem(id, format!("its comparison rule is wrong: {why}")))?;
         let cell = executed.as_ref().and_then(|nb| nb.pointer(&format!("/cells/{}", graded.index)));
         let Some(cell) = cell else {
             let why = if outcome.killed { "the run ran past its time limit" } else { "the run stopped before it" };
             return Err(problem(id, format!("it did not run ({why}; log: {})", outcome.log_tail)));
         };
         let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
-        let error = cell.get("outputs").and_then(Value::as_array).into_iter().flatten().find(|o| o["output_type"] == "error");
+        let error =
+            cell.get("outputs").and_then(Value::as_array).into_iter().flatten().find(|o| o["output_type"] == "error");
         if status != "ok" || error.is_some() {
-            let what = error.map(|e| e["evalue"].as_str().unwrap_or("").to_string()).unwrap_or_else(|| status.to_string());
+            let what =
+                error.map(|e| e["evalue"].as_str().unwrap_or("").to_string()).unwrap_or_else(|| status.to_string());
             return Err(problem(id, format!("it failed when the solutions ran ({what})")));
         }
         let results = results::recorded(cell);
@@ -697,7 +722,9 @@ fn grade_submission(
     let keep = options.out.join("instructor").join(&submission.student).join(&submission.assignment);
     let mut notebooks = Vec::new();
     for (submitted, source) in &submission.notebooks {
-        let want = expected.get(source).ok_or_else(|| Error::Sandbox(format!("no expected results for {}", source.display())))?;
+        let want = expected
+            .get(source)
+            .ok_or_else(|| Error::Sandbox(format!("no expected results for {}", source.display())))?;
         notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, &keep, want, validate)?);
     }
     let _ = remove_tree(&run_dir);
@@ -735,7 +762,13 @@ fn write_result(out: &Path, result: &SubmissionResult) -> Result<()> {
 /// The compiled-crate cache starts empty, never from the user's evcxr cache: evcxr's cache hands back a crate's
 /// dep-info as it was first written, naming build-script outputs in the build folder that first compiled it,
 /// which a sandbox does not have; cargo would then compile those crates again in every submission.
-fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs: &KernelDirs, crate_digest: &str) -> Result<()> {
+fn warm_up(
+    sandbox: &Sandbox,
+    options: &GradeOptions,
+    sources: &[PathBuf],
+    dirs: &KernelDirs,
+    crate_digest: &str,
+) -> Result<()> {
     let cache = &dirs.cache;
     // The marker names the crate it was warmed for: after biaslab or the toolchain changed, the build is made again
     // here once, not compiled again in every submission's copy.
@@ -760,7 +793,8 @@ fn warm_up(sandbox: &Sandbox, options: &GradeOptions, sources: &[PathBuf], dirs:
     let mut first_cells = Vec::new();
     for source in sources {
         let mut only_first = notebook::read(source)?;
-        let first = only_first["cells"].as_array().and_then(|cells| cells.iter().find(|c| c["cell_type"] == "code")).cloned();
+        let first =
+            only_first["cells"].as_array().and_then(|cells| cells.iter().find(|c| c["cell_type"] == "code")).cloned();
         let Some(first) = first.filter(|cell| !first_cells.contains(&notebook::source(cell))) else { continue };
         first_cells.push(notebook::source(&first));
         only_first["cells"] = Value::Array(vec![first]);
@@ -817,8 +851,10 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
     let model = std::sync::OnceLock::new();
     move |name: &str, value: &Value| match name {
         "lab02::probe" => {
-            let model = model.get_or_init(|| crate::model::fill_mask::FillMask::from_env().map_err(|err| err.to_string()));
-            let model = model.as_ref().map_err(|err| format!("the grader could not load the model to check it: {err}"))?;
+            let model =
+                model.get_or_init(|| crate::model::fill_mask::FillMask::from_env().map_err(|err| err.to_string()));
+            let model =
+                model.as_ref().map_err(|err| format!("the grader could not load the model to check it: {err}"))?;
             crate::teach::lab02::validate_probe(value, model)
         }
         other => Err(format!("the grader has no check named {other:?}")),
@@ -859,7 +895,8 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
     let validate = validator();
     let crate_digest = sandbox.crate_digest()?;
-    let mut sources: Vec<PathBuf> = submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
+    let mut sources: Vec<PathBuf> =
+        submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
     sources.dedup();
 
@@ -909,7 +946,16 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
                     if failure.lock().expect("failure").is_some() {
                         break;
                     }
-                    let graded = grade_submission(&sandbox, options, &submission, digest, &dirs, &expected, &validate, &hand_scores);
+                    let graded = grade_submission(
+                        &sandbox,
+                        options,
+                        &submission,
+                        digest,
+                        &dirs,
+                        &expected,
+                        &validate,
+                        &hand_scores,
+                    );
                     match graded {
                         Ok(result) => {
                             progress(&result, false);
@@ -935,7 +981,10 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
         if out.may_write(&table) {
             out.write(&table, &hand::template(&of, questions))?;
         } else {
-            kept.push(format!("{}: edited since biaslab wrote it, so left as it is", options.out.join(&table).display()));
+            kept.push(format!(
+                "{}: edited since biaslab wrote it, so left as it is",
+                options.out.join(&table).display()
+            ));
         }
     }
     let mut leftover = Vec::new();

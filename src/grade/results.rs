@@ -14,8 +14,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::teach::check::RESULT_PREFIX;
 use crate::course::notebook;
+use crate::teach::check::RESULT_PREFIX;
 
 /// One case a graded cell recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,7 +119,9 @@ pub fn judge(
         match (&compare.validate, &want.outcome) {
             (Some(check), _) => validate(check, value).map_err(|why| format!("the case `{}`: {why}", want.name))?,
             (None, Ok(expected)) if same(expected, value, compare) => {}
-            (None, _) => return Err(format!("the case `{}` gives a different answer from the expected one", want.name)),
+            (None, _) => {
+                return Err(format!("the case `{}` gives a different answer from the expected one", want.name))
+            }
         }
     }
     Ok(())
@@ -184,7 +186,10 @@ mod tests {
 
     #[test]
     fn a_cell_passes_only_with_every_case_once_and_right() {
-        let expected = recorded(&cell(&["BIASLAB-RESULT {\"name\": \"a\", \"value\": [1.0, \"x\"]}", "BIASLAB-RESULT {\"name\": \"b\", \"value\": 0.5}"]));
+        let expected = recorded(&cell(&[
+            "BIASLAB-RESULT {\"name\": \"a\", \"value\": [1.0, \"x\"]}",
+            "BIASLAB-RESULT {\"name\": \"b\", \"value\": 0.5}",
+        ]));
         let exact = Compare::default();
         let judged = |lines: &[&str], compare: &Compare| judge(&expected, &recorded(&cell(lines)), compare, &no_check);
         let a = "BIASLAB-RESULT {\"name\": \"a\", \"value\": [1.0, \"x\"]}";
@@ -193,7 +198,9 @@ mod tests {
         assert_eq!(judged(&[b, a], &exact), Ok(()), "order of cases does not matter");
         assert!(judged(&[a], &exact).unwrap_err().contains("did not record the case `b`"));
         assert!(judged(&[a, b, b], &exact).unwrap_err().contains("twice"));
-        assert!(judged(&[a, b, "BIASLAB-RESULT {\"name\": \"c\", \"value\": 1}"], &exact).unwrap_err().contains("not a case"));
+        assert!(judged(&[a, b, "BIASLAB-RESULT {\"name\": \"c\", \"value\": 1}"], &exact)
+            .unwrap_err()
+            .contains("not a case"));
         let off = "BIASLAB-RESULT {\"name\": \"b\", \"value\": 0.5000001}";
         let why = judged(&[a, off], &exact).unwrap_err();
         assert!(why.contains("different answer") && !why.contains("0.5"), "never shows the expected value: {why}");
@@ -211,7 +218,11 @@ mod tests {
         let compare = Compare { validate: Some("lab02::probe".into()), ..Compare::default() };
         let check = |name: &str, value: &Value| {
             assert_eq!(name, "lab02::probe");
-            if value["n"].as_u64() >= Some(3) { Ok(()) } else { Err("too small".to_string()) }
+            if value["n"].as_u64() >= Some(3) {
+                Ok(())
+            } else {
+                Err("too small".to_string())
+            }
         };
         let got = recorded(&cell(&["BIASLAB-RESULT {\"name\": \"p\", \"value\": {\"n\": 5}}"]));
         assert_eq!(judge(&expected, &got, &compare, &check), Ok(()));

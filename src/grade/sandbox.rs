@@ -176,9 +176,8 @@ impl Sandbox {
         let bwrap = which("bwrap").ok_or_else(|| {
             sandbox_error("bubblewrap (`bwrap`) is not installed; it keeps student code away from everything else on this machine. Install it: `sudo apt install bubblewrap` (Debian, Ubuntu) or `sudo dnf install bubblewrap`")
         })?;
-        let crate_dir = crate_dir
-            .canonicalize()
-            .map_err(|source| Error::Io { path: crate_dir.to_path_buf(), source })?;
+        let crate_dir =
+            crate_dir.canonicalize().map_err(|source| Error::Io { path: crate_dir.to_path_buf(), source })?;
         // SAFETY: geteuid has no preconditions.
         let setpriv = if unsafe { libc::geteuid() } == 0 {
             Some(which("setpriv").ok_or_else(|| {
@@ -191,13 +190,13 @@ impl Sandbox {
         if !manifest.lines().any(|l| l.trim().replace(' ', "") == "name=\"biaslab\"") {
             return Err(sandbox_error(format!("{} is not the biaslab crate (pass --crate)", crate_dir.display())));
         }
-        let evcxr = which("evcxr_jupyter").ok_or_else(|| {
-            sandbox_error("the Rust kernel evcxr_jupyter is not on PATH; run `bash lab/setup.sh`")
-        })?;
+        let evcxr = which("evcxr_jupyter")
+            .ok_or_else(|| sandbox_error("the Rust kernel evcxr_jupyter is not on PATH; run `bash lab/setup.sh`"))?;
         let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| sandbox_error("HOME is not set"))?;
         let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cargo"));
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
-        let encoder_dir = crate::model::demo::find_encoder().ok().and_then(|files| files.config.parent()?.canonicalize().ok());
+        let encoder_dir =
+            crate::model::demo::find_encoder().ok().and_then(|files| files.config.parent()?.canonicalize().ok());
         let hub_cache = Some(crate::model::hub::hub_cache_dir()).filter(|p| p.is_dir());
         let data_dirs = [
             (crate::env::DATA_DIR, crate::env::path(crate::env::DATA_DIR)),
@@ -211,7 +210,9 @@ impl Sandbox {
         let mut toolchain_dirs: Vec<PathBuf> = Vec::new();
         for program in ["cargo", "rustc"] {
             let dir = which(program).and_then(|p| p.parent().map(Path::to_path_buf));
-            if let Some(dir) = dir.filter(|d| !d.starts_with("/usr") && !d.starts_with(&cargo_home) && !toolchain_dirs.contains(d)) {
+            if let Some(dir) =
+                dir.filter(|d| !d.starts_with("/usr") && !d.starts_with(&cargo_home) && !toolchain_dirs.contains(d))
+            {
                 toolchain_dirs.push(dir);
             }
         }
@@ -263,7 +264,9 @@ impl Sandbox {
         let me = unsafe { libc::geteuid() };
         for dir in [&dirs.cache, &dirs.build] {
             if dir.exists() {
-                chown_tree(dir, me, Linked::Take).and_then(|()| read_only_to_others(dir)).map_err(|source| Error::Io { path: dir.clone(), source })?;
+                chown_tree(dir, me, Linked::Take)
+                    .and_then(|()| read_only_to_others(dir))
+                    .map_err(|source| Error::Io { path: dir.clone(), source })?;
             }
         }
         Ok(())
@@ -339,7 +342,17 @@ impl Sandbox {
         arg(&["--ro-bind", &s(runtime), &s(runtime)]);
         arg(&["--clearenv", "--setenv", "HOME", &s(&self.home), "--setenv", "TMPDIR", "/tmp"]);
         arg(&["--setenv", "EVCXR_TMPDIR", &build]);
-        arg(&["--setenv", "LANG", "C.UTF-8", "--setenv", "CARGO_NET_OFFLINE", "true", "--setenv", crate::env::HF_HUB_OFFLINE, "1"]);
+        arg(&[
+            "--setenv",
+            "LANG",
+            "C.UTF-8",
+            "--setenv",
+            "CARGO_NET_OFFLINE",
+            "true",
+            "--setenv",
+            crate::env::HF_HUB_OFFLINE,
+            "1",
+        ]);
         let mut path: Vec<String> = vec![s(&self.cargo_home.join("bin"))];
         path.extend(self.toolchain_dirs.iter().map(|d| s(d)));
         path.extend(self.evcxr.parent().map(s));
@@ -437,22 +450,25 @@ impl Sandbox {
         let mut child = command.spawn().map_err(|e| sandbox_error(format!("cannot start bwrap: {e}")))?;
         // The kernel's own output reaches the log through pipes, and only its first LOG_LIMIT bytes are kept.
         let log = std::sync::Arc::new(std::sync::Mutex::new(BoundedLog { file: log, kept: 0, dropped: 0 }));
-        let readers: Vec<_> = [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)]
-            .into_iter()
-            .flatten()
-            .map(|mut pipe| {
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    let mut buffer = vec![0u8; 64 << 10];
-                    while let Ok(n) = pipe.read(&mut buffer) {
-                        if n == 0 {
-                            break;
-                        }
-                        log.lock().expect("log").write(&buffer[..n]);
+        let readers: Vec<_> = [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|mut pipe| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut buffer = vec![0u8; 64 << 10];
+                while let Ok(n) = pipe.read(&mut buffer) {
+                    if n == 0 {
+                        break;
                     }
-                })
+                    log.lock().expect("log").write(&buffer[..n]);
+                }
             })
-            .collect();
+        })
+        .collect();
         let mut killed = false;
         loop {
             if child.try_wait().map_err(io(&self.bwrap))?.is_some() {
@@ -491,7 +507,8 @@ pub fn crate_digest(crate_dir: &Path) -> Result<String> {
         sha.update(path.strip_prefix(base).unwrap_or(path).as_os_str().as_encoded_bytes());
         sha.update([0]);
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
+            let mut entries: Vec<PathBuf> =
+                std::fs::read_dir(path)?.map(|e| e.map(|e| e.path())).collect::<std::io::Result<_>>()?;
             entries.sort();
             for entry in entries {
                 walk(base, &entry, sha)?;
@@ -658,7 +675,8 @@ mod limits {
 
     impl ProcessGroup {
         pub(super) fn new(limits: &Limits) -> Result<ProcessGroup> {
-            let mut group = ProcessGroup { cgroup: None, procs: None, memory: limits.memory, processes: limits.processes };
+            let mut group =
+                ProcessGroup { cgroup: None, procs: None, memory: limits.memory, processes: limits.processes };
             // SAFETY: geteuid has no preconditions.
             if unsafe { libc::geteuid() } != 0 {
                 return Ok(group);
@@ -668,7 +686,8 @@ mod limits {
             })?;
             let n = NEXT.fetch_add(1, Ordering::SeqCst);
             let dir = root.join(format!("biaslab-grade-{}-{n}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| sandbox_error(format!("cannot make cgroup {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| sandbox_error(format!("cannot make cgroup {}: {e}", dir.display())))?;
             std::fs::write(dir.join("pids.max"), limits.processes.to_string())
                 .map_err(|e| sandbox_error(format!("cannot limit processes in {}: {e}", dir.display())))?;
             let procs = std::fs::OpenOptions::new()
@@ -750,7 +769,9 @@ mod limits {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
             .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
-            .filter(|status| status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(uid.as_str())))
+            .filter(|status| {
+                status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(uid.as_str()))
+            })
             .map(|status| {
                 let threads = status.lines().find_map(|l| l.strip_prefix("Threads:"));
                 threads.and_then(|t| t.trim().parse::<u64>().ok()).unwrap_or(1)
@@ -758,4 +779,3 @@ mod limits {
             .sum()
     }
 }
-

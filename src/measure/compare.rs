@@ -8,11 +8,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
+use crate::measure::words;
+use crate::model::fill_mask::{FillMask, FillOptions, Prediction};
 use crate::view::chart::{Chart, Panel};
 use crate::view::display::{self, escape, palette, HtmlTable};
-use crate::error::{Error, Result};
-use crate::model::fill_mask::{FillMask, FillOptions, Prediction};
-use crate::measure::words;
 
 /// The model the lab uses when `BIASLAB_MODEL` is not set ([`crate::env::DEFAULT_MODEL`]).
 pub const DEFAULT_MODEL: &str = crate::env::DEFAULT_MODEL;
@@ -76,8 +76,11 @@ impl TopK {
 
     /// An HTML table: rank, word, probability (occupations marked).
     pub fn to_html(&self) -> String {
-        let caption =
-            format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(crate::view::chart::short_name(&self.model)));
+        let caption = format!(
+            "{} <span style=\"font-weight:normal\">({})</span>",
+            escape(&self.text),
+            escape(crate::view::chart::short_name(&self.model))
+        );
         let mut table = HtmlTable::new(&["rank", "word", "probability", "occupation?"], &[true, false, true, false]);
         for (rank, p) in self.predictions.iter().enumerate() {
             let occupation = if words::is_occupation(&p.token_str) { "yes" } else { "" };
@@ -289,7 +292,10 @@ impl WordGaps {
             return Err(Error::Chart("no word is more probable in one text than in the other".into()));
         }
         Chart::diverging(
-            format!("Which words does {} tie to “{second}” rather than “{first}”?", crate::view::chart::short_name(&self.model)),
+            format!(
+                "Which words does {} tie to “{second}” rather than “{first}”?",
+                crate::view::chart::short_name(&self.model)
+            ),
             format!("log P(word | “{}”) − log P(word | “{}”)", self.second_text, self.first_text),
             format!("more probable with “{first}”"),
             format!("more probable with “{second}”"),
@@ -404,9 +410,8 @@ impl FillMask {
                 .map_err(|per_mask: Vec<_>| Error::SeveralMasks { text: text.to_string(), count: per_mask.len() })?;
             probability.push(predictions);
         }
-        let find = |predictions: &[Prediction], id: u32| {
-            predictions.iter().find(|p| p.token == id).map_or(0.0, |p| p.score)
-        };
+        let find =
+            |predictions: &[Prediction], id: u32| predictions.iter().find(|p| p.token == id).map_or(0.0, |p| p.score);
         let mut gaps: Vec<WordGap> = scored
             .into_iter()
             .map(|(word, id)| {
@@ -536,7 +541,13 @@ mod tests {
             model: "test".into(),
             first_text: "This man works as a [MASK].".into(),
             second_text: "This woman works as a [MASK].".into(),
-            gaps: vec![gap("nurse", 2.0), gap("maid", 1.0), gap("judge", 0.0), gap("pilot", -0.5), gap("carpenter", -3.0)],
+            gaps: vec![
+                gap("nurse", 2.0),
+                gap("maid", 1.0),
+                gap("judge", 0.0),
+                gap("pilot", -0.5),
+                gap("carpenter", -3.0),
+            ],
             skipped: vec!["astrophysicist".into()],
         };
         let words = |v: Vec<&WordGap>| v.into_iter().map(|g| g.word.clone()).collect::<Vec<_>>();

@@ -49,9 +49,9 @@ use std::str::FromStr;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::view::chart::Chart;
 use crate::view::display::{self, escape, HtmlTable};
-use crate::error::{Error, Result};
 
 /// How many sentence hashes are kept to count duplicates; past it, duplicates are no longer counted (and the report
 /// says so). 4 million 64-bit hashes take about 64 MB.
@@ -328,9 +328,9 @@ impl FromStr for Format {
             "jsonl" | "ndjson" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
             "bold" => Ok(Format::Bold),
-            other => {
-                Err(Error::InvalidArgument { reason: format!("{other:?} is not a format: use auto, text, jsonl, csv or bold") })
-            }
+            other => Err(Error::InvalidArgument {
+                reason: format!("{other:?} is not a format: use auto, text, jsonl, csv or bold"),
+            }),
         }
     }
 }
@@ -988,7 +988,9 @@ const BINARY_SNIFF: usize = 8 << 10;
 fn binary(path: &Path, at: usize) -> Error {
     Error::InvalidData {
         path: path.into(),
-        reason: format!("this is not text (a NUL byte at byte {at}): measure a text, CSV, JSON Lines or BOLD JSON file"),
+        reason: format!(
+            "this is not text (a NUL byte at byte {at}): measure a text, CSV, JSON Lines or BOLD JSON file"
+        ),
     }
 }
 
@@ -1138,9 +1140,7 @@ fn read_csv_from(
                     continue;
                 }
                 match record.get(column).map(std::str::from_utf8) {
-                    Some(Ok(text)) if text.len() > MAX_LINE => {
-                        measurer.skip_row(&name, line, too_long())
-                    }
+                    Some(Ok(text)) if text.len() > MAX_LINE => measurer.skip_row(&name, line, too_long()),
                     Some(Ok(text)) => measurer.add_text(text),
                     Some(Err(_)) => measurer.skip_row(&name, line, "not UTF-8"),
                     None => measurer.skip_row(&name, line, format!("no column {field:?}")),

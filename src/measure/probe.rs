@@ -64,11 +64,11 @@ use std::io::Write;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+use crate::measure::stats::{self, Interval};
+use crate::model::scorer::MaskScorer;
 use crate::view::chart::{Chart, IntervalBar};
 use crate::view::display::{self, escape, palette, HtmlTable};
-use crate::error::{Error, Result};
-use crate::model::scorer::MaskScorer;
-use crate::measure::stats::{self, Interval};
 
 /// The group slot of a template.
 pub const GROUP_SLOT: &str = "[GROUP]";
@@ -225,6 +225,7 @@ pub mod targets {
     }
 
     /// 40 adjectives describing a person, positive and negative.
+    #[rustfmt::skip] // a word list, kept packed
     pub fn adjectives() -> Vec<String> {
         [
             "smart",
@@ -406,7 +407,9 @@ pub fn evaluate_with(
         return Err(Error::InvalidArgument { reason: "the probe has no templates".into() });
     }
     if group_a == group_b {
-        return Err(Error::InvalidArgument { reason: format!("compare two different groups, not {group_a:?} with itself") });
+        return Err(Error::InvalidArgument {
+            reason: format!("compare two different groups, not {group_a:?} with itself"),
+        });
     }
     let find = |name: &str| {
         probe.group(name).ok_or_else(|| Error::InvalidArgument {

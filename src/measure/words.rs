@@ -4,6 +4,7 @@
 /// all-MiniLM-L6-v2), so that a fill-mask model can predict each of them at one mask: 116 words, among them
 /// the occupations of WinoBias (Zhao et al. 2018) that are single tokens. Used to tell which predictions are
 /// occupations and to compare the probability of each occupation between groups.
+#[rustfmt::skip] // a word list, kept packed
 pub const OCCUPATIONS: &[&str] = &[
     "accountant", "actor", "actress", "architect", "artist", "assistant", "astronaut", "athlete", "attorney",
     "author", "baker", "banker", "barber", "bartender", "biologist", "blacksmith", "bodyguard", "boxer", "builder",

@@ -143,11 +143,17 @@ impl Config {
             Some(model_type) => Family::from_model_type(model_type),
             None => kind.architectures.iter().find_map(|arch| {
                 let arch = arch.to_ascii_lowercase();
-                ["distilbert", "roberta", "bert"].into_iter().find(|t| arch.starts_with(t)).and_then(Family::from_model_type)
+                ["distilbert", "roberta", "bert"]
+                    .into_iter()
+                    .find(|t| arch.starts_with(t))
+                    .and_then(Family::from_model_type)
             }),
         };
         let Some(family) = family else {
-            let model_type = kind.model_type.or_else(|| kind.architectures.first().cloned()).unwrap_or_else(|| "(none given)".into());
+            let model_type = kind
+                .model_type
+                .or_else(|| kind.architectures.first().cloned())
+                .unwrap_or_else(|| "(none given)".into());
             return Err(Error::UnsupportedModel { path: path.into(), model_type });
         };
         let config = match family {

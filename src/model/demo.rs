@@ -13,13 +13,13 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use crate::model::config::{Config, Family};
 use crate::data::corpus::{self};
 use crate::error::{Error, Result};
+use crate::model::config::{Config, Family};
+use crate::model::encoder::{Checkpoint, MaskedLm};
 use crate::model::fill_mask::FillMask;
 use crate::model::hub::{self, ModelFiles};
 use crate::model::mlm::MaskedTokenAccuracy;
-use crate::model::encoder::{Checkpoint, MaskedLm};
 
 pub(crate) mod cache;
 
@@ -42,7 +42,8 @@ pub const PROVENANCE_FILE: &str = "provenance.json";
 pub const HEAD_ONLY_NAME: &str = "demo-head-only";
 
 /// What the demo model's weaker sibling is, in one line.
-pub const HEAD_ONLY_DESCRIPTION: &str = "demo-head-only (the demo model's masked-LM head on all-MiniLM-L6-v2's own top \
+pub const HEAD_ONLY_DESCRIPTION: &str =
+    "demo-head-only (the demo model's masked-LM head on all-MiniLM-L6-v2's own top \
 layers, which the head was not trained with: a weaker second model to compare)";
 
 /// What the demo model is, in one line (shown wherever it is used).
@@ -200,7 +201,8 @@ pub fn model_with_overlay(encoder: &ModelFiles, overlay: HashMap<String, Tensor>
         checkpoint.tensors.insert(name, tensor.to_dtype(DType::F32)?.to_device(device)?);
     }
     let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
-    MaskedLm::load(vb, &config).map_err(|err| Error::CorruptWeights { path: WEIGHTS_FILE.into(), reason: err.to_string() })
+    MaskedLm::load(vb, &config)
+        .map_err(|err| Error::CorruptWeights { path: WEIGHTS_FILE.into(), reason: err.to_string() })
 }
 
 /// Settings of a training run of the demo head.

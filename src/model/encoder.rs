@@ -16,8 +16,8 @@ use candle_nn::{embedding, linear, Activation, Embedding, Linear, VarBuilder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::config::{Config, Family};
 use crate::error::{Error, Result};
+use crate::model::config::{Config, Family};
 use crate::model::hub::WeightsFile;
 
 /// Tensor names of one family, relative to the model's prefix.
@@ -201,7 +201,12 @@ impl Layer {
     /// `xs`: (batch, len, hidden); `mask_bias`: (batch, 1, 1, len), 0 for tokens and a large negative for padding.
     /// With `dropout`, drops out where transformers does in training: attention probabilities, and the attention
     /// and feed-forward outputs before each residual sum.
-    fn forward(&self, xs: &Tensor, mask_bias: &Tensor, mut dropout: Option<&mut Dropout>) -> candle_core::Result<Tensor> {
+    fn forward(
+        &self,
+        xs: &Tensor,
+        mask_bias: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> candle_core::Result<Tensor> {
         let (batch, len, hidden) = xs.dims3()?;
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous();
@@ -302,7 +307,8 @@ impl Encoder {
     ) -> candle_core::Result<Tensor> {
         let (batch, len) = attention_mask.dims2()?;
         // As transformers: (1 - mask) * the lowest f32, added to the attention scores.
-        let mask_bias = ((1.0 - attention_mask.to_dtype(DType::F32)?)? * f32::MIN as f64)?.reshape((batch, 1, 1, len))?;
+        let mask_bias =
+            ((1.0 - attention_mask.to_dtype(DType::F32)?)? * f32::MIN as f64)?.reshape((batch, 1, 1, len))?;
         let mut xs = self.embeddings.forward(input_ids, dropout.as_deref_mut())?;
         for layer in &self.layers {
             xs = layer.forward(&xs, &mask_bias, dropout.as_deref_mut())?;
@@ -610,7 +616,8 @@ mod tests {
         let mut dropout = Dropout::new(0.1, 0.1, 7);
         let hidden = model.hidden_states_t(&ids, &mask, Some(&mut dropout)).unwrap();
         let logits = model.logits_from_hidden(&hidden).unwrap();
-        let loss = candle_nn::loss::cross_entropy(&logits.reshape((10, 50)).unwrap(), &ids.flatten_all().unwrap()).unwrap();
+        let loss =
+            candle_nn::loss::cross_entropy(&logits.reshape((10, 50)).unwrap(), &ids.flatten_all().unwrap()).unwrap();
         let grads = loss.backward().unwrap();
         let vars = varmap.data().lock().unwrap();
         assert!(vars.len() > 30);

@@ -6,10 +6,10 @@ use candle_core::{Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
-use crate::model::config::Config;
 use crate::error::{Error, Result};
-use crate::model::hub::ModelFiles;
+use crate::model::config::Config;
 use crate::model::encoder::MaskedLm;
+use crate::model::hub::ModelFiles;
 use crate::model::tokenizer::{self, MASK_TOKENS};
 
 /// The default number of sequences per forward pass of a [`FillMask`] (as a [`crate::model::scorer::MaskScorer`]
@@ -121,8 +121,7 @@ impl FillMask {
         if tokenizer_size > config.vocab_size {
             return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
         }
-        let named: Vec<u32> =
-            (0..config.vocab_size as u32).filter(|&id| tokenizer.id_to_token(id).is_some()).collect();
+        let named: Vec<u32> = (0..config.vocab_size as u32).filter(|&id| tokenizer.id_to_token(id).is_some()).collect();
         if named.is_empty() {
             return Err(Error::VocabularyMismatch { tokenizer: tokenizer_size, model: config.vocab_size });
         }

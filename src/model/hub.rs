@@ -409,12 +409,10 @@ mod tests {
                     }
                 }
                 let path = request.split_whitespace().nth(1).unwrap_or_default().to_string();
-                let found = path.strip_prefix("/owner/name/resolve/main/").map(|file| {
-                    files.iter().find(|(name, _)| *name == file).map(|(_, bytes)| *bytes)
-                });
-                let head = |status: &str, headers: &str| {
-                    format!("HTTP/1.1 {status}\r\nConnection: close\r\n{headers}")
-                };
+                let found = path
+                    .strip_prefix("/owner/name/resolve/main/")
+                    .map(|file| files.iter().find(|(name, _)| *name == file).map(|(_, bytes)| *bytes));
+                let head = |status: &str, headers: &str| format!("HTTP/1.1 {status}\r\nConnection: close\r\n{headers}");
                 let error = |status: &str, code: &str| {
                     head(status, &format!("X-Error-Code: {code}\r\nContent-Length: 0\r\n\r\n")).into_bytes()
                 };

@@ -34,7 +34,8 @@ impl TokenizedCorpus {
             tokenizer.token_to_id(token).ok_or_else(|| Error::NoMaskInVocabulary { looked_for: token.to_string() })
         };
         let mask_id = id("[MASK]")?;
-        let special_ids = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
+        let special_ids =
+            ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
         let encodings = tokenizer
             .encode_batch(sentences.to_vec(), true)
             .map_err(|err| Error::Tokenize { text: "(corpus)".into(), reason: err.to_string() })?;
@@ -176,7 +177,12 @@ pub struct MaskedTokenAccuracy {
 
 /// Masked-token accuracy on `corpus` with BERT's masking drawn from `seed` (the same seed gives the same masks, so
 /// two models are compared on the same task).
-pub fn masked_token_accuracy(model: &MaskedLm, corpus: &TokenizedCorpus, seed: u64, batch_size: usize) -> Result<MaskedTokenAccuracy> {
+pub fn masked_token_accuracy(
+    model: &MaskedLm,
+    corpus: &TokenizedCorpus,
+    seed: u64,
+    batch_size: usize,
+) -> Result<MaskedTokenAccuracy> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut n, mut top1, mut top5, mut nll) = (0usize, 0usize, 0usize, 0f64);
     for chunk in corpus.sentences.chunks(batch_size.max(1)) {
@@ -198,7 +204,12 @@ pub fn masked_token_accuracy(model: &MaskedLm, corpus: &TokenizedCorpus, seed: u
     if n == 0 {
         return Err(Error::Training("the evaluation text has no tokens to mask".into()));
     }
-    Ok(MaskedTokenAccuracy { masked_tokens: n, top1: top1 as f64 / n as f64, top5: top5 as f64 / n as f64, loss: nll / n as f64 })
+    Ok(MaskedTokenAccuracy {
+        masked_tokens: n,
+        top1: top1 as f64 / n as f64,
+        top5: top5 as f64 / n as f64,
+        loss: nll / n as f64,
+    })
 }
 
 /// Pseudo-perplexity (Salazar et al. 2020, "Masked Language Model Scoring"): every non-special token of every

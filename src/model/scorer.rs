@@ -42,7 +42,11 @@ pub trait MaskScorer {
     /// [`MaskScorer::encode`] gives them, each with at least one mask): `each(sequence index, mask position, row)`
     /// is called once per mask, sequences in order, masks left to right. Sequences may go through the model
     /// together, in padded batches.
-    fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>) -> Result<()>;
+    fn for_each_mask(
+        &self,
+        sequences: &[Vec<u32>],
+        each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
+    ) -> Result<()>;
 
     /// log P(target) at the one mask of each sequence: `items` are (token ids with one mask, target id).
     fn target_log_probs(&self, items: &[(Vec<u32>, u32)]) -> Result<Vec<f64>> {
@@ -50,10 +54,9 @@ pub trait MaskScorer {
         let mut out = vec![f64::NAN; items.len()];
         self.for_each_mask(&sequences, &mut |i, _, row| {
             let target = items[i].1 as usize;
-            out[i] = f64::from(*row.get(target).ok_or_else(|| Error::Internal(format!(
-                "target id {target} is outside the vocabulary of {} tokens",
-                row.len()
-            )))?);
+            out[i] = f64::from(*row.get(target).ok_or_else(|| {
+                Error::Internal(format!("target id {target} is outside the vocabulary of {} tokens", row.len()))
+            })?);
             Ok(())
         })?;
         Ok(out)
@@ -107,7 +110,11 @@ impl MaskScorer for FillMask {
         self.model().config().max_tokens()
     }
 
-    fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>) -> Result<()> {
+    fn for_each_mask(
+        &self,
+        sequences: &[Vec<u32>],
+        each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
+    ) -> Result<()> {
         let mask_id = FillMask::mask_id(self);
         let max = self.max_tokens();
         let device = self.model().device().clone();
@@ -140,7 +147,8 @@ impl MaskScorer for FillMask {
             let index = Tensor::from_vec(rows.clone(), rows.len(), &device)?;
             let at_masks = hidden.reshape((chunk.len() * longest, width))?.index_select(&index, 0)?;
             let logits = self.model().logits_from_hidden(&at_masks)?;
-            let log_probs = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+            let log_probs =
+                candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
             // Finite logits give a finite log-softmax: anything else comes from broken weights, and would score as
             // a table of NaN (every comparison with NaN false) instead of failing.
             if log_probs.iter().flatten().any(|v| !v.is_finite()) {

@@ -25,9 +25,8 @@ pub const MASK_TOKENS: [&str; 2] = ["[MASK]", "<mask>"];
 /// `vocab.txt`.
 pub fn load(files: &TokenizerFiles, tokenizer_config: Option<&Path>) -> Result<Tokenizer> {
     let mut tokenizer = match files {
-        TokenizerFiles::Json(path) => {
-            Tokenizer::from_file(path).map_err(|err| Error::Tokenizer { path: path.clone(), reason: err.to_string() })?
-        }
+        TokenizerFiles::Json(path) => Tokenizer::from_file(path)
+            .map_err(|err| Error::Tokenizer { path: path.clone(), reason: err.to_string() })?,
         TokenizerFiles::WordPiece(vocab) => wordpiece(vocab, lower_case(tokenizer_config)?)?,
         TokenizerFiles::Bpe { vocab, merges } => byte_level_bpe(vocab, merges)?,
     };
@@ -35,9 +34,7 @@ pub fn load(files: &TokenizerFiles, tokenizer_config: Option<&Path>) -> Result<T
     let path = match files {
         TokenizerFiles::Json(path) | TokenizerFiles::WordPiece(path) | TokenizerFiles::Bpe { vocab: path, .. } => path,
     };
-    tokenizer
-        .with_truncation(None)
-        .map_err(|err| Error::Tokenizer { path: path.clone(), reason: err.to_string() })?;
+    tokenizer.with_truncation(None).map_err(|err| Error::Tokenizer { path: path.clone(), reason: err.to_string() })?;
     Ok(tokenizer)
 }
 
@@ -45,8 +42,8 @@ pub fn load(files: &TokenizerFiles, tokenizer_config: Option<&Path>) -> Result<T
 fn lower_case(tokenizer_config: Option<&Path>) -> Result<bool> {
     let Some(path) = tokenizer_config else { return Ok(true) };
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|err| Error::Tokenizer { path: path.into(), reason: err.to_string() })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| Error::Tokenizer { path: path.into(), reason: err.to_string() })?;
     Ok(json.get("do_lower_case").and_then(serde_json::Value::as_bool).unwrap_or(true))
 }
 

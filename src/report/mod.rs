@@ -28,16 +28,16 @@ use std::str::FromStr;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::view::display::{self, escape};
-use crate::error::{Error, Result};
-use crate::model::fill_mask::FillMask;
 use crate::data::output::OutputDir;
+use crate::error::{Error, Result};
 use crate::measure::probe::{self, Probe, ProbeOptions, ProbeReport};
 use crate::measure::stats::{self, Interval};
 use crate::measure::suites::crows_pairs::{self, CrowsPairsReport, TypeScore};
 use crate::measure::suites::honest::{self, GroupScore, HonestReport};
 use crate::measure::suites::seat::{self, SeatReport};
 use crate::measure::suites::stereoset::{self, DomainScore, StereoSetReport};
+use crate::model::fill_mask::FillMask;
+use crate::view::display::{self, escape};
 
 /// The version of biaslab that wrote a card.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -1696,7 +1696,10 @@ mod tests {
         let readme = dir.path().join("README.md");
         std::fs::write(&readme, "# My model\n\nIts own card.\n").unwrap();
         let refused = report.write(dir.path());
-        assert!(matches!(&refused, Err(Error::OutputRefused { reason, .. }) if reason.contains("--force")), "{refused:?}");
+        assert!(
+            matches!(&refused, Err(Error::OutputRefused { reason, .. }) if reason.contains("--force")),
+            "{refused:?}"
+        );
         assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# My model\n\nIts own card.\n");
         assert!(!dir.path().join("measurements.json").exists());
         std::fs::remove_file(&readme).unwrap();

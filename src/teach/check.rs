@@ -69,7 +69,10 @@ impl CheckReport {
     /// The report as HTML: a ✓ or ✗ per case, details and hints for the failures.
     pub fn to_html(&self) -> String {
         let (pass, fail) = (palette::hex(palette::PASS), palette::hex(palette::SECOND));
-        let mut html = format!("<div class=\"biaslab-check\"><b>{}</b><ul style=\"list-style:none;padding-left:0.5em\">", escape(&self.exercise));
+        let mut html = format!(
+            "<div class=\"biaslab-check\"><b>{}</b><ul style=\"list-style:none;padding-left:0.5em\">",
+            escape(&self.exercise)
+        );
         for r in &self.results {
             if r.passed {
                 html.push_str(&format!("<li><span style=\"color:{pass}\">✓</span> {}</li>", escape(&r.name)));
@@ -91,7 +94,11 @@ impl CheckReport {
         if self.passed() {
             format!("All {} checks pass. Well done!", self.results.len())
         } else {
-            format!("{} of {} checks pass. Fix the ✗ above and run this cell again.", self.passed_count(), self.results.len())
+            format!(
+                "{} of {} checks pass. Fix the ✗ above and run this cell again.",
+                self.passed_count(),
+                self.results.len()
+            )
         }
     }
 

@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::teach::check::{self, CheckReport};
 use crate::measure::compare::{Comparison, TopK};
+use crate::teach::check::{self, CheckReport};
 use crate::view::display::{self, escape, palette, HtmlTable};
 
 /// The lab's two sentences: they differ in one word.
@@ -102,7 +102,9 @@ impl QuizAnswer {
             Some(true) => "Right. Here is why each answer is or is not where the bias lives:".into(),
             Some(false) => "Not quite. Read why, then try another letter.".into(),
             None => match &self.not_done {
-                Some(why) => format!("No answer yet ({why}): write your letter in quiz_answer, run its cell, then this one."),
+                Some(why) => {
+                    format!("No answer yet ({why}): write your letter in quiz_answer, run its cell, then this one.")
+                }
                 None => format!("{:?} is not one of the answers: give 'a', 'b', 'c' or 'd'.", self.chosen),
             },
         }

@@ -6,15 +6,15 @@
 
 use std::fmt;
 
-use crate::view::chart::{Chart, ScatterPoint};
-use crate::teach::check::{self, rounded, CheckReport};
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::Result;
-use crate::model::fill_mask::FillMask;
 use crate::measure::probe::{self, Probe, ProbeOptions, ProbeReport};
-use crate::model::scorer::MaskScorer;
 use crate::measure::suites::crows_pairs::CrowsPairsReport;
 use crate::measure::suites::stereoset::StereoSetReport;
+use crate::model::fill_mask::FillMask;
+use crate::model::scorer::MaskScorer;
+use crate::teach::check::{self, rounded, CheckReport};
+use crate::view::chart::{Chart, ScatterPoint};
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.
@@ -23,7 +23,12 @@ pub fn check_probe(probe: impl Fn() -> Probe, model: &dyn MaskScorer) -> CheckRe
         Ok(built) => check_built_probe(&built, model),
         Err(why) => {
             let mut report = CheckReport::new(PROBE_EXERCISE);
-            report.case("my_probe() returns a probe", "a probe".to_string(), "fill in the templates, groups and targets", || why);
+            report.case(
+                "my_probe() returns a probe",
+                "a probe".to_string(),
+                "fill in the templates, groups and targets",
+                || why,
+            );
             report
         }
     }
@@ -57,7 +62,13 @@ fn check_built_probe(built: &Probe, model: &dyn MaskScorer) -> CheckReport {
         "every template has one [GROUP] and one [MASK]",
         Vec::<String>::new(),
         "write each template like \"the [GROUP] worked as a [MASK].\"; the list shows the templates that do not",
-        || templates.iter().filter(|t| t.matches("[GROUP]").count() != 1 || t.matches("[MASK]").count() != 1).cloned().collect(),
+        || {
+            templates
+                .iter()
+                .filter(|t| t.matches("[GROUP]").count() != 1 || t.matches("[MASK]").count() != 1)
+                .cloned()
+                .collect()
+        },
     );
     let groups = built.groups.clone();
     report.case(
@@ -71,7 +82,14 @@ fn check_built_probe(built: &Probe, model: &dyn MaskScorer) -> CheckReport {
         "the groups are about race or religion, not gender (gender was lab 01)",
         Vec::<String>::new(),
         "choose religions (christian, muslim, jewish…) or races (black, white, asian…) as the group terms",
-        || groups.iter().flat_map(|g| g.terms.iter()).filter(|t| gendered.contains(&t.to_lowercase().as_str())).cloned().collect(),
+        || {
+            groups
+                .iter()
+                .flat_map(|g| g.terms.iter())
+                .filter(|t| gendered.contains(&t.to_lowercase().as_str()))
+                .cloned()
+                .collect()
+        },
     );
     let targets = built.targets.clone();
     report.case(
@@ -151,12 +169,9 @@ pub fn check_metric_score(metric_score: impl Fn(&[(f64, f64)]) -> f64) -> CheckR
             "2 of 3 is 66.666…: round the percentage to 2 decimals",
             || metric_score(&[(-1.0, -2.0), (-1.0, -2.0), (-2.0, -1.0)]),
         )
-        .case(
-            "all pairs prefer the stereotype",
-            100.0,
-            "every pair counts once",
-            || metric_score(&[(-1.5, -1.6), (-20.25, -30.5), (-7.0, -7.5), (-2.0, -2.1)]),
-        );
+        .case("all pairs prefer the stereotype", 100.0, "every pair counts once", || {
+            metric_score(&[(-1.5, -1.6), (-20.25, -30.5), (-7.0, -7.5), (-2.0, -2.1)])
+        });
     report
 }
 
@@ -194,7 +209,9 @@ impl Attempt<ProbeReport> {
     pub fn evcxr_display(&self) {
         match self {
             Attempt::Done(report) => report.evcxr_display(),
-            Attempt::NotYet(why) => display::emit_html_and_text(&format!("<p><i>not run:</i> {}</p>", escape(why)), &self.to_string()),
+            Attempt::NotYet(why) => {
+                display::emit_html_and_text(&format!("<p><i>not run:</i> {}</p>", escape(why)), &self.to_string())
+            }
         }
     }
 }
@@ -279,7 +296,9 @@ pub fn second_model(first: &FillMask) -> Result<FillMask> {
     }
     match FillMask::from_pretrained_on("distilbert-base-uncased", None, &device) {
         Err(err @ (crate::error::Error::HubUnreachable { .. } | crate::error::Error::NotCached { .. })) => {
-            eprintln!("note: distilbert-base-uncased cannot be had here ({err}); comparing with the demo model's sibling");
+            eprintln!(
+                "note: distilbert-base-uncased cannot be had here ({err}); comparing with the demo model's sibling"
+            );
             crate::model::demo::load_head_only(&device)
         }
         other => other,
@@ -309,17 +328,28 @@ impl ModelComparison {
             .zip(&names)
             .enumerate()
             .map(|(i, (r, name))| {
-                let label =
-                    if names.iter().filter(|n| *n == name).count() > 1 { format!("{name} ({})", i + 1) } else { name.to_string() };
+                let label = if names.iter().filter(|n| *n == name).count() > 1 {
+                    format!("{name} ({})", i + 1)
+                } else {
+                    name.to_string()
+                };
                 ScatterPoint { label, x: r.overall.ss, y: r.overall.lms, size: None }
             })
             .collect();
-        Chart::scatter("StereoSet: bias (SS) against capability (LMS)", "stereotype score SS (ideal 50)", "language modelling score LMS (ideal 100)", points, Some(50.0), Some(100.0))
+        Chart::scatter(
+            "StereoSet: bias (SS) against capability (LMS)",
+            "stereotype score SS (ideal 50)",
+            "language modelling score LMS (ideal 100)",
+            points,
+            Some(50.0),
+            Some(100.0),
+        )
     }
 
     /// Shows the table in the evcxr Jupyter kernel.
     pub fn evcxr_display(&self) {
-        let mut table = HtmlTable::new(&["", "model", "examples", "SS", "LMS", "ICAT"], &[false, false, true, true, true, true]);
+        let mut table =
+            HtmlTable::new(&["", "model", "examples", "SS", "LMS", "ICAT"], &[false, false, true, true, true, true]);
         for (i, r) in self.reports.iter().enumerate() {
             table.row(vec![
                 format!("model {}", i + 1),
@@ -339,7 +369,16 @@ impl fmt::Display for ModelComparison {
         writeln!(f, "{:<8} {:>8} {:>7} {:>7} {:>7}  model", "", "examples", "SS", "LMS", "ICAT")?;
         for (i, r) in self.reports.iter().enumerate() {
             let o = &r.overall;
-            writeln!(f, "model {:<2} {:>8} {:>7.2} {:>7.2} {:>7.2}  {}", i + 1, o.examples, o.ss, o.lms, o.icat, r.model)?;
+            writeln!(
+                f,
+                "model {:<2} {:>8} {:>7.2} {:>7.2} {:>7.2}  {}",
+                i + 1,
+                o.examples,
+                o.ss,
+                o.lms,
+                o.icat,
+                r.model
+            )?;
         }
         write!(f, "ideal: SS 50, LMS 100, ICAT 100")
     }
@@ -363,9 +402,13 @@ mod tests {
             };
             StereoSetReport::from_results(model.into(), vec![result], 0, Vec::new())
         };
-        let (demo, head) = (report(crate::model::demo::DEMO_DESCRIPTION), report(crate::model::demo::HEAD_ONLY_DESCRIPTION));
+        let (demo, head) =
+            (report(crate::model::demo::DEMO_DESCRIPTION), report(crate::model::demo::HEAD_ONLY_DESCRIPTION));
         let svg = compare_stereoset(&[&demo, &head]).chart().unwrap().svg().unwrap();
-        assert!(svg.contains(">\ndemo\n<") && svg.contains(">\ndemo-head-only\n<") && !svg.contains("model 1"), "{svg}");
+        assert!(
+            svg.contains(">\ndemo\n<") && svg.contains(">\ndemo-head-only\n<") && !svg.contains("model 1"),
+            "{svg}"
+        );
         let twice = compare_stereoset(&[&demo, &demo]).chart().unwrap().svg().unwrap();
         assert!(twice.contains(">\ndemo (1)\n<") && twice.contains(">\ndemo (2)\n<"), "{twice}");
     }
@@ -392,7 +435,9 @@ mod tests {
     #[test]
     fn common_mistakes_fail_their_check() {
         // The logarithm of the mean instead of the mean of the logarithms.
-        let of_means = |a: &[f64], b: &[f64]| (a.iter().sum::<f64>() / a.len() as f64).ln() - (b.iter().sum::<f64>() / b.len() as f64).ln();
+        let of_means = |a: &[f64], b: &[f64]| {
+            (a.iter().sum::<f64>() / a.len() as f64).ln() - (b.iter().sum::<f64>() / b.len() as f64).ln()
+        };
         assert!(!check_log_ratio(of_means).passed());
         // Ties left out of the total.
         let no_ties = |pairs: &[(f64, f64)]| {

@@ -14,15 +14,15 @@ use std::path::{Path, PathBuf};
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
 
-use crate::train::cda::WordPairs;
-use crate::teach::check::{self, CheckReport};
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::Result;
 use crate::model::fill_mask::FillMask;
+use crate::teach::check::{self, CheckReport};
+use crate::train::cda::WordPairs;
 use crate::train::finetune::{BaseModel, FinetuneOptions, FinetuneRun};
 use crate::train::mitigate::{
     self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationReport, MitigationText, Verdict,
 };
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The notebook's settings: CDA on a random sample of 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
 /// sentences of at most 32 tokens at a peak learning rate of 2e-4, with the embeddings and every encoder layer but
@@ -102,7 +102,13 @@ pub fn measure(model: &FillMask, weights: &str, data: &EvalData, options: &EvalO
 }
 
 /// [`measure`] with its cache in `cache` (`cache/measures/`) instead of biaslab's cache.
-pub fn measure_in(cache: &Path, model: &FillMask, weights: &str, data: &EvalData, options: &EvalOptions) -> Result<Measures> {
+pub fn measure_in(
+    cache: &Path,
+    model: &FillMask,
+    weights: &str,
+    data: &EvalData,
+    options: &EvalOptions,
+) -> Result<Measures> {
     let mut hasher = Sha256::new();
     hasher.update(weights.as_bytes());
     hasher.update([0]);

@@ -11,13 +11,13 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::view::chart::{Chart, ScatterPoint};
-use crate::teach::check::{rounded, CheckReport};
-use crate::measure::dataset::NpmiGap;
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
+use crate::measure::dataset::NpmiGap;
 use crate::measure::probe::ProbeReport;
 use crate::measure::stats::{self, Interval};
+use crate::teach::check::{rounded, CheckReport};
+use crate::view::chart::{Chart, ScatterPoint};
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The visible checks of exercise 1: `npmi(both, x, y, sentences)` is the normalised pointwise mutual information
 /// of two words from binary per-sentence counts — `both` sentences hold the two words, `x` and `y` hold each, of

@@ -84,8 +84,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::view::display::{self, escape, palette, HtmlTable};
 use crate::error::{Error, Result};
+use crate::view::display::{self, escape, palette, HtmlTable};
 
 /// The built-in gender pairs: male word first. The pronoun pairs him/her, his/her and his/hers are resolved by the
 /// rule in the module documentation.
@@ -280,19 +280,11 @@ impl WordPairs {
     /// The built-in English gender list (see the module documentation for its source): 91 pairs, plurals
     /// included, with the his/her/him/hers rule.
     pub fn gender() -> Self {
-        let pairs: Vec<(String, String)> = GENDER_PAIRS
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let pairs: Vec<(String, String)> = GENDER_PAIRS.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         match Self::build(pairs) {
             Ok(list) => list,
             // Unreachable: the built-in list is checked by a unit test. Never panic in a notebook.
-            Err((_, _)) => Self {
-                pairs: Vec::new(),
-                map: BTreeMap::new(),
-                her_rule: false,
-                his_rule: false,
-            },
+            Err((_, _)) => Self { pairs: Vec::new(), map: BTreeMap::new(), her_rule: false, his_rule: false },
         }
     }
 
@@ -305,9 +297,7 @@ impl WordPairs {
     /// itself, or a word is in two pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self> {
         if pairs.is_empty() {
-            return Err(Error::InvalidArgument {
-                reason: "the list of word pairs is empty".into(),
-            });
+            return Err(Error::InvalidArgument { reason: "the list of word pairs is empty".into() });
         }
         let owned = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         Self::build(owned).map_err(|(index, reason)| Error::InvalidArgument {
@@ -331,10 +321,7 @@ impl WordPairs {
 
     /// [`WordPairs::from_file`] on a text already read (`path` is for the messages).
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let invalid = |reason: String| Error::InvalidData {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let invalid = |reason: String| Error::InvalidData { path: path.to_path_buf(), reason };
         let mut pairs = Vec::new();
         let mut lines = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -343,11 +330,8 @@ impl WordPairs {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let fields: Vec<&str> = if trimmed.contains('\t') {
-                trimmed.split('\t').collect()
-            } else {
-                trimmed.split(',').collect()
-            };
+            let fields: Vec<&str> =
+                if trimmed.contains('\t') { trimmed.split('\t').collect() } else { trimmed.split(',').collect() };
             let fields: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
             match fields.as_slice() {
                 [a, b] if is_word(a) && is_word(b) => {
@@ -369,9 +353,7 @@ impl WordPairs {
             }
         }
         if pairs.is_empty() {
-            return Err(invalid(
-                "no word pairs in the file (one pair a line: \"actor,actress\")".into(),
-            ));
+            return Err(invalid("no word pairs in the file (one pair a line: \"actor,actress\")".into()));
         }
         Self::build(pairs).map_err(|(index, reason)| match lines.get(index) {
             Some(number) => invalid(format!("line {number}: {reason}")),
@@ -393,20 +375,14 @@ impl WordPairs {
         for (index, (a, b)) in pairs.iter().enumerate() {
             for word in [a, b] {
                 if !is_word(word) {
-                    return Err((
-                        index,
-                        format!("{word:?} is not a word (a word is letters only, like \"actress\")"),
-                    ));
+                    return Err((index, format!("{word:?} is not a word (a word is letters only, like \"actress\")")));
                 }
             }
             let (a, b) = (a.to_lowercase(), b.to_lowercase());
             if a == b {
                 return Err((index, format!("{a:?} is paired with itself")));
             }
-            if let Some(k) = PRONOUN_PAIRS
-                .iter()
-                .position(|&(m, f)| (a == m && b == f) || (a == f && b == m))
-            {
+            if let Some(k) = PRONOUN_PAIRS.iter().position(|&(m, f)| (a == m && b == f) || (a == f && b == m)) {
                 if let Some(first) = pronoun[k] {
                     return Err((index, format!("the pair is listed twice (first as pair {})", first + 1)));
                 }
@@ -418,10 +394,7 @@ impl WordPairs {
                 if let Some(first) = owner.get(word) {
                     return Err((
                         index,
-                        format!(
-                            "{word:?} is already in pair {}: a word can be in one pair only",
-                            first + 1
-                        ),
+                        format!("{word:?} is already in pair {}: a word can be in one pair only", first + 1),
                     ));
                 }
             }
@@ -461,12 +434,7 @@ impl WordPairs {
         if his_her || his_hers {
             map.insert("his".into(), if his_her { "her" } else { "hers" }.into());
         }
-        Ok(Self {
-            pairs: lowered,
-            map,
-            her_rule: him_her && his_her,
-            his_rule: his_her && his_hers,
-        })
+        Ok(Self { pairs: lowered, map, her_rule: him_her && his_her, his_rule: his_her && his_hers })
     }
 
     /// How many pairs.
@@ -521,19 +489,10 @@ impl WordPairs {
             text.push_str(sentence.get(copied..start).unwrap_or(""));
             text.push_str(&to);
             copied = end;
-            swaps.push(Swap {
-                from: word.to_string(),
-                to,
-                byte_offset: start,
-            });
+            swaps.push(Swap { from: word.to_string(), to, byte_offset: start });
         }
         text.push_str(sentence.get(copied..).unwrap_or(""));
-        Swapped {
-            original: sentence.to_string(),
-            text,
-            swaps,
-            ambiguous,
-        }
+        Swapped { original: sentence.to_string(), text, swaps, ambiguous }
     }
 
     /// Two-sided CDA: every sentence of `sentences`, each one that changed followed right away by its swapped
@@ -614,11 +573,7 @@ fn her_counterpart(rest: &str) -> &'static str {
     match after.chars().next() {
         None => "him",
         Some(c) if c.is_alphabetic() => {
-            let next: String = after
-                .chars()
-                .take_while(|c| c.is_alphabetic())
-                .collect::<String>()
-                .to_lowercase();
+            let next: String = after.chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
             if NOT_AFTER_POSSESSIVE.contains(&next.as_str()) {
                 "him"
             } else {
@@ -758,11 +713,7 @@ impl CdaStats {
             table.row(vec![escape(from), escape(to), n.to_string()]);
         }
         if self.per_word.len() > TOP_WORDS {
-            table.row(vec![
-                format!("… {} more", self.per_word.len() - TOP_WORDS),
-                String::new(),
-                String::new(),
-            ]);
+            table.row(vec![format!("… {} more", self.per_word.len() - TOP_WORDS), String::new(), String::new()]);
         }
         table.caption(escape(&caption)).to_html()
     }
@@ -778,14 +729,9 @@ impl CdaStats {
         let mut writer = csv::Writer::from_writer(out);
         writer.write_record(["from", "to", "count"]).map_err(csv_error)?;
         for (from, to, n) in &self.per_word {
-            writer
-                .write_record([from.as_str(), to.as_str(), n.to_string().as_str()])
-                .map_err(csv_error)?;
+            writer.write_record([from.as_str(), to.as_str(), n.to_string().as_str()]).map_err(csv_error)?;
         }
-        writer.flush().map_err(|err| Error::Io {
-            path: "<csv output>".into(),
-            source: err,
-        })
+        writer.flush().map_err(|err| Error::Io { path: "<csv output>".into(), source: err })
     }
 }
 
@@ -856,11 +802,7 @@ mod tests {
                     continue;
                 }
                 assert_eq!(there, y, "{x}");
-                assert_eq!(
-                    list.counterpart(there),
-                    Some(x.as_str()),
-                    "{x} → {there} does not map back"
-                );
+                assert_eq!(list.counterpart(there), Some(x.as_str()), "{x} → {there} does not map back");
             }
         }
         // The documented exceptions.
@@ -870,16 +812,7 @@ mod tests {
         assert_eq!(list.counterpart("hers"), Some("his"));
         assert_eq!(list.counterpart("HE"), Some("she"));
         assert_eq!(list.counterpart("table"), None);
-        for word in [
-            "waiter",
-            "nephew",
-            "grandfather",
-            "businessman",
-            "policeman",
-            "monk",
-            "prince",
-            "mr",
-        ] {
+        for word in ["waiter", "nephew", "grandfather", "businessman", "policeman", "monk", "prince", "mr"] {
             assert!(list.counterpart(word).is_some(), "{word}");
         }
     }
@@ -904,32 +837,18 @@ mod tests {
         assert_eq!(swap("the man's hat"), "the woman's hat");
         assert_eq!(swap("(He) said: \"MEN, stop!\""), "(She) said: \"WOMEN, stop!\"");
         assert_eq!(swap("Mr. Smith met Mrs. Jones."), "Mrs. Smith met Mr. Jones.");
-        assert_eq!(
-            swap("the king’s 2 sons—and daughters"),
-            "the queen’s 2 daughters—and sons"
-        );
+        assert_eq!(swap("the king’s 2 sons—and daughters"), "the queen’s 2 daughters—and sons");
         let s = gender().swap("  a man,\tthe boy  ");
         assert_eq!(s.text, "  a woman,\tthe girl  ");
         assert_eq!(
             s.swaps,
             vec![
-                Swap {
-                    from: "man".into(),
-                    to: "woman".into(),
-                    byte_offset: 4
-                },
-                Swap {
-                    from: "boy".into(),
-                    to: "girl".into(),
-                    byte_offset: 13
-                },
+                Swap { from: "man".into(), to: "woman".into(), byte_offset: 4 },
+                Swap { from: "boy".into(), to: "girl".into(), byte_offset: 13 },
             ]
         );
         // Words are whole runs of letters: "manager", "shepherd", "Hermann" are not touched.
-        assert_eq!(
-            swap("the manager, the shepherd and Hermann"),
-            "the manager, the shepherd and Hermann"
-        );
+        assert_eq!(swap("the manager, the shepherd and Hermann"), "the manager, the shepherd and Hermann");
     }
 
     #[test]
@@ -971,15 +890,10 @@ mod tests {
 
     #[test]
     fn augmentation_is_two_sided() {
-        let input: Vec<String> = [
-            "The man is a doctor.",
-            "It rained.",
-            "She thanked her father.",
-            "The book is his.",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let input: Vec<String> = ["The man is a doctor.", "It rained.", "She thanked her father.", "The book is his."]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let out = gender().augment(&input);
         assert_eq!(
             out.sentences,
@@ -996,10 +910,7 @@ mod tests {
         // By hand: 4 in, 3 changed, 7 out; swaps man, she, her, father, his = 5.
         // "her father": father is not in the closed list → his (her_to_his 1); "his." → hers (his_to_hers 1).
         let s = &out.stats;
-        assert_eq!(
-            (s.input_sentences, s.changed_sentences, s.output_sentences, s.swaps),
-            (4, 3, 7, 5)
-        );
+        assert_eq!((s.input_sentences, s.changed_sentences, s.output_sentences, s.swaps), (4, 3, 7, 5));
         assert_eq!((s.her_to_his, s.her_to_him, s.his_to_hers), (1, 0, 1));
         assert_eq!(
             s.per_word,
@@ -1012,18 +923,13 @@ mod tests {
             ]
         );
         let text = s.to_string();
-        assert!(
-            text.contains("4 sentences in, 3 changed, 7 out; 5 words swapped"),
-            "{text}"
-        );
+        assert!(text.contains("4 sentences in, 3 changed, 7 out; 5 words swapped"), "{text}");
         assert!(s
             .to_html()
             .contains("<td style=\"text-align:left;padding:2px 10px;border-bottom:1px solid #ddd\">father</td>"));
         let mut csv = Vec::new();
         s.write_csv(&mut csv).unwrap();
-        assert!(String::from_utf8(csv)
-            .unwrap()
-            .starts_with("from,to,count\nfather,mother,1\n"));
+        assert!(String::from_utf8(csv).unwrap().starts_with("from,to,count\nfather,mother,1\n"));
     }
 
     #[test]
@@ -1032,20 +938,12 @@ mod tests {
         // "HE saw his dog and her cat" : he→she, his→her, her→his (cat).
         // "men, men and MEN" : men→women ×3.
         // "nothing here" : unchanged.
-        let input: Vec<String> = [
-            "He met her.",
-            "HE saw his dog and her cat",
-            "men, men and MEN",
-            "nothing here",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let input: Vec<String> = ["He met her.", "HE saw his dog and her cat", "men, men and MEN", "nothing here"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let s = gender().augment(&input).stats;
-        assert_eq!(
-            (s.input_sentences, s.changed_sentences, s.output_sentences, s.swaps),
-            (4, 3, 7, 8)
-        );
+        assert_eq!((s.input_sentences, s.changed_sentences, s.output_sentences, s.swaps), (4, 3, 7, 8));
         assert_eq!((s.her_to_his, s.her_to_him, s.his_to_hers), (1, 1, 0));
         // Most frequent first; ties by from, then to.
         assert_eq!(
@@ -1070,10 +968,7 @@ mod tests {
         let err = WordPairs::from_pairs(&[("actor", "actress"), ("guy", "gal"), ("guy", "girl")]).unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, Error::InvalidArgument { .. }));
-        assert!(
-            message.contains("pair 3") && message.contains("\"guy\" is already in pair 2"),
-            "{message}"
-        );
+        assert!(message.contains("pair 3") && message.contains("\"guy\" is already in pair 2"), "{message}");
         // Inconsistent in the other column, and across orientations.
         assert!(WordPairs::from_pairs(&[("gentleman", "lady"), ("lord", "lady")]).is_err());
         assert!(WordPairs::from_pairs(&[("king", "queen"), ("queen", "king")]).is_err());
@@ -1100,43 +995,25 @@ mod tests {
         write!(file, "# a comment\n\nactor\tactress\n  Waiter , waitress \r\nhe,she\n").unwrap();
         let list = WordPairs::from_file(file.path()).unwrap();
         assert_eq!(list.len(), 3);
-        assert_eq!(
-            list.swap("The waiter said he was an ACTOR.").text,
-            "The waitress said she was an ACTRESS."
-        );
+        assert_eq!(list.swap("The waiter said he was an ACTOR.").text, "The waitress said she was an ACTRESS.");
 
         let mut bad = tempfile::NamedTempFile::new().unwrap();
         write!(bad, "# pairs\nactor,actress\n\nwaiter\n").unwrap();
         let err = WordPairs::from_file(bad.path()).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidData { reason, .. } if reason.starts_with("line 4:")),
-            "{err}"
-        );
+        assert!(matches!(&err, Error::InvalidData { reason, .. } if reason.starts_with("line 4:")), "{err}");
 
         let mut three = tempfile::NamedTempFile::new().unwrap();
         writeln!(three, "a,b,c").unwrap();
-        assert!(WordPairs::from_file(three.path())
-            .unwrap_err()
-            .to_string()
-            .contains("line 1"));
+        assert!(WordPairs::from_file(three.path()).unwrap_err().to_string().contains("line 1"));
 
         let mut twice = tempfile::NamedTempFile::new().unwrap();
         write!(twice, "guy,gal\n# x\nguy,girl\n").unwrap();
         let err = WordPairs::from_file(twice.path()).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidData { reason, .. } if reason.starts_with("line 3:")),
-            "{err}"
-        );
+        assert!(matches!(&err, Error::InvalidData { reason, .. } if reason.starts_with("line 3:")), "{err}");
 
         let empty = tempfile::NamedTempFile::new().unwrap();
-        assert!(matches!(
-            WordPairs::from_file(empty.path()),
-            Err(Error::InvalidData { .. })
-        ));
-        assert!(matches!(
-            WordPairs::from_file(Path::new("/nonexistent/pairs.tsv")),
-            Err(Error::Io { .. })
-        ));
+        assert!(matches!(WordPairs::from_file(empty.path()), Err(Error::InvalidData { .. })));
+        assert!(matches!(WordPairs::from_file(Path::new("/nonexistent/pairs.tsv")), Err(Error::Io { .. })));
     }
 
     #[test]
@@ -1164,29 +1041,15 @@ mod tests {
     #[test]
     fn odd_input_does_not_panic() {
         let list = gender();
-        for text in [
-            "",
-            " ",
-            "...",
-            "!?;",
-            "her",
-            "his",
-            "HER'",
-            "his-",
-            "Ünïcödé ман 男人 her",
-            "\u{feff}he",
-            "ǅ",
-        ] {
+        for text in ["", " ", "...", "!?;", "her", "his", "HER'", "his-", "Ünïcödé ман 男人 her", "\u{feff}he", "ǅ"]
+        {
             let s = list.swap(text);
             assert!(s.text.len() <= text.len() * 4 + 8);
             let _ = s.to_string();
             let _ = s.to_html();
         }
         // Non-ASCII text passes through; non-ASCII letters are parts of words.
-        assert_eq!(
-            swap("Le garçon et l’homme — he’s 男人"),
-            "Le garçon et l’homme — she’s 男人"
-        );
+        assert_eq!(swap("Le garçon et l’homme — he’s 男人"), "Le garçon et l’homme — she’s 男人");
         assert_eq!(swap("mañ man"), "mañ woman");
         let s = list.swap("ÉTÉ: the man");
         assert_eq!(s.swaps[0].byte_offset, "ÉTÉ: the ".len());

@@ -75,7 +75,14 @@ impl TrainableBackend {
 }
 
 impl SimpleBackend for TrainableBackend {
-    fn get(&self, shape: Shape, name: &str, _: candle_nn::Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
         if !is_trained(name, self.layers, self.train_layers) {
             let t = self.frozen.get(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.into() })?;
             if t.shape() != &shape {
@@ -128,7 +135,11 @@ pub fn training_sentences(dir: Option<&Path>) -> Result<(Vec<String>, Vec<Corpus
 }
 
 /// The tokenized training and held-out sentences.
-pub fn split_corpus(encoder: &ModelFiles, sentences: &[String], options: &TrainOptions) -> Result<(TokenizedCorpus, TokenizedCorpus)> {
+pub fn split_corpus(
+    encoder: &ModelFiles,
+    sentences: &[String],
+    options: &TrainOptions,
+) -> Result<(TokenizedCorpus, TokenizedCorpus)> {
     let config = Config::from_file(&encoder.config)?;
     let tokenizer = crate::model::tokenizer::load(&encoder.tokenizer, encoder.tokenizer_config.as_deref())?;
     let corpus = TokenizedCorpus::new(&tokenizer, sentences, options.max_len, config.vocab_size)?;
@@ -138,7 +149,9 @@ pub fn split_corpus(encoder: &ModelFiles, sentences: &[String], options: &TrainO
 /// Trains the demo head and writes `demo_mlm.safetensors` and `provenance.json` into `out`.
 pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, command: &str) -> Result<Provenance> {
     if options.batch_size == 0 || options.epochs == 0 || options.train_layers > 6 || options.max_len < 8 {
-        return Err(Error::Training("batch size and epochs must be positive, at most 6 layers, max_len at least 8".into()));
+        return Err(Error::Training(
+            "batch size and epochs must be positive, at most 6 layers, max_len at least 8".into(),
+        ));
     }
     let device = Device::Cpu;
     let encoder = find_encoder()?;
@@ -264,7 +277,8 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
         encoder: ENCODER_REPO.into(),
         encoder_sha256: ENCODER_SHA256.into(),
         corpus: corpus_files,
-        excluded: "No evaluation data (CrowS-Pairs, StereoSet, WinoBias, HONEST, BOLD prompts) was used for training.".into(),
+        excluded: "No evaluation data (CrowS-Pairs, StereoSet, WinoBias, HONEST, BOLD prompts) was used for training."
+            .into(),
         train_sentences: train_set.sentences.len(),
         held_out_sentences: held_out.sentences.len(),
         options: options.clone(),
@@ -317,4 +331,3 @@ fn clip_gradients(grads: &mut candle_core::backprop::GradStore, vars: &[(String,
     }
     Ok(())
 }
-

@@ -39,13 +39,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
-use crate::model::config::{Config, Family};
+use crate::data::output::OutputDir;
 use crate::error::{Error, Result};
+use crate::model::config::{Config, Family};
+use crate::model::encoder::{self, Checkpoint, Dropout, MaskedLm};
 use crate::model::fill_mask::FillMask;
 use crate::model::hub::{self, ModelFiles, TokenizerFiles};
 use crate::model::mlm::{self, MaskedBatch, TokenizedCorpus};
-use crate::model::encoder::{self, Checkpoint, Dropout, MaskedLm};
-use crate::data::output::OutputDir;
 
 /// The weights of a checkpoint.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -184,7 +184,8 @@ impl BaseModel {
                 tensors.insert(name, tensor);
             }
             let config = Config::from_file(&encoder.config)?;
-            let sha = format!("{}+{:x}", crate::model::demo::ENCODER_SHA256, Sha256::digest(crate::model::demo::WEIGHTS));
+            let sha =
+                format!("{}+{:x}", crate::model::demo::ENCODER_SHA256, Sha256::digest(crate::model::demo::WEIGHTS));
             return Self::new(crate::model::demo::DEMO_NAME.to_string(), encoder, config, tensors, device, sha);
         }
         Self::from_files(&hub::resolve(model, None)?, device)

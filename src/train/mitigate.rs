@@ -21,17 +21,17 @@ use std::str::FromStr;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use crate::train::cda::{CdaStats, WordPairs};
-use crate::view::chart::{Chart, IntervalBar};
 use crate::data::{self};
-use crate::view::display::{emit_html_and_text, escape, HtmlTable};
 use crate::error::{Error, Result};
-use crate::model::fill_mask::FillMask;
-use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
-use crate::model::mlm::{self, TokenizedCorpus};
 use crate::measure::probe::{self, Probe, ProbeOptions};
 use crate::measure::stats::Interval;
 use crate::measure::suites::{crows_pairs, stereoset};
+use crate::model::fill_mask::FillMask;
+use crate::model::mlm::{self, TokenizedCorpus};
+use crate::train::cda::{CdaStats, WordPairs};
+use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
+use crate::view::chart::{Chart, IntervalBar};
+use crate::view::display::{emit_html_and_text, escape, HtmlTable};
 
 pub use crate::data::corpus::BOLD_DATASETS;
 
@@ -94,7 +94,9 @@ impl FromStr for Method {
             "cda" => Ok(Method::Cda),
             "dropout" => Ok(Method::Dropout),
             "plain" | "none" => Ok(Method::Plain),
-            other => Err(Error::InvalidArgument { reason: format!("unknown method {other:?}: say cda, dropout or plain") }),
+            other => {
+                Err(Error::InvalidArgument { reason: format!("unknown method {other:?}: say cda, dropout or plain") })
+            }
         }
     }
 }
@@ -936,7 +938,8 @@ mod tests {
         let (low, high) = toward_range(0.5, Interval { low: 0.2, high: 0.3, level: 0.95 }, 0.0, 0.5);
         assert!((low - 40.0).abs() < 1e-9 && (high - 60.0).abs() < 1e-9, "{low} {high}");
         let before = measures(0.5, 60.0, 60.0, 20.0, 0.5, 90.0);
-        let report = MitigationReport::new(Method::Cda, run(), None, before, measures(0.25, 55.0, 55.0, 20.0, 0.5, 90.0));
+        let report =
+            MitigationReport::new(Method::Cda, run(), None, before, measures(0.25, 55.0, 55.0, 20.0, 0.5, 90.0));
         let ranges: Vec<Option<(f64, f64)>> = report.rows.iter().map(|r| r.improvement_range).collect();
         assert!(ranges[0].is_some() && ranges[1].is_some() && ranges[2..].iter().all(Option::is_none), "{ranges:?}");
         for row in report.rows.iter().filter_map(|r| r.improvement_range.map(|range| (r.improvement, range))) {

@@ -13,8 +13,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, RGBColor};
 
-use crate::view::display::{self, palette};
 use crate::error::{Error, Result};
+use crate::view::display::{self, palette};
 
 /// A chart of fill-mask results: shown inline in Jupyter (SVG), written to a file with [`Chart::save`].
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +122,8 @@ impl Chart {
         if let Some((word, value)) = rows.iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::Chart(format!("the value for {word:?} is not a finite number ({value})")));
         }
-        let kind = Kind::Diverging { rows, x_label: x_label.into(), negative: negative.into(), positive: positive.into() };
+        let kind =
+            Kind::Diverging { rows, x_label: x_label.into(), negative: negative.into(), positive: positive.into() };
         Ok(Self { title: title.into(), kind })
     }
 
@@ -585,7 +586,9 @@ fn draw_scatter<DB: DrawingBackend>(
     let radii: Vec<i32> = points
         .iter()
         .map(|p| match p.size {
-            Some(size) if largest > 0.0 && size.is_finite() => (2.5 + 8.5 * (size.max(0.0) / largest).sqrt()).round() as i32,
+            Some(size) if largest > 0.0 && size.is_finite() => {
+                (2.5 + 8.5 * (size.max(0.0) / largest).sqrt()).round() as i32
+            }
             _ => 5,
         })
         .collect();
@@ -602,8 +605,20 @@ fn draw_scatter<DB: DrawingBackend>(
         let candidates = [
             (HPos::Left, VPos::Center, gap, 0, (px + gap, py - 8, px + gap + width, py + 8)),
             (HPos::Right, VPos::Center, -gap, 0, (px - gap - width, py - 8, px - gap, py + 8)),
-            (HPos::Center, VPos::Bottom, 0, -(radius + 3), (px - width / 2, py - radius - 19, px + width / 2, py - radius - 3)),
-            (HPos::Center, VPos::Top, 0, radius + 3, (px - width / 2, py + radius + 3, px + width / 2, py + radius + 19)),
+            (
+                HPos::Center,
+                VPos::Bottom,
+                0,
+                -(radius + 3),
+                (px - width / 2, py - radius - 19, px + width / 2, py - radius - 3),
+            ),
+            (
+                HPos::Center,
+                VPos::Top,
+                0,
+                radius + 3,
+                (px - width / 2, py + radius + 3, px + width / 2, py + radius + 19),
+            ),
         ];
         let overlaps = |(l, t, r, b): (i32, i32, i32, i32)| {
             placed.iter().any(|&(l2, t2, r2, b2)| l < r2 && l2 < r && t < b2 && t2 < b)
@@ -661,8 +676,12 @@ mod tests {
         for word in ["carpenter", "lawyer", "nurse", "This woman works as a [MASK].", "Top 2", "probability"] {
             assert!(svg.contains(word), "{word} missing from the SVG");
         }
-        assert!(svg.contains(&palette::hex(palette::FIRST).to_uppercase()) || svg.contains(&palette::hex(palette::FIRST)));
-        assert!(svg.contains(&palette::hex(palette::SECOND).to_uppercase()) || svg.contains(&palette::hex(palette::SECOND)));
+        assert!(
+            svg.contains(&palette::hex(palette::FIRST).to_uppercase()) || svg.contains(&palette::hex(palette::FIRST))
+        );
+        assert!(
+            svg.contains(&palette::hex(palette::SECOND).to_uppercase()) || svg.contains(&palette::hex(palette::SECOND))
+        );
     }
 
     #[test]
@@ -728,9 +747,11 @@ mod tests {
     #[test]
     fn a_scatter_point_with_a_size_is_drawn_by_its_area() {
         let point = |label: &str, x: f64, size: f64| ScatterPoint { label: label.into(), x, y: x, size: Some(size) };
-        let chart = Chart::scatter("s", "x", "y", vec![point("rare", 0.1, 2.0), point("common", 0.5, 297.0)], None, None);
+        let chart =
+            Chart::scatter("s", "x", "y", vec![point("rare", 0.1, 2.0), point("common", 0.5, 297.0)], None, None);
         let svg = chart.unwrap().svg().unwrap();
-        let radii: Vec<&str> = svg.match_indices("<circle").map(|(i, _)| &svg[i..i + svg[i..].find("/>").unwrap()]).collect();
+        let radii: Vec<&str> =
+            svg.match_indices("<circle").map(|(i, _)| &svg[i..i + svg[i..].find("/>").unwrap()]).collect();
         assert_eq!(radii.len(), 2, "{svg}");
         assert!(radii[0].contains("r=\"3\"") && radii[1].contains("r=\"11\""), "{radii:?}");
     }
@@ -739,9 +760,15 @@ mod tests {
     fn the_new_charts_are_saved_as_png_and_svg() {
         let dir = tempfile::tempdir().unwrap();
         let bars = Chart::bars_with_intervals("t", "x", interval_rows(), Some(50.0)).unwrap();
-        let scatter =
-            Chart::scatter("s", "x", "y", vec![ScatterPoint { label: "one".into(), x: 1.0, y: 1.0, size: None }], None, None)
-                .unwrap();
+        let scatter = Chart::scatter(
+            "s",
+            "x",
+            "y",
+            vec![ScatterPoint { label: "one".into(), x: 1.0, y: 1.0, size: None }],
+            None,
+            None,
+        )
+        .unwrap();
         for (chart, name) in [(bars, "bars"), (scatter, "scatter")] {
             chart.save(dir.path().join(format!("{name}.svg"))).unwrap();
             chart.save(dir.path().join(format!("{name}.png"))).unwrap();

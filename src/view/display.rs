@@ -94,7 +94,8 @@ impl HtmlTable {
             "<table class=\"biaslab\" style=\"border-collapse:collapse;font-variant-numeric:tabular-nums\">",
         );
         if let Some(caption) = &self.caption {
-            let _ = write!(html, "<caption style=\"text-align:left;font-weight:bold;padding:4px 0\">{caption}</caption>");
+            let _ =
+                write!(html, "<caption style=\"text-align:left;font-weight:bold;padding:4px 0\">{caption}</caption>");
         }
         html.push_str("<thead><tr>");
         for (i, h) in self.header.iter().enumerate() {

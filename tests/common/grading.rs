@@ -98,7 +98,10 @@ pub fn sandbox_probe(out: &Path) -> String {
     println!("leaked: {{leaked:?}}");
     if leaked.is_empty() {{ Vec::new() }} else {{ {CORRECT} }}"#,
         token = out.parent().unwrap().join("hf/token"),
-        credentials = std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo")).join("credentials.toml"),
+        credentials = std::env::var("CARGO_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"))
+            .join("credentials.toml"),
         src = root().join("src"),
     )
 }
@@ -132,7 +135,8 @@ pub fn assert_warm_build_is_the_graders(out: &Path) {
 /// How many compiled crates [`sandbox_probe`] found shared with other runs, from its feedback.
 pub fn shared_crates(feedback: &str) -> usize {
     let line = feedback.lines().find_map(|l| l.split("compiled crates shared with other runs: ").nth(1));
-    line.and_then(|n| n.trim().parse().ok()).unwrap_or_else(|| panic!("the probe's count is not in its feedback: {feedback}"))
+    line.and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the probe's count is not in its feedback: {feedback}"))
 }
 
 /// `biaslab grade SUBMITTED --source solutions --out OUT ARGS…`, with the demo model, a Python for the demo
@@ -164,4 +168,3 @@ pub fn grade_command(submitted: &Path, out: &Path, args: &[&std::ffi::OsStr]) ->
     command.env("HF_HOME", &hf).env_remove("HF_HUB_CACHE");
     command
 }
-

@@ -173,7 +173,11 @@ pub fn require_kernel(jupyter: &Path) {
         jupyter.display()
     );
     let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kernel/build.key");
-    assert!(key.is_file(), "the kernel's build of biaslab is not prepared ({} is missing): run `bash lab/setup.sh --no-open`", key.display());
+    assert!(
+        key.is_file(),
+        "the kernel's build of biaslab is not prepared ({} is missing): run `bash lab/setup.sh --no-open`",
+        key.display()
+    );
 }
 
 /// Seconds between a time of day in two of Jupyter's ISO 8601 timestamps (`…T17:50:01.123456Z`), across midnight.
@@ -199,6 +203,7 @@ pub fn first_cell_seconds(executed: &serde_json::Value) -> Option<f64> {
 pub fn first_code_cell(path: &Path) -> String {
     let notebook = biaslab::notebook::read(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let cells = notebook["cells"].as_array().cloned().unwrap_or_default();
-    let cell = cells.iter().find(|c| c["cell_type"] == "code").unwrap_or_else(|| panic!("{}: no code cell", path.display()));
+    let cell =
+        cells.iter().find(|c| c["cell_type"] == "code").unwrap_or_else(|| panic!("{}: no code cell", path.display()));
     biaslab::notebook::source(cell)
 }

@@ -31,10 +31,10 @@ use serde::Serialize;
 
 use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
-use crate::model::scorer::MaskScorer;
 use crate::measure::stats::{self, Interval};
+use crate::model::scorer::MaskScorer;
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The CrowS-Pairs data file (`data/crows_pairs_anonymized.csv` of nyu-mll/crows-pairs, pinned to commit
 /// 8aaac11c485473159ec9328a65253a5be9a479dc; 1508 pairs).
@@ -392,10 +392,7 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
         for &position in positions {
             let mut copy = ids.to_vec();
             let slot = copy.get_mut(position).ok_or_else(|| {
-                Error::Internal(format!(
-                    "position {position} is outside a sequence of {} tokens",
-                    ids.len()
-                ))
+                Error::Internal(format!("position {position} is outside a sequence of {} tokens", ids.len()))
             })?;
             targets.push((position, *slot));
             *slot = mask_id;
@@ -409,10 +406,7 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
         };
         if position == mask_position {
             let logp = row.get(target as usize).ok_or_else(|| {
-                Error::Internal(format!(
-                    "token id {target} is outside the model's vocabulary of {} tokens",
-                    row.len()
-                ))
+                Error::Internal(format!("token id {target} is outside the model's vocabulary of {} tokens", row.len()))
             })?;
             *value = Some(f64::from(*logp));
         }
@@ -420,11 +414,7 @@ fn masked_log_probs(model: &dyn MaskScorer, ids: [&[u32]; 2], positions: [&[usiz
     })?;
     let mut values = values.into_iter();
     let mut take = |n: usize| -> Result<Vec<f64>> {
-        values
-            .by_ref()
-            .take(n)
-            .map(|v| v.ok_or_else(|| Error::Internal("the model skipped a mask".into())))
-            .collect()
+        values.by_ref().take(n).map(|v| v.ok_or_else(|| Error::Internal("the model skipped a mask".into()))).collect()
     };
     let first = take(positions[0].len())?;
     let second = take(positions[1].len())?;

@@ -30,12 +30,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
-use crate::model::config::Config;
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
-use crate::model::fill_mask::FillMask;
+use crate::model::config::Config;
 use crate::model::encoder::{Encoder, MaskedLm};
+use crate::model::fill_mask::FillMask;
 use crate::model::{demo, hub};
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The number of random partitions of the permutation test unless told otherwise: `--n_samples` of SEAT's
 /// `sentbias/main.py` (100,000). When X ∪ Y has at most this many equal-size partitions, the test is exact.
@@ -149,7 +149,9 @@ impl WeatTest {
             let mut seen = HashSet::new();
             *slot = items.iter().map(String::as_str).filter(|item| seen.insert(*item)).collect();
             if slot.is_empty() {
-                return Err(Error::InvalidArgument { reason: format!("test {:?}: {letter} ({name}) is empty", self.name) });
+                return Err(Error::InvalidArgument {
+                    reason: format!("test {:?}: {letter} ({name}) is empty", self.name),
+                });
             }
         }
         if out[0].len() != out[1].len() {
@@ -614,7 +616,9 @@ pub fn weat<E: AsRef<[f32]>>(x: &[E], y: &[E], a: &[E], b: &[E], options: &Optio
     }
     let dims: HashSet<usize> = sets.iter().flat_map(|set| set.iter().map(|e| e.as_ref().len())).collect();
     if dims.len() != 1 || dims.contains(&0) {
-        return Err(Error::InvalidArgument { reason: format!("the embeddings must all have one non-zero size, not {dims:?}") });
+        return Err(Error::InvalidArgument {
+            reason: format!("the embeddings must all have one non-zero size, not {dims:?}"),
+        });
     }
     let (s_x, s_y) = (associations(x, a, b)?, associations(y, a, b)?);
     let p = p_value(&s_x, &s_y, options.samples, options.seed)?;
@@ -676,10 +680,9 @@ fn run_cached(
     let lookup = |set: &[&str]| -> Result<Vec<&[f32]>> {
         set.iter()
             .map(|t| {
-                cache
-                    .get(*t)
-                    .map(Vec::as_slice)
-                    .ok_or_else(|| Error::InvalidArgument { reason: format!("the encoder returned no embedding for {t:?}") })
+                cache.get(*t).map(Vec::as_slice).ok_or_else(|| Error::InvalidArgument {
+                    reason: format!("the encoder returned no embedding for {t:?}"),
+                })
             })
             .collect()
     };

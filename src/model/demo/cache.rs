@@ -84,8 +84,9 @@ pub(crate) fn write_record<T: Serialize>(path: &Path, record: &T) {
     static WRITES: AtomicUsize = AtomicUsize::new(0);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed)));
-    let written =
-        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&tmp, json)).and_then(|()| std::fs::rename(&tmp, path));
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&tmp, json))
+        .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
