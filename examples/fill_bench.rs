@@ -28,7 +28,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn main() -> biaslab::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = args.first().expect("usage: fill_bench MODEL_DIR [--runs N]");
-    let runs: usize = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)).and_then(|n| n.parse().ok()).unwrap_or(20);
+    let runs: usize = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
 
     let start = Instant::now();
     let unmasker = FillMask::from_pretrained(dir)?;

@@ -28,11 +28,7 @@ const SEP: u32 = 102;
 const MASK: u32 = 103;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// numpy's median.
@@ -48,15 +44,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 /// Random weights as BERT initialises them: N(0, 0.02) for matrices and embeddings, LayerNorm weights 1, biases 0.
 /// The names and shapes are what `MaskedLm::load` asks a `VarMap` for.
-fn random_tensors(
-    config: &Config,
-    rng: &mut ChaCha8Rng,
-) -> biaslab::Result<HashMap<String, Tensor>> {
+fn random_tensors(config: &Config, rng: &mut ChaCha8Rng) -> biaslab::Result<HashMap<String, Tensor>> {
     let varmap = VarMap::new();
-    MaskedLm::load(
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        config,
-    )?;
+    MaskedLm::load(VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu), config)?;
     let data = varmap.data().lock().expect("the varmap");
     let mut tensors = HashMap::new();
     for (name, var) in data.iter() {
@@ -124,16 +114,9 @@ fn main() -> biaslab::Result<()> {
         std::env::set_var("RAYON_NUM_THREADS", "2");
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config_path = args
-        .first()
-        .filter(|a| !a.starts_with("--"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../shared/models/bert-base-uncased/config.json"
-            ))
-        });
+    let config_path = args.first().filter(|a| !a.starts_with("--")).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/models/bert-base-uncased/config.json"))
+    });
     let steps: usize = arg(&args, "--steps", 10);
     let warmup: usize = arg(&args, "--warmup", 2);
     let config = Config::from_file(&config_path)?;
@@ -150,11 +133,8 @@ fn main() -> biaslab::Result<()> {
     for step in 0..total {
         let batch = random_batch(config.vocab_size as u32, &mut rng)?;
         let lr = learning_rate(options.learning_rate, step, total, 1);
-        let mut dropout = Dropout::new(
-            config.hidden_dropout_prob as f32,
-            config.attention_probs_dropout_prob as f32,
-            step as u64,
-        );
+        let mut dropout =
+            Dropout::new(config.hidden_dropout_prob as f32, config.attention_probs_dropout_prob as f32, step as u64);
         let start = Instant::now();
         let loss = trainer.train_step(&batch, lr, Some(&mut dropout))?;
         let seconds = start.elapsed().as_secs_f64();

@@ -22,7 +22,10 @@ fn bert_base_shaped(shared: &Path) -> biaslab::Result<FillMask> {
     let config = Config::from_file(&dir.join("config.json"))?;
     let varmap = VarMap::new();
     let model = MaskedLm::load(VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu), &config)?;
-    let tokenizer = biaslab::tokenizer::load(&TokenizerFiles::Json(dir.join("tokenizer.json")), Some(&dir.join("tokenizer_config.json")))?;
+    let tokenizer = biaslab::tokenizer::load(
+        &TokenizerFiles::Json(dir.join("tokenizer.json")),
+        Some(&dir.join("tokenizer_config.json")),
+    )?;
     FillMask::from_parts(model, tokenizer, "bert-base-shaped (random weights)".into())
 }
 
@@ -41,7 +44,11 @@ fn main() -> biaslab::Result<()> {
     let shared = PathBuf::from(value("--shared").unwrap_or_else(|| "../shared".into()));
     let data = PathBuf::from(value("--data").unwrap_or_else(|| shared.join("data").to_string_lossy().into()));
     let load = |batch: usize| -> biaslab::Result<FillMask> {
-        let model = if model_name == "bert-base-shaped" { bert_base_shaped(&shared)? } else { FillMask::from_pretrained(&model_name)? };
+        let model = if model_name == "bert-base-shaped" {
+            bert_base_shaped(&shared)?
+        } else {
+            FillMask::from_pretrained(&model_name)?
+        };
         Ok(model.with_batch_size(batch))
     };
     let (batched, single) = (load(biaslab::scorer::DEFAULT_BATCH_SIZE)?, load(1)?);
@@ -57,22 +64,42 @@ fn main() -> biaslab::Result<()> {
 
     type Run<'a> = Box<dyn Fn(&FillMask, usize) -> biaslab::Result<()> + 'a>;
     let suites: Vec<(&str, usize, Run)> = vec![
-        ("crows-pairs", pairs.items.len(), Box::new(|m: &FillMask, n: usize| {
-            crows_pairs::evaluate(m, &pairs.items[..n], &crows_pairs::Options::default()).map(drop)
-        })),
-        ("stereoset", examples.len(), Box::new(|m: &FillMask, n: usize| {
-            stereoset::evaluate(m, &examples[..n], &stereoset::Options::default()).map(drop)
-        })),
-        ("winobias", sentences.len(), Box::new(|m: &FillMask, n: usize| {
-            winobias::evaluate(m, &sentences[..n], &winobias::Options::default()).map(drop)
-        })),
-        ("honest", templates.len(), Box::new(|m: &FillMask, n: usize| {
-            honest::evaluate(m, &templates[..n], &lexicon, &honest::Options::default()).map(drop)
-        })),
-        ("probe", gender.templates.len(), Box::new(|m: &FillMask, n: usize| {
-            let probe = probe::Probe { templates: gender.templates[..n].to_vec(), ..gender.clone() };
-            probe::evaluate(m, &probe, "male", "female", &probe::ProbeOptions::default()).map(drop)
-        })),
+        (
+            "crows-pairs",
+            pairs.items.len(),
+            Box::new(|m: &FillMask, n: usize| {
+                crows_pairs::evaluate(m, &pairs.items[..n], &crows_pairs::Options::default()).map(drop)
+            }),
+        ),
+        (
+            "stereoset",
+            examples.len(),
+            Box::new(|m: &FillMask, n: usize| {
+                stereoset::evaluate(m, &examples[..n], &stereoset::Options::default()).map(drop)
+            }),
+        ),
+        (
+            "winobias",
+            sentences.len(),
+            Box::new(|m: &FillMask, n: usize| {
+                winobias::evaluate(m, &sentences[..n], &winobias::Options::default()).map(drop)
+            }),
+        ),
+        (
+            "honest",
+            templates.len(),
+            Box::new(|m: &FillMask, n: usize| {
+                honest::evaluate(m, &templates[..n], &lexicon, &honest::Options::default()).map(drop)
+            }),
+        ),
+        (
+            "probe",
+            gender.templates.len(),
+            Box::new(|m: &FillMask, n: usize| {
+                let probe = probe::Probe { templates: gender.templates[..n].to_vec(), ..gender.clone() };
+                probe::evaluate(m, &probe, "male", "female", &probe::ProbeOptions::default()).map(drop)
+            }),
+        ),
     ];
     for (name, full, run) in &suites {
         let n = take(*full);

@@ -19,6 +19,8 @@
 //! [`course`]; [`grade`]. The command line (`src/main.rs`, `src/cli/`) sits on top. The short paths of earlier versions
 //! (`biaslab::probe`, `biaslab::hub`, …) are kept as re-exports below.
 
+#![warn(missing_docs)]
+
 pub mod course;
 pub mod data;
 pub mod env;

@@ -55,7 +55,7 @@ impl Compare {
         if let Some(name) = compare.validate.as_deref().filter(|name| !VALIDATORS.contains(name)) {
             return Err(format!("no check is named {name:?} (there are: {})", VALIDATORS.join(", ")));
         }
-        if !(compare.tolerance >= 0.0) {
+        if compare.tolerance.is_nan() || compare.tolerance < 0.0 {
             return Err(format!("the tolerance {} is not a number of at least 0", compare.tolerance));
         }
         Ok(compare)

@@ -173,6 +173,7 @@ impl Comparison {
         let only = self.only_here();
         let colours = [palette::FIRST, palette::SECOND];
         let k = self.columns.iter().map(|c| c.predictions.len()).max().unwrap_or(0);
+        #[allow(clippy::needless_range_loop)] // rank indexes every column's predictions and its flags alike
         for rank in 0..k {
             let mut cells = vec![(rank + 1).to_string()];
             for (i, column) in self.columns.iter().enumerate() {
@@ -214,6 +215,7 @@ impl fmt::Display for Comparison {
             write!(f, "  {:<32}", truncate(&column.text, 32))?;
         }
         writeln!(f)?;
+        #[allow(clippy::needless_range_loop)] // rank indexes every column's predictions and its flags alike
         for rank in 0..k {
             write!(f, "{:>4}", rank + 1)?;
             for (i, column) in self.columns.iter().enumerate() {

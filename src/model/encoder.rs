@@ -545,13 +545,10 @@ fn without_path(err: candle_core::Error) -> candle_core::Error {
 /// Turns candle's loading errors into ones that say what is wrong with the checkpoint.
 fn loading_error(err: candle_core::Error, path: &Path, family: Family) -> Error {
     let mut inner = &err;
-    loop {
-        match inner {
-            candle_core::Error::WithBacktrace { inner: next, .. } | candle_core::Error::Context { inner: next, .. } => {
-                inner = next
-            }
-            _ => break,
-        }
+    while let candle_core::Error::WithBacktrace { inner: next, .. } | candle_core::Error::Context { inner: next, .. } =
+        inner
+    {
+        inner = next;
     }
     match inner {
         candle_core::Error::CannotFindTensor { path: name } => {

@@ -7,6 +7,9 @@ use candle_core::{Device, Tensor, D};
 use crate::error::{Error, Result};
 use crate::model::fill_mask::FillMask;
 
+/// What [`MaskScorer::for_each_mask`] calls once per mask: `(sequence index, mask position, log-softmax row)`.
+pub type EachMask<'a> = dyn FnMut(usize, usize, &[f32]) -> Result<()> + 'a;
+
 /// A masked language model as the bias tests see it.
 pub trait MaskScorer {
     /// What the model is, in one line (a hub id, a directory, or the demo model's description).
@@ -42,11 +45,7 @@ pub trait MaskScorer {
     /// [`MaskScorer::encode`] gives them, each with at least one mask): `each(sequence index, mask position, row)`
     /// is called once per mask, sequences in order, masks left to right. Sequences may go through the model
     /// together, in padded batches.
-    fn for_each_mask(
-        &self,
-        sequences: &[Vec<u32>],
-        each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
-    ) -> Result<()>;
+    fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut EachMask<'_>) -> Result<()>;
 
     /// log P(target) at the one mask of each sequence: `items` are (token ids with one mask, target id).
     fn target_log_probs(&self, items: &[(Vec<u32>, u32)]) -> Result<Vec<f64>> {
@@ -110,11 +109,7 @@ impl MaskScorer for FillMask {
         self.model().config().max_tokens()
     }
 
-    fn for_each_mask(
-        &self,
-        sequences: &[Vec<u32>],
-        each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut EachMask<'_>) -> Result<()> {
         let mask_id = FillMask::mask_id(self);
         let max = self.max_tokens();
         let device = self.model().device().clone();
@@ -169,13 +164,16 @@ pub(crate) mod stub {
     use super::*;
 
     /// `[CLS]` = 0, `[SEP]` = 1, `[MASK]` = 2, `[PAD]` = 3, then the words in the order given (ids from 4).
+    /// log P(every token) at the mask at a position of a sequence.
+    pub type LogProbs = dyn Fn(&[u32], usize) -> Vec<f32>;
+
     pub struct Stub {
         /// Every token, by id.
         pub vocab: Vec<String>,
         /// Lower-case the text before splitting it.
         pub lowercase: bool,
         /// log P(every token) at the mask at `position` of `sequence` (a row as long as the vocabulary).
-        pub log_probs: Box<dyn Fn(&[u32], usize) -> Vec<f32>>,
+        pub log_probs: Box<LogProbs>,
         /// How many sequences went through `for_each_mask` (to check batching).
         pub sequences_seen: std::cell::Cell<usize>,
     }
@@ -248,11 +246,7 @@ pub(crate) mod stub {
         fn max_tokens(&self) -> usize {
             512
         }
-        fn for_each_mask(
-            &self,
-            sequences: &[Vec<u32>],
-            each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
-        ) -> Result<()> {
+        fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut EachMask<'_>) -> Result<()> {
             self.sequences_seen.set(self.sequences_seen.get() + sequences.len());
             for (i, seq) in sequences.iter().enumerate() {
                 for (p, _) in seq.iter().enumerate().filter(|(_, &id)| id == 2) {

@@ -172,6 +172,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::unnecessary_literal_unwrap)] // a student's unwrap on None, on purpose
     fn passing_failing_and_panicking_cases_are_reported_without_a_panic() {
         let mut report = CheckReport::new("exercise");
         report

@@ -801,11 +801,7 @@ mod tests {
         fn max_tokens(&self) -> usize {
             self.inner.max_tokens()
         }
-        fn for_each_mask(
-            &self,
-            sequences: &[Vec<u32>],
-            each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
-        ) -> Result<()> {
+        fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut crate::model::scorer::EachMask<'_>) -> Result<()> {
             self.calls.set(self.calls.get() + 1);
             self.inner.for_each_mask(sequences, each)
         }

@@ -359,13 +359,12 @@ pub fn evaluate(model: &dyn MaskScorer, examples: &[Example], options: &Options)
     evaluate_with(model, examples, options, &ProgressBar::hidden())
 }
 
+/// The masked copies of one sentence (token ids, target token id), or why there are none.
+type MaskedCopies = std::result::Result<Vec<(Vec<u32>, u32)>, String>;
+
 /// The masked copies of one sentence: (token ids, target token id) per word piece of its template word, or why
 /// there are none.
-fn masked_copies(
-    model: &dyn MaskScorer,
-    context: &str,
-    sentence: &str,
-) -> Result<std::result::Result<Vec<(Vec<u32>, u32)>, String>> {
+fn masked_copies(model: &dyn MaskScorer, context: &str, sentence: &str) -> Result<MaskedCopies> {
     let Some(word) = template_word(context, sentence) else {
         return Ok(Err("the sentence has no word where the context has BLANK".into()));
     };
@@ -734,11 +733,7 @@ mod tests {
         fn max_tokens(&self) -> usize {
             512
         }
-        fn for_each_mask(
-            &self,
-            sequences: &[Vec<u32>],
-            each: &mut dyn FnMut(usize, usize, &[f32]) -> Result<()>,
-        ) -> Result<()> {
+        fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut crate::model::scorer::EachMask<'_>) -> Result<()> {
             self.calls.set(self.calls.get() + 1);
             self.inner.for_each_mask(sequences, each)
         }
