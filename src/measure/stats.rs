@@ -199,6 +199,71 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
+/// `np.mean` of a list of Python floats, summed the way NumPy (≥ 1.25) sums a float64 array: the ufunc's identity 0
+/// plus NumPy's pairwise summation (`pairwise_sum` of `numpy/_core/src/umath/loops_utils.h.src`: a plain loop below
+/// 8 values, 8 accumulators up to 128, halves beyond), then divided by the count. NaN for no values (NumPy warns and
+/// returns NaN).
+pub fn numpy_mean(values: &[f64]) -> f64 {
+    (0.0 + pairwise_sum(values)) / values.len() as f64
+}
+
+fn pairwise_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(-0.0, |sum, &x| sum + x)
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        r.iter_mut().zip(a).for_each(|(r, &x)| *r = x);
+        let whole = n - n % 8;
+        for block in a[8..whole].chunks_exact(8) {
+            r.iter_mut().zip(block).for_each(|(r, &x)| *r += x);
+        }
+        let head = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        a[whole..].iter().fold(head, |sum, &x| sum + x)
+    } else {
+        let half = n / 2;
+        let half = half - half % 8;
+        pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
+    }
+}
+
+/// Ranks (1-based) with ties given their average rank, as scipy.stats.rankdata's default.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let average = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = average;
+        }
+        start = end;
+    }
+    ranks
+}
+
+/// Spearman's rank correlation (Pearson's correlation of average ranks, as scipy.stats.spearmanr); None with fewer
+/// than 3 pairs or a constant side.
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    if x.len() != y.len() || x.len() < 3 {
+        return None;
+    }
+    let (rx, ry) = (ranks(x), ranks(y));
+    let (mx, my) = (mean(&rx), mean(&ry));
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    if vx == 0.0 || vy == 0.0 {
+        return None;
+    }
+    Some(cov / (vx * vy).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +320,32 @@ mod tests {
         let a = bootstrap(values.len(), stat, 2000, 0.95, 3);
         assert!(a.contains(mean(&values)) && a.low < a.high, "{a:?}");
         assert_eq!(a, bootstrap(values.len(), stat, 2000, 0.95, 3));
+    }
+
+    #[test]
+    fn numpy_mean_sums_like_numpy() {
+        assert_eq!(numpy_mean(&[1.0, 2.0, 4.0]), 7.0 / 3.0);
+        // 10 values: 8 accumulators, then the rest; exact here, so the mean is exact.
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(numpy_mean(&v), 5.5);
+        // The 8-accumulator order differs from a left-to-right sum: 1e16 + 1 + 1 ... loses the ones left to right,
+        // but NumPy adds the ones in their own accumulators first.
+        let mut v = vec![1e16];
+        v.extend([1.0; 15]);
+        let sequential = v.iter().fold(0.0, |s, &x| s + x);
+        assert_eq!(sequential, 1e16);
+        // accumulators: r0 = 1e16 + 1 (= 1e16), r1..r7 = 2 each → 1e16 + 14.
+        assert_eq!(pairwise_sum(&v), 1e16 + 14.0);
+        assert!(numpy_mean(&[]).is_nan());
+    }
+
+    #[test]
+    fn spearman_matches_scipy_with_ties() {
+        // scipy.stats.spearmanr([1, 2, 2, 4, 5], [5, 6, 7, 8, 7]) = 0.7631578947368421
+        let rho = spearman(&[1.0, 2.0, 2.0, 4.0, 5.0], &[5.0, 6.0, 7.0, 8.0, 7.0]).unwrap();
+        assert!((rho - 0.7631578947368421).abs() < 1e-12, "{rho}");
+        assert_eq!(spearman(&[1.0, 2.0], &[2.0, 1.0]), None);
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[2.0, 1.0, 3.0]), None);
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
     }
 }

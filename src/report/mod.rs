@@ -895,13 +895,9 @@ impl ModelCardReport {
         y
     }
 
+    /// The card as blocks, in the order of the Hugging Face template, one method a section.
     fn blocks(&self, charts: &ChartFiles) -> Vec<Block> {
         let mut b = Vec::new();
-        let chart = |b: &mut Vec<Block>, m: Measure| {
-            if let Some(path) = charts.get(&m) {
-                b.push(Block::Image(format!("{} chart", m.title()), path.clone()));
-            }
-        };
         b.push(Block::Heading(1, format!("Model card: {} — bias sections", self.model)));
         b.push(Block::Para(format!(
             "{WRITTEN_BY} {} from measurements of `{}`. Every number below comes from \
@@ -909,8 +905,26 @@ impl ModelCardReport {
              for the model's authors to write.",
             self.biaslab_version, self.source
         )));
+        self.findings(&mut b);
+        self.limitations(&mut b);
+        self.recommendations(&mut b);
+        b.push(Block::Heading(2, "Evaluation".into()));
+        self.testing_data(&mut b);
+        self.factors(&mut b);
+        self.metrics(&mut b);
+        self.results(&mut b);
+        for m in Measure::ALL {
+            if let Some(path) = charts.get(&m) {
+                b.push(Block::Image(format!("{} chart", m.title()), path.clone()));
+            }
+        }
+        b.push(Block::Heading(4, "Summary".into()));
+        b.push(Block::Para(self.summary()));
+        b
+    }
 
-        // ------------------------------------------------ Bias, Risks, and Limitations
+    /// "Bias, Risks, and Limitations": its heading, and what each measure found.
+    fn findings(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(2, "Bias, Risks, and Limitations".into()));
         b.push(Block::Para(
             "Masked language models learn the associations of their training text, including stereotypes about \
@@ -1025,6 +1039,10 @@ impl ModelCardReport {
                 groups.join("; ")
             )));
         }
+    }
+
+    /// What was not measured, and the limitations of what was.
+    fn limitations(&self, b: &mut Vec<Block>) {
         let skipped = self.skipped();
         if !skipped.is_empty() {
             b.push(Block::Para("**Not measured here:**".into()));
@@ -1084,7 +1102,10 @@ impl ModelCardReport {
             ));
         }
         b.push(Block::List(limits));
+    }
 
+    /// "Recommendations".
+    fn recommendations(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(3, "Recommendations".into()));
         let mut recs = vec![
             "Do not use this model's predictions to make or support decisions about people (hiring, admission, \
@@ -1108,9 +1129,10 @@ impl ModelCardReport {
                 .into(),
         );
         b.push(Block::List(recs));
+    }
 
-        // ------------------------------------------------ Evaluation
-        b.push(Block::Heading(2, "Evaluation".into()));
+    /// "Testing Data, Factors & Metrics" and its "Testing Data".
+    fn testing_data(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(3, "Testing Data, Factors & Metrics".into()));
         b.push(Block::Heading(4, "Testing Data".into()));
         let mut data = Vec::new();
@@ -1162,6 +1184,10 @@ impl ModelCardReport {
             ));
         }
         b.push(Block::List(data));
+    }
+
+    /// "Factors".
+    fn factors(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(4, "Factors".into()));
         let mut factors =
             vec!["Gender, as binary (female and male terms and names): the probe, HONEST, and the gender parts of \
@@ -1191,6 +1217,10 @@ impl ModelCardReport {
             ));
         }
         b.push(Block::List(factors));
+    }
+
+    /// "Metrics".
+    fn metrics(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(4, "Metrics".into()));
         let mut metrics = Vec::new();
         if self.probe.run().is_some() {
@@ -1234,7 +1264,10 @@ impl ModelCardReport {
             );
         }
         b.push(Block::List(metrics));
+    }
 
+    /// "Results": the table of every measure, and the occupations that lean most in the probe.
+    fn results(&self, b: &mut Vec<Block>) {
         b.push(Block::Heading(3, "Results".into()));
         let mut rows = Vec::new();
         if let Some(p) = self.probe.run() {
@@ -1343,12 +1376,6 @@ impl ModelCardReport {
                 lean_rows,
             ));
         }
-        for m in Measure::ALL {
-            chart(&mut b, m);
-        }
-        b.push(Block::Heading(4, "Summary".into()));
-        b.push(Block::Para(self.summary()));
-        b
     }
 
     /// The results in a few sentences (the card's "Summary").

@@ -155,42 +155,7 @@ pub struct Connection {
     pub spearman_interval: Option<Interval>,
 }
 
-/// Ranks (1-based) with ties given their average rank, as scipy.stats.rankdata's default.
-fn ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        let average = (start + 1 + end) as f64 / 2.0;
-        for &i in &order[start..end] {
-            ranks[i] = average;
-        }
-        start = end;
-    }
-    ranks
-}
-
-/// Spearman's rank correlation (Pearson's correlation of average ranks, as scipy.stats.spearmanr); None with fewer
-/// than 3 pairs or a constant side.
-pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
-    if x.len() != y.len() || x.len() < 3 {
-        return None;
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let (mx, my) = (stats::mean(&rx), stats::mean(&ry));
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    if vx == 0.0 || vy == 0.0 {
-        return None;
-    }
-    Some(cov / (vx * vy).sqrt())
-}
+pub use crate::measure::stats::spearman;
 
 /// Puts the data's nPMI gaps (`data`, side A against side B) beside the model's probe (`model`), for every target
 /// of the probe that the data measured and that meets at least one side in some sentence. `toward` names the probe group that matches the data's side A ("female"
@@ -427,15 +392,5 @@ mod tests {
         };
         assert!(!check_agreement(lax).passed());
         assert!(!check_agreement(|_| Some(0.0)).passed());
-    }
-
-    #[test]
-    fn spearman_matches_scipy_with_ties() {
-        // scipy.stats.spearmanr([1, 2, 2, 4, 5], [5, 6, 7, 8, 7]) = 0.7631578947368421
-        let rho = spearman(&[1.0, 2.0, 2.0, 4.0, 5.0], &[5.0, 6.0, 7.0, 8.0, 7.0]).unwrap();
-        assert!((rho - 0.7631578947368421).abs() < 1e-12, "{rho}");
-        assert_eq!(spearman(&[1.0, 2.0], &[2.0, 1.0]), None);
-        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[2.0, 1.0, 3.0]), None);
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
     }
 }

@@ -363,7 +363,7 @@ impl Trainer {
         };
         let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
         let model = MaskedLm::load(vb, config)?;
-        let vars = vars.lock().map_err(|_| Error::Training("the trained tensors".into()))?.clone();
+        let vars = vars.lock().map_err(|_| Error::Internal("the trained tensors' lock is poisoned".into()))?.clone();
         let params = vars
             .into_iter()
             .map(|(name, var)| {
@@ -694,10 +694,12 @@ fn write_model_files(base: &BaseModel, out: &mut OutputDir) -> Result<()> {
         };
         object.insert("architectures".into(), serde_json::json!([architecture]));
     }
-    let json = serde_json::to_string_pretty(&config).map_err(|err| Error::Training(err.to_string()))?;
+    let json = serde_json::to_string_pretty(&config).map_err(|err| Error::Internal(err.to_string()))?;
     out.write("config.json", (json + "\n").as_bytes())?;
     for file in tokenizer_files(base) {
-        let name = file.file_name().ok_or_else(|| Error::Training(format!("{} is not a file", file.display())))?;
+        let name = file
+            .file_name()
+            .ok_or_else(|| Error::InvalidArgument { reason: format!("{} is not a file", file.display()) })?;
         let bytes = std::fs::read(file).map_err(io(file))?;
         out.write(&name.to_string_lossy(), &bytes)?;
     }
@@ -711,7 +713,7 @@ fn save_checkpoint(trainer: &Trainer, state: &TrainerState, out: &Path) -> Resul
     let next = |name: &str| out.join(format!("{name}.next"));
     trainer.save_weights(&next(WEIGHTS_FILE))?;
     trainer.save_optimizer(&next(OPTIMIZER_FILE))?;
-    let json = serde_json::to_string_pretty(state).map_err(|err| Error::Training(err.to_string()))?;
+    let json = serde_json::to_string_pretty(state).map_err(|err| Error::Internal(err.to_string()))?;
     std::fs::write(next(STATE_FILE), json + "\n").map_err(io(&next(STATE_FILE)))?;
     let marker = out.join(SAVING_MARKER);
     std::fs::write(&marker, b"").map_err(io(&marker))?;

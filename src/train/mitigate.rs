@@ -260,7 +260,10 @@ impl EvalData {
             .filter(|e| e.bias_type == "gender" && e.task == stereoset::Task::Intrasentence)
             .collect();
         if held_out.is_empty() {
-            return Err(Error::Training("no held-out sentences to measure capability on".into()));
+            return Err(Error::NothingToMeasure {
+                reason: "no held-out sentences to measure capability on: give more training text, or hold out more"
+                    .into(),
+            });
         }
         let (crows_available, stereoset_available) = (crows_all.len(), stereo_all.len());
         let take = |n: Option<usize>, len: usize| n.unwrap_or(len).min(len);
@@ -323,12 +326,12 @@ pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Resu
     let probe = probe::evaluate(model, &data.probe, "male", "female", &ProbeOptions::default())?;
     say(&format!("CrowS-Pairs: {} gender pairs", data.crows.len()));
     let crows = crows_pairs::evaluate(model, &data.crows, &crows_pairs::Options { variant: options.crows_variant })?;
-    let crows_interval = crows
-        .per_type_detail
-        .iter()
-        .find(|t| t.bias_type == "gender")
-        .map(|t| t.interval)
-        .ok_or_else(|| Error::Training("CrowS-Pairs scored no gender pair".into()))?;
+    let crows_interval =
+        crows.per_type_detail.iter().find(|t| t.bias_type == "gender").map(|t| t.interval).ok_or_else(|| {
+            Error::NothingToMeasure {
+                reason: "CrowS-Pairs scored no gender pair: check that the CrowS-Pairs file is the full one".into(),
+            }
+        })?;
     say(&format!("StereoSet: {} gender examples", data.stereoset.len()));
     let stereo = stereoset::evaluate(model, &data.stereoset, &stereoset::Options::default())?;
     say("held-out text: masked-token accuracy and pseudo-perplexity");

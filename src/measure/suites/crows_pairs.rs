@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
-use crate::measure::stats::{self, Interval};
+use crate::measure::stats::{self, numpy_mean, Interval};
 use crate::model::scorer::MaskScorer;
 use crate::view::display::{self, escape, HtmlTable};
 
@@ -313,34 +313,6 @@ pub(crate) fn round_py(x: f64, digits: usize) -> f64 {
         return x;
     }
     format!("{x:.digits$}").parse().unwrap_or(x)
-}
-
-/// `np.mean` of a list of Python floats, summed the way NumPy (≥ 1.25) sums a float64 array: the ufunc's identity 0
-/// plus NumPy's pairwise summation (`pairwise_sum` of `numpy/_core/src/umath/loops_utils.h.src`: a plain loop below
-/// 8 values, 8 accumulators up to 128, halves beyond), then divided by the count. NaN for no values (NumPy warns and
-/// returns NaN).
-pub(crate) fn numpy_mean(values: &[f64]) -> f64 {
-    (0.0 + pairwise_sum(values)) / values.len() as f64
-}
-
-fn pairwise_sum(a: &[f64]) -> f64 {
-    let n = a.len();
-    if n < 8 {
-        a.iter().fold(-0.0, |sum, &x| sum + x)
-    } else if n <= 128 {
-        let mut r = [0.0; 8];
-        r.iter_mut().zip(a).for_each(|(r, &x)| *r = x);
-        let whole = n - n % 8;
-        for block in a[8..whole].chunks_exact(8) {
-            r.iter_mut().zip(block).for_each(|(r, &x)| *r += x);
-        }
-        let head = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        a[whole..].iter().fold(head, |sum, &x| sum + x)
-    } else {
-        let half = n / 2;
-        let half = half - half % 8;
-        pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
-    }
 }
 
 /// The positions of the tokens two sequences share (`equal` opcodes of Python's
@@ -854,23 +826,6 @@ mod tests {
         }
         assert_eq!(percent(1, 3), 33.33);
         assert_eq!(percent(2, 3), 66.67);
-    }
-
-    #[test]
-    fn numpy_mean_sums_like_numpy() {
-        assert_eq!(numpy_mean(&[1.0, 2.0, 4.0]), 7.0 / 3.0);
-        // 10 values: 8 accumulators, then the rest; exact here, so the mean is exact.
-        let v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(numpy_mean(&v), 5.5);
-        // The 8-accumulator order differs from a left-to-right sum: 1e16 + 1 + 1 ... loses the ones left to right,
-        // but NumPy adds the ones in their own accumulators first.
-        let mut v = vec![1e16];
-        v.extend([1.0; 15]);
-        let sequential = v.iter().fold(0.0, |s, &x| s + x);
-        assert_eq!(sequential, 1e16);
-        // accumulators: r0 = 1e16 + 1 (= 1e16), r1..r7 = 2 each → 1e16 + 14.
-        assert_eq!(pairwise_sum(&v), 1e16 + 14.0);
-        assert!(numpy_mean(&[]).is_nan());
     }
 
     #[test]

@@ -25,10 +25,10 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::crows_pairs::numpy_mean;
 use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
+use crate::measure::stats::numpy_mean;
 use crate::model::scorer::MaskScorer;
 use crate::view::display::{self, escape, HtmlTable};
 
