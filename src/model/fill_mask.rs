@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::model::batch::pad;
 use crate::model::config::Config;
 use crate::model::encoder::MaskedLm;
 use crate::model::hub::ModelFiles;
@@ -252,7 +253,8 @@ impl FillMask {
             }
             ids.push(text_ids);
         }
-        self.pad(ids)
+        let padded = pad(&ids, self.pad_id, self.model.device())?;
+        Ok(Batch { input_ids: padded.input_ids, attention_mask: padded.attention_mask, ids })
     }
 
     /// Vocabulary logits at every position of one text, (tokens, vocab), as the model computes them.
@@ -267,23 +269,6 @@ impl FillMask {
             .into_iter()
             .filter(|token| *token != self.mask_token)
             .fold(text.to_string(), |text, other| text.replace(other, &self.mask_token))
-    }
-
-    fn pad(&self, ids: Vec<Vec<u32>>) -> Result<Batch> {
-        let longest = ids.iter().map(Vec::len).max().unwrap_or(0);
-        let device = self.model.device();
-        let mut flat_ids = Vec::with_capacity(ids.len() * longest);
-        let mut flat_mask = Vec::with_capacity(ids.len() * longest);
-        for text in &ids {
-            flat_ids.extend(text.iter().copied().chain(std::iter::repeat(self.pad_id)).take(longest));
-            flat_mask.extend((0..longest).map(|i| u32::from(i < text.len())));
-        }
-        let shape = (ids.len(), longest);
-        Ok(Batch {
-            input_ids: Tensor::from_vec(flat_ids, shape, device)?,
-            attention_mask: Tensor::from_vec(flat_mask, shape, device)?,
-            ids,
-        })
     }
 
     /// Softmax over the vocabulary at every mask of the batch, in text order then position order.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::model::batch::pad;
 use crate::model::encoder::{Dropout, MaskedLm};
 
 /// Sentences as token ids, ready for masked-LM training or evaluation.
@@ -108,42 +109,36 @@ pub fn mask_batch(
     rng: &mut ChaCha8Rng,
     device: &Device,
 ) -> Result<Option<MaskedBatch>> {
+    // The masking is drawn sentence by sentence, token by token (the random draws in that order), on the sentences
+    // before padding; `len`, the padded width, places a masked token in the flattened batch.
     let len = sentences.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut ids = Vec::with_capacity(sentences.len() * len);
-    let mut attention = Vec::with_capacity(sentences.len() * len);
+    let mut masked = Vec::with_capacity(sentences.len());
     let mut positions = Vec::new();
     let mut labels = Vec::new();
     for (row, sentence) in sentences.iter().enumerate() {
-        for i in 0..len {
-            let Some(&id) = sentence.get(i) else {
-                ids.push(corpus.pad_id);
-                attention.push(0u32);
-                continue;
-            };
-            attention.push(1);
-            if corpus.special_ids.contains(&id) || !rng.random_bool(probability) {
-                ids.push(id);
+        let mut ids = sentence.to_vec();
+        for (i, id) in ids.iter_mut().enumerate() {
+            if corpus.special_ids.contains(id) || !rng.random_bool(probability) {
                 continue;
             }
             positions.push((row * len + i) as u32);
-            labels.push(id);
+            labels.push(*id);
             let roll: f64 = rng.random();
-            ids.push(if roll < 0.8 {
-                corpus.mask_id
+            if roll < 0.8 {
+                *id = corpus.mask_id;
             } else if roll < 0.9 {
-                rng.random_range(0..corpus.vocab_size)
-            } else {
-                id
-            });
+                *id = rng.random_range(0..corpus.vocab_size);
+            }
         }
+        masked.push(ids);
     }
     if positions.is_empty() {
         return Ok(None);
     }
-    let shape = (sentences.len(), len);
+    let padded = pad(&masked, corpus.pad_id, device)?;
     Ok(Some(MaskedBatch {
-        input_ids: Tensor::from_vec(ids, shape, device)?,
-        attention_mask: Tensor::from_vec(attention, shape, device)?,
+        input_ids: padded.input_ids,
+        attention_mask: padded.attention_mask,
         positions: Tensor::from_vec(positions.clone(), positions.len(), device)?,
         labels: Tensor::from_vec(labels, positions.len(), device)?,
     }))
@@ -202,7 +197,9 @@ pub fn masked_token_accuracy(
         }
     }
     if n == 0 {
-        return Err(Error::Training("the evaluation text has no tokens to mask".into()));
+        return Err(Error::NothingToMeasure {
+            reason: "the evaluation text has no tokens to mask: give it at least one sentence".into(),
+        });
     }
     Ok(MaskedTokenAccuracy {
         masked_tokens: n,
@@ -227,23 +224,21 @@ pub fn pseudo_perplexity(model: &MaskedLm, corpus: &TokenizedCorpus, batch_size:
         }
     }
     if copies.is_empty() {
-        return Err(Error::Training("the evaluation text has no tokens to mask".into()));
+        return Err(Error::NothingToMeasure {
+            reason: "the evaluation text has no tokens to mask: give it at least one sentence".into(),
+        });
     }
     let device = model.device();
     let mut nll = 0f64;
     for chunk in copies.chunks(batch_size.max(1)) {
-        let len = chunk.iter().map(|(s, _, _)| s.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(chunk.len() * len);
-        let mut attention = Vec::with_capacity(chunk.len() * len);
-        for (s, _, _) in chunk {
-            ids.extend(s.iter().copied().chain(std::iter::repeat(corpus.pad_id)).take(len));
-            attention.extend((0..len).map(|i| u32::from(i < s.len())));
-        }
-        let positions: Vec<u32> = chunk.iter().enumerate().map(|(r, (_, p, _))| (r * len + p) as u32).collect();
+        let sequences: Vec<&[u32]> = chunk.iter().map(|(s, _, _)| s.as_slice()).collect();
+        let padded = pad(&sequences, corpus.pad_id, device)?;
+        let positions: Vec<u32> =
+            chunk.iter().enumerate().map(|(r, (_, p, _))| (r * padded.longest + p) as u32).collect();
         let labels: Vec<u32> = chunk.iter().map(|(_, _, l)| *l).collect();
         let batch = MaskedBatch {
-            input_ids: Tensor::from_vec(ids, (chunk.len(), len), device)?,
-            attention_mask: Tensor::from_vec(attention, (chunk.len(), len), device)?,
+            input_ids: padded.input_ids,
+            attention_mask: padded.attention_mask,
             positions: Tensor::from_vec(positions, chunk.len(), device)?,
             labels: Tensor::from_vec(labels, chunk.len(), device)?,
         };

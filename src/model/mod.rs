@@ -4,11 +4,13 @@
 //! - [`config`], [`tokenizer`]: a model's `config.json` and its tokenizer;
 //! - [`encoder`]: the transformer encoder and its masked-LM head (BERT, DistilBERT, RoBERTa), with dropout for
 //!   training; [`device`]: where it runs;
+//! - [`batch`]: padding token-id sequences into one batch with its attention mask;
 //! - [`fill_mask`]: the fill-mask pipeline; [`scorer`]: what every bias test asks of a model;
 //! - [`mlm`]: the masked-LM objective (masking, loss) and the capability measures built on it;
 //! - [`demo`]: the offline demo model; [`choose`]: which model a name stands for, and the fallback to the demo
 //!   model when the hub is out of reach.
 
+pub mod batch;
 pub mod choose;
 pub mod config;
 pub mod demo;

@@ -5,6 +5,7 @@
 use candle_core::{Device, Tensor, D};
 
 use crate::error::{Error, Result};
+use crate::model::batch::pad;
 use crate::model::fill_mask::FillMask;
 
 /// What [`MaskScorer::for_each_mask`] calls once per mask: `(sequence index, mask position, log-softmax row)`.
@@ -118,29 +119,22 @@ impl MaskScorer for FillMask {
             if let Some(long) = chunk.iter().find(|ids| ids.len() > max) {
                 return Err(Error::TooLong { text: self.decode(long).unwrap_or_default(), tokens: long.len(), max });
             }
-            let longest = chunk.iter().map(Vec::len).max().unwrap_or(0);
-            let mut ids = Vec::with_capacity(chunk.len() * longest);
-            let mut attention = Vec::with_capacity(chunk.len() * longest);
-            let mut rows = Vec::new();
-            let mut where_ = Vec::new();
-            for (t, seq) in chunk.iter().enumerate() {
-                ids.extend(seq.iter().copied().chain(std::iter::repeat(self.pad_id())).take(longest));
-                attention.extend((0..longest).map(|i| u32::from(i < seq.len())));
-                for (p, _) in seq.iter().enumerate().filter(|(_, &id)| id == mask_id) {
-                    rows.push((t * longest + p) as u32);
-                    where_.push((chunk_index * batch_size + t, p));
-                }
-            }
-            if rows.is_empty() {
+            // The masks of the chunk, (sequence in the chunk, position), before any tensor: a chunk without one
+            // is not run.
+            let masks: Vec<(usize, usize)> = chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(t, seq)| seq.iter().enumerate().filter(|(_, &id)| id == mask_id).map(move |(p, _)| (t, p)))
+                .collect();
+            if masks.is_empty() {
                 continue;
             }
-            let shape = (chunk.len(), longest);
-            let input_ids = Tensor::from_vec(ids, shape, &device)?;
-            let attention_mask = Tensor::from_vec(attention, shape, &device)?;
-            let hidden = self.model().hidden_states(&input_ids, &attention_mask)?;
+            let batch = pad(chunk, self.pad_id(), &device)?;
+            let hidden = self.model().hidden_states(&batch.input_ids, &batch.attention_mask)?;
             let width = hidden.dim(D::Minus1)?;
-            let index = Tensor::from_vec(rows.clone(), rows.len(), &device)?;
-            let at_masks = hidden.reshape((chunk.len() * longest, width))?.index_select(&index, 0)?;
+            let rows: Vec<u32> = masks.iter().map(|&(t, p)| (t * batch.longest + p) as u32).collect();
+            let index = Tensor::from_vec(rows, masks.len(), &device)?;
+            let at_masks = hidden.reshape((chunk.len() * batch.longest, width))?.index_select(&index, 0)?;
             let logits = self.model().logits_from_hidden(&at_masks)?;
             let log_probs =
                 candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
@@ -149,8 +143,8 @@ impl MaskScorer for FillMask {
             if log_probs.iter().flatten().any(|v| !v.is_finite()) {
                 return Err(Error::NonFiniteScores { model: self.source().to_string() });
             }
-            for ((sequence, position), row) in where_.into_iter().zip(log_probs) {
-                each(sequence, position, &row)?;
+            for ((t, position), row) in masks.into_iter().zip(log_probs) {
+                each(chunk_index * batch_size + t, position, &row)?;
             }
         }
         Ok(())

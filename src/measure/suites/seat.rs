@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::model::batch::pad;
 use crate::model::config::Config;
 use crate::model::encoder::{Encoder, MaskedLm};
 use crate::model::fill_mask::FillMask;
@@ -389,19 +390,10 @@ pub fn mean_pooled(
     let device = encoder.device();
     let mut out = vec![Vec::new(); texts.len()];
     for chunk in order.chunks(batch_size.max(1)) {
-        let longest = chunk.iter().map(|&i| ids[i].len()).max().unwrap_or(0);
-        let mut flat_ids = Vec::with_capacity(chunk.len() * longest);
-        let mut flat_mask = Vec::with_capacity(chunk.len() * longest);
-        for &i in chunk {
-            let text = &ids[i];
-            flat_ids.extend(text.iter().copied().chain(std::iter::repeat(pad_id)).take(longest));
-            flat_mask.extend((0..longest).map(|p| u32::from(p < text.len())));
-        }
-        let shape = (chunk.len(), longest);
-        let input_ids = Tensor::from_vec(flat_ids, shape, device)?;
-        let attention_mask = Tensor::from_vec(flat_mask, shape, device)?;
-        let hidden = encoder.hidden_states_t(&input_ids, &attention_mask, None)?;
-        let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let sequences: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
+        let batch = pad(&sequences, pad_id, device)?;
+        let hidden = encoder.hidden_states_t(&batch.input_ids, &batch.attention_mask, None)?;
+        let mask = batch.attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
         let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
         let pooled = summed.broadcast_div(&counts)?.to_vec2::<f32>()?;
