@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use biaslab::data::Loaded;
 use biaslab::{device, FillMask};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,6 +76,18 @@ impl DataArgs {
     pub fn path(&self) -> Option<&Path> {
         self.data.as_deref()
     }
+}
+
+/// The arguments every benchmark command (crows-pairs, stereoset, winobias, honest) ends with: its data, its model
+/// and its output.
+#[derive(Args)]
+pub struct BenchmarkArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// A count that must be at least 1 (a limit, a number of resamples): 0 is refused when the command line is read,
@@ -148,6 +161,93 @@ pub fn output<R: Serialize + std::fmt::Display>(
     Ok(())
 }
 
+/// The rows a benchmark read, after printing on standard error what was read (and what was skipped).
+fn read<T>(loaded: Loaded<T>) -> Vec<T> {
+    eprintln!("{}", loaded.summary());
+    loaded.items
+}
+
+/// A benchmark command's filter flag, when given: its name (`--bias-type`), the value given, and the field of a row
+/// that must equal it.
+pub struct Filter<'a, T> {
+    /// The flag, as the error names it.
+    pub flag: &'a str,
+    /// The value given.
+    pub wanted: &'a str,
+    /// The field of a row it is compared with (and, when no row matches, whose values the error lists).
+    pub field: fn(&T) -> &str,
+}
+
+impl<'a, T> Filter<'a, T> {
+    /// The filter of `flag` when it was given (`wanted`), else none.
+    pub fn given(flag: &'a str, wanted: Option<&'a str>, field: fn(&T) -> &str) -> Option<Self> {
+        wanted.map(|wanted| Filter { flag, wanted, field })
+    }
+}
+
+/// The rows a benchmark command measures: all it read, what one is called, its filter and `--limit`.
+pub struct Rows<'a, T> {
+    /// Every row read (and kept by whatever the command selects before its flags, such as StereoSet's task).
+    pub all: Vec<T>,
+    /// What one row is, in the error when none is left ("pair", "intrasentence example").
+    pub noun: &'a str,
+    /// The filter flag given, if any.
+    pub filter: Option<Filter<'a, T>>,
+    /// Keep only the first N rows the filter keeps.
+    pub limit: Option<usize>,
+}
+
+impl<T> Rows<'_, T> {
+    /// The rows the filter keeps, the first `limit` of them; an error naming the filter and the values the data holds
+    /// ([`some_left`]) when none is left.
+    pub fn select(self) -> biaslab::Result<Vec<T>> {
+        // The rows the filter leaves out are all the rows whenever it keeps none, so they are what the error lists.
+        let (mut rows, left_out): (Vec<T>, Vec<T>) = match &self.filter {
+            Some(filter) => self.all.into_iter().partition(|row| (filter.field)(row) == filter.wanted),
+            None => (self.all, Vec::new()),
+        };
+        if let Some(n) = self.limit {
+            rows.truncate(n);
+        }
+        let given = self.filter.as_ref().map(|filter| (filter.flag, filter.wanted));
+        some_left(rows, &left_out, self.noun, given, |row| {
+            self.filter.as_ref().map_or("", |filter| (filter.field)(row))
+        })
+    }
+}
+
+/// The path of the benchmark commands (crows-pairs, stereoset, winobias, honest) from the rows read to the output:
+/// selects the rows ([`Rows::select`]), loads the model `args` name ([`ModelArgs::load`]), then scores the rows with
+/// `evaluate` under a progress bar of `unit`s and prints the report as `args` ask ([`run_suite`]).
+pub fn run_benchmark<T, R: Serialize + std::fmt::Display>(
+    rows: Rows<'_, T>,
+    args: &BenchmarkArgs,
+    unit: &str,
+    evaluate: impl FnOnce(&FillMask, &[T], &ProgressBar) -> biaslab::Result<R>,
+    write_csv: impl FnOnce(&R, &mut dyn std::io::Write) -> biaslab::Result<()>,
+    chart: impl FnOnce(&R) -> biaslab::Result<biaslab::Chart>,
+) -> biaslab::Result<()> {
+    let rows = rows.select()?;
+    let model = args.model.load()?;
+    run_suite(rows.len(), unit, &args.out, |bar| evaluate(&model, &rows, bar), write_csv, chart)
+}
+
+/// The end every suite command shares: runs `evaluate` under a progress bar of `len` `unit`s, clears the bar once it
+/// has run, and prints (and draws) the report as `out` asks ([`output`]).
+pub fn run_suite<R: Serialize + std::fmt::Display>(
+    len: usize,
+    unit: &str,
+    out: &OutputArgs,
+    evaluate: impl FnOnce(&ProgressBar) -> biaslab::Result<R>,
+    write_csv: impl FnOnce(&R, &mut dyn std::io::Write) -> biaslab::Result<()>,
+    chart: impl FnOnce(&R) -> biaslab::Result<biaslab::Chart>,
+) -> biaslab::Result<()> {
+    let bar = progress(len, unit);
+    let report = evaluate(&bar)?;
+    bar.finish_and_clear();
+    output(&report, out, write_csv, chart)
+}
+
 /// `biaslab probe`.
 #[derive(Args)]
 pub struct ProbeArgs {
@@ -219,10 +319,8 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
     let model = args.model.load()?;
     let options =
         ProbeOptions { samples: args.samples, seed: args.seed, normalise: args.normalise, ..ProbeOptions::default() };
-    let bar = progress(probe.templates.len(), "templates");
-    let report = probe::evaluate_with(&model, &probe, &a, &b, &options, &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let evaluate = |bar: &ProgressBar| probe::evaluate_with(&model, &probe, &a, &b, &options, bar);
+    run_suite(probe.templates.len(), "templates", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab crows-pairs`.
@@ -236,31 +334,19 @@ pub struct CrowsPairsArgs {
     #[arg(long)]
     pub bias_type: Option<String>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    pub bench: BenchmarkArgs,
 }
 
 /// Runs `biaslab crows-pairs`.
 pub fn crows_pairs(args: CrowsPairsArgs) -> biaslab::Result<()> {
     use biaslab::suites::crows_pairs;
-    let loaded = crows_pairs::load(args.data.path())?;
-    eprintln!("{}", loaded.summary());
-    let all = loaded.items;
-    let wanted = |p: &&crows_pairs::Pair| args.bias_type.as_ref().is_none_or(|k| &p.bias_type == k);
-    let mut pairs: Vec<_> = all.iter().filter(wanted).cloned().collect();
-    if let Some(n) = args.data.limit {
-        pairs.truncate(n);
-    }
-    let filter = args.bias_type.as_deref().map(|k| ("--bias-type", k));
-    let pairs = some_left(pairs, &all, "pair", filter, |p| p.bias_type.as_str())?;
-    let model = args.model.load()?;
-    let bar = progress(pairs.len(), "pairs");
-    let report = crows_pairs::evaluate_with(&model, &pairs, &crows_pairs::Options { variant: args.variant }, &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let all = read(crows_pairs::load(args.bench.data.path())?);
+    let filter = Filter::given("--bias-type", args.bias_type.as_deref(), |p: &crows_pairs::Pair| p.bias_type.as_str());
+    let rows = Rows { all, noun: "pair", filter, limit: args.bench.data.limit };
+    let options = crows_pairs::Options { variant: args.variant };
+    let evaluate =
+        |model: &FillMask, pairs: &[_], bar: &ProgressBar| crows_pairs::evaluate_with(model, pairs, &options, bar);
+    run_benchmark(rows, &args.bench, "pairs", evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab stereoset`.
@@ -270,31 +356,20 @@ pub struct StereoSetArgs {
     #[arg(long)]
     pub domain: Option<String>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    pub bench: BenchmarkArgs,
 }
 
 /// Runs `biaslab stereoset`.
 pub fn stereoset(args: StereoSetArgs) -> biaslab::Result<()> {
     use biaslab::suites::stereoset;
-    let loaded = stereoset::load(args.data.path())?;
-    eprintln!("{}", loaded.summary());
-    let all: Vec<_> = loaded.items.into_iter().filter(|e| e.task == stereoset::Task::Intrasentence).collect();
-    let wanted = |e: &&stereoset::Example| args.domain.as_ref().is_none_or(|d| &e.bias_type == d);
-    let mut examples: Vec<_> = all.iter().filter(wanted).cloned().collect();
-    if let Some(n) = args.data.limit {
-        examples.truncate(n);
-    }
-    let filter = args.domain.as_deref().map(|d| ("--domain", d));
-    let examples = some_left(examples, &all, "intrasentence example", filter, |e| e.bias_type.as_str())?;
-    let model = args.model.load()?;
-    let bar = progress(examples.len(), "examples");
-    let report = stereoset::evaluate_with(&model, &examples, &stereoset::Options::default(), &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let all = read(stereoset::load(args.bench.data.path())?);
+    let all: Vec<_> = all.into_iter().filter(|e| e.task == stereoset::Task::Intrasentence).collect();
+    let filter = Filter::given("--domain", args.domain.as_deref(), |e: &stereoset::Example| e.bias_type.as_str());
+    let rows = Rows { all, noun: "intrasentence example", filter, limit: args.bench.data.limit };
+    let options = stereoset::Options::default();
+    let evaluate =
+        |model: &FillMask, examples: &[_], bar: &ProgressBar| stereoset::evaluate_with(model, examples, &options, bar);
+    run_benchmark(rows, &args.bench, "examples", evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab winobias`.
@@ -307,20 +382,14 @@ pub struct WinoBiasArgs {
     #[arg(long, value_parser = positive, default_value_t = biaslab::stats::DEFAULT_SAMPLES)]
     pub samples: usize,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    pub bench: BenchmarkArgs,
 }
 
 /// Runs `biaslab winobias`.
 pub fn winobias(args: WinoBiasArgs) -> biaslab::Result<()> {
     use biaslab::suites::winobias;
-    let loaded = winobias::load(args.data.path(), args.split)?;
-    eprintln!("{}", loaded.summary());
-    let mut sentences = loaded.items;
-    if let Some(n) = args.data.limit {
+    let mut sentences = read(winobias::load(args.bench.data.path(), args.split)?);
+    if let Some(n) = args.bench.data.limit {
         // The first N sentences of each of the four files, so that pro and anti of both types stay comparable.
         let mut seen = std::collections::HashMap::new();
         sentences.retain(|s| {
@@ -329,13 +398,12 @@ pub fn winobias(args: WinoBiasArgs) -> biaslab::Result<()> {
             *count <= n
         });
     }
-    let sentences = some_left(sentences, &[], "sentence", None, |_| "")?;
-    let model = args.model.load()?;
-    let bar = progress(sentences.len(), "sentences");
+    // --limit is applied above (per file), not as the shared path's first N; WinoBias has no filter flag.
+    let rows = Rows { all: sentences, noun: "sentence", filter: None, limit: None };
     let options = winobias::Options { samples: args.samples, ..winobias::Options::default() };
-    let report = winobias::evaluate_with(&model, &sentences, &options, &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let evaluate =
+        |model: &FillMask, sentences: &[_], bar: &ProgressBar| winobias::evaluate_with(model, sentences, &options, bar);
+    run_benchmark(rows, &args.bench, "sentences", evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab honest`.
@@ -351,31 +419,22 @@ pub struct HonestArgs {
     #[arg(long)]
     pub hurtlex: Option<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
-    #[command(flatten)]
-    pub out: OutputArgs,
+    pub bench: BenchmarkArgs,
 }
 
 /// Runs `biaslab honest`.
 pub fn honest(args: HonestArgs) -> biaslab::Result<()> {
     use biaslab::suites::honest;
-    let loaded = honest::load_templates(args.data.path(), args.templates)?;
-    eprintln!("{}", loaded.summary());
-    let lexicon_path = args.hurtlex.as_deref().or_else(|| args.data.path().filter(|p| p.is_dir()));
+    let templates = read(honest::load_templates(args.bench.data.path(), args.templates)?);
+    // The lexicon is read before the rows are selected and the model loaded, so a missing one fails at once.
+    let lexicon_path = args.hurtlex.as_deref().or_else(|| args.bench.data.path().filter(|p| p.is_dir()));
     let lexicon = honest::Lexicon::load(lexicon_path)?;
-    let mut templates = loaded.items;
-    if let Some(n) = args.data.limit {
-        templates.truncate(n);
-    }
-    let templates = some_left(templates, &[], "template", None, |_| "")?;
-    let model = args.model.load()?;
-    let bar = progress(templates.len(), "templates");
+    let rows = Rows { all: templates, noun: "template", filter: None, limit: args.bench.data.limit };
     let options = honest::Options { k: args.k, ..honest::Options::default() };
-    let report = honest::evaluate_with(&model, &templates, &lexicon, &options, &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let evaluate = |model: &FillMask, templates: &[_], bar: &ProgressBar| {
+        honest::evaluate_with(model, templates, &lexicon, &options, bar)
+    };
+    run_benchmark(rows, &args.bench, "templates", evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab seat`.
@@ -418,9 +477,7 @@ pub fn seat(args: SeatArgs) -> biaslab::Result<()> {
     let device = device::by_name(&args.device)?;
     let encoder = seat::SentenceEncoder::from_pretrained_on(&args.encoder, None, &device)?;
     eprintln!("encoder: {}", encoder.source());
-    let bar = progress(tests.len(), "tests");
     let options = seat::Options { samples: args.samples, seed: args.seed };
-    let report = seat::run_all_with(&encoder, &tests, &options, &bar)?;
-    bar.finish_and_clear();
-    output(&report, &args.out, |r, w| r.write_csv(w), |r| r.chart())
+    let evaluate = |bar: &ProgressBar| seat::run_all_with(&encoder, &tests, &options, bar);
+    run_suite(tests.len(), "tests", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
