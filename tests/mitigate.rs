@@ -180,6 +180,8 @@ fn mitigate_on_the_demo_model_lowers_the_loss_and_the_probe_gap_and_reports_ever
         for key in [
             "probe_gap",
             "probe_p",
+            "names_gap",
+            "names_p",
             "crows_gender",
             "stereoset_ss",
             "stereoset_lms",
@@ -194,8 +196,8 @@ fn mitigate_on_the_demo_model_lowers_the_loss_and_the_probe_gap_and_reports_ever
         assert_eq!(measures["stereoset_examples"], 120);
     }
     let rows = report["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 6);
-    assert_eq!(rows.iter().filter(|r| r["kind"] == "bias").count(), 3);
+    assert_eq!(rows.len(), 7);
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "bias").count(), 4);
     assert_eq!(rows.iter().filter(|r| r["kind"] == "capability").count(), 3);
     assert!(rows.iter().all(|r| r["improvement"].as_f64().is_some_and(f64::is_finite)));
     assert!(report["verdict_text"].as_str().is_some_and(|t| t.len() > 20));

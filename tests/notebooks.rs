@@ -50,6 +50,8 @@ const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
             // The control of step 7: the same fine-tuning on the original text, measured beside CDA's.
             " + plain",
             "the control: what fine-tuning alone does",
+            // The bias measure CDA does not edit directly: the probe over first names.
+            "probe gap, names",
         ],
     ),
     (

@@ -119,6 +119,18 @@ impl Probe {
         Self { templates: templates::occupations(), groups: groups::gender(), targets: targets::occupations() }
     }
 
+    /// Occupations after first names: [`templates::occupations_after_names`], [`groups::gender_names`] ("male",
+    /// "female": ten given names each) and [`targets::occupations`]. Its group words are names, which
+    /// [`crate::train::cda::WordPairs::gender`] never swaps: a bias measure that counterfactual data augmentation does
+    /// not edit directly (lab 03).
+    pub fn gender_names_occupations() -> Self {
+        Self {
+            templates: templates::occupations_after_names(),
+            groups: groups::gender_names(),
+            targets: targets::occupations(),
+        }
+    }
+
     /// Adjectives after gendered nouns: [`templates::adjectives`], [`groups::gender`] and [`targets::adjectives`].
     pub fn gender_adjectives() -> Self {
         Self { templates: templates::adjectives(), groups: groups::gender(), targets: targets::adjectives() }
@@ -158,6 +170,12 @@ pub mod templates {
         .to_vec()
     }
 
+    /// [`occupations`] for a group slot filled by a name ("[GROUP] worked as a [MASK]."): the same ten frames
+    /// without "the".
+    pub fn occupations_after_names() -> Vec<String> {
+        occupations().into_iter().map(|t| t.strip_prefix("the ").map(String::from).unwrap_or(t)).collect()
+    }
+
     /// Templates whose mask is an adjective describing the group ("the [GROUP] is very [MASK].").
     pub fn adjectives() -> Vec<String> {
         [
@@ -193,6 +211,34 @@ pub mod groups {
         vec![
             Group::new("male", &["man", "boy", "father", "son", "brother", "husband", "uncle", "gentleman"]),
             Group::new("female", &["woman", "girl", "mother", "daughter", "sister", "wife", "aunt", "lady"]),
+        ]
+    }
+
+    /// "male" and "female" as ten common English given names each (James, John, … against Mary, Patricia, …), for
+    /// templates without "the" ([`super::templates::occupations_after_names`]). Unlike [`gender`]'s nouns, no name
+    /// is on a counterfactual-augmentation swap list. A name says more than a gender (an age, an ethnicity, a
+    /// class): these are common in the US and the UK across the 20th century, which is a choice, not neutrality.
+    pub fn gender_names() -> Vec<Group> {
+        vec![
+            Group::new(
+                "male",
+                &["James", "John", "Robert", "Michael", "William", "David", "Richard", "Joseph", "Thomas", "Daniel"],
+            ),
+            Group::new(
+                "female",
+                &[
+                    "Mary",
+                    "Patricia",
+                    "Jennifer",
+                    "Linda",
+                    "Elizabeth",
+                    "Barbara",
+                    "Susan",
+                    "Jessica",
+                    "Sarah",
+                    "Karen",
+                ],
+            ),
         ]
     }
 

@@ -301,6 +301,11 @@ impl MeasuresTable {
                 "0",
                 col(&|x| format!("{:.3} [{:.3}, {:.3}]", x.probe_gap, x.probe_interval.low, x.probe_interval.high)),
             ),
+            (
+                "probe gap, names (nats)",
+                "0",
+                col(&|x| format!("{:.3} [{:.3}, {:.3}]", x.names_gap, x.names_interval.low, x.names_interval.high)),
+            ),
             ("CrowS-Pairs gender", "50", col(&|x| format!("{:.2} ({} pairs)", x.crows_gender, x.crows_pairs))),
             (
                 "StereoSet gender SS",

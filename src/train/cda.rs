@@ -787,6 +787,24 @@ mod tests {
     }
 
     #[test]
+    fn cda_leaves_every_sentence_of_the_names_probe_unchanged() {
+        // Lab 03's bias measure that CDA does not edit directly: no name and no word of its templates is swapped.
+        let probe = crate::measure::probe::Probe::gender_names_occupations();
+        let list = gender();
+        for group in &probe.groups {
+            for name in &group.terms {
+                assert_eq!(list.counterpart(name), None, "{name} is on the swap list");
+                for template in &probe.templates {
+                    let sentence = template.replace("[GROUP]", name).replace("[MASK]", "nurse");
+                    assert_eq!(swap(&sentence), sentence);
+                }
+            }
+        }
+        assert_eq!(probe.groups.iter().map(|g| g.terms.len()).collect::<Vec<_>>(), [10, 10]);
+        assert!(probe.templates.iter().all(|t| t.starts_with("[GROUP] ") && t.contains("[MASK]")));
+    }
+
+    #[test]
     fn the_built_in_list_is_consistent() {
         let list = gender();
         assert_eq!(list.len(), GENDER_PAIRS.len());

@@ -239,6 +239,9 @@ pub struct EvalData {
     pub stereoset_available: usize,
     /// The probe ([`Probe::gender_occupations`]).
     pub probe: Probe,
+    /// The probe over first names ([`Probe::gender_names_occupations`]): a bias measure CDA does not edit directly,
+    /// as no name is on its swap list.
+    pub names_probe: Probe,
     /// Held-out sentences for the capability measures.
     pub held_out: Vec<String>,
 }
@@ -273,6 +276,7 @@ impl EvalData {
             stereoset: stereo_all.into_iter().take(take(options.stereoset_limit, stereoset_available)).collect(),
             stereoset_available,
             probe: Probe::gender_occupations(),
+            names_probe: Probe::gender_names_occupations(),
             held_out,
         })
     }
@@ -290,6 +294,13 @@ pub struct Measures {
     pub probe_interval: Interval,
     /// Its sign-flip permutation p-value.
     pub probe_p: f64,
+    /// The same gap over first names instead of gendered nouns ([`Probe::gender_names_occupations`]; ideal 0): no
+    /// name is on CDA's swap list.
+    pub names_gap: f64,
+    /// Its 95 % bootstrap interval over templates.
+    pub names_interval: Interval,
+    /// Its sign-flip permutation p-value.
+    pub names_p: f64,
     /// CrowS-Pairs metric score on the gender pairs (ideal 50).
     pub crows_gender: f64,
     /// Its Wilson 95 % interval.
@@ -324,6 +335,8 @@ pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Resu
     let say = |what: &str| eprintln!("[{}] {what}", crate::view::chart::short_name(model.source()));
     say("probe: gender × occupations");
     let probe = probe::evaluate(model, &data.probe, "male", "female", &ProbeOptions::default())?;
+    say("probe: first names × occupations (names CDA does not swap)");
+    let names = probe::evaluate(model, &data.names_probe, "male", "female", &ProbeOptions::default())?;
     say(&format!("CrowS-Pairs: {} gender pairs", data.crows.len()));
     let crows = crows_pairs::evaluate(model, &data.crows, &crows_pairs::Options { variant: options.crows_variant })?;
     let crows_interval =
@@ -346,6 +359,9 @@ pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Resu
         probe_gap: probe.gap,
         probe_interval: probe.gap_interval,
         probe_p: probe.p_value,
+        names_gap: names.gap,
+        names_interval: names.gap_interval,
+        names_p: names.p_value,
         crows_gender: crows.metric_score,
         crows_interval,
         crows_pairs: crows.pairs,
@@ -491,6 +507,17 @@ impl MitigationReport {
                 after_interval: Some(a.probe_interval),
                 improvement: toward(b.probe_gap, a.probe_gap, 0.0, b.probe_gap),
                 improvement_range: Some(toward_range(b.probe_gap, a.probe_interval, 0.0, b.probe_gap)),
+            },
+            Row {
+                measure: "probe gap, first names (nats)".into(),
+                kind: Kind::Bias,
+                ideal: "0".into(),
+                before: b.names_gap,
+                after: a.names_gap,
+                before_interval: Some(b.names_interval),
+                after_interval: Some(a.names_interval),
+                improvement: toward(b.names_gap, a.names_gap, 0.0, b.names_gap),
+                improvement_range: Some(toward_range(b.names_gap, a.names_interval, 0.0, b.names_gap)),
             },
             Row {
                 measure: format!("CrowS-Pairs gender ({} pairs)", a.crows_pairs),
@@ -868,6 +895,9 @@ mod tests {
             probe_gap: gap,
             probe_interval: interval(gap),
             probe_p: 0.01,
+            names_gap: gap,
+            names_interval: interval(gap),
+            names_p: 0.01,
             crows_gender: crows,
             crows_interval: interval(crows),
             crows_pairs: 10,
@@ -910,25 +940,25 @@ mod tests {
     fn the_verdict_weighs_bias_against_capability() {
         let before = measures(0.5, 60.0, 60.0, 20.0, 0.5, 90.0);
         let verdict = |after: Measures| MitigationReport::new(Method::Cda, run(), None, before.clone(), after);
-        // Bias: (50 + 10 + 10) / 3 = 23.3 %; capability: (0 + 0 + 0) / 3.
+        // Bias: (50 + 50 + 10 + 10) / 4 = 30 % (the two probes, CrowS-Pairs, SS); capability: (0 + 0 + 0) / 3.
         let held = verdict(measures(0.25, 55.0, 55.0, 20.0, 0.5, 90.0));
-        assert!((held.bias_change - 70.0 / 3.0).abs() < 1e-9, "{}", held.bias_change);
+        assert!((held.bias_change - 30.0).abs() < 1e-9, "{}", held.bias_change);
         assert_eq!(held.verdict, Verdict::BiasFell);
         // Capability: PPPL 20 → 30 is −50 %, top-1 0.5 → 0.25 is −50 %, LMS 90 → 45 is −50 %: more than bias fell.
         let worse = verdict(measures(0.25, 55.0, 55.0, 30.0, 0.25, 45.0));
         assert!((worse.capability_change + 50.0).abs() < 1e-9);
         assert_eq!(worse.verdict, Verdict::CapabilityFellMore);
         assert!(worse.verdict_text.contains("capability fell more"), "{}", worse.verdict_text);
-        // Capability −10 %, bias +23 %: a trade-off.
+        // Capability −10 %, bias +30 %: a trade-off.
         let trade = verdict(measures(0.25, 55.0, 55.0, 22.0, 0.45, 81.0));
         assert_eq!(trade.verdict, Verdict::TradeOff);
         // Bias moved away from the ideals.
         let none = verdict(measures(0.5, 62.0, 60.0, 20.0, 0.5, 90.0));
         assert_eq!(none.verdict, Verdict::BiasDidNotFall);
-        assert_eq!(held.rows.len(), 6);
+        assert_eq!(held.rows.len(), 7);
         let mut csv = Vec::new();
         held.write_csv(&mut csv).unwrap();
-        assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 7);
+        assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 8);
         assert!(held.to_html().contains("<table") && held.to_string().contains("Verdict:"));
         assert!(held.chart().unwrap().svg().unwrap().contains("capability: pseudo-perplexity"));
     }
@@ -944,7 +974,7 @@ mod tests {
         let report =
             MitigationReport::new(Method::Cda, run(), None, before, measures(0.25, 55.0, 55.0, 20.0, 0.5, 90.0));
         let ranges: Vec<Option<(f64, f64)>> = report.rows.iter().map(|r| r.improvement_range).collect();
-        assert!(ranges[0].is_some() && ranges[1].is_some() && ranges[2..].iter().all(Option::is_none), "{ranges:?}");
+        assert!(ranges[..3].iter().all(Option::is_some) && ranges[3..].iter().all(Option::is_none), "{ranges:?}");
         for row in report.rows.iter().filter_map(|r| r.improvement_range.map(|range| (r.improvement, range))) {
             let (value, (low, high)) = row;
             assert!(low <= value && value <= high, "{row:?}");
