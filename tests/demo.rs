@@ -244,3 +244,24 @@ fn fill_plots_the_texts_side_by_side_as_png_and_refuses_other_formats() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("name the file .svg or .png"));
 }
+
+/// SEAT takes the demo models by name too: `demo` is the demo model's retrained encoder, `demo-head-only` trained only
+/// a head, so its encoder is MiniLM's own and embeds exactly as `minilm` does, under its own name.
+#[test]
+fn seat_takes_the_demo_models_by_name() {
+    let cache = tempfile::tempdir().unwrap();
+    let env = offline_env(cache.path());
+    let seat = |encoder: &str| {
+        let output = biaslab(&["seat", "--encoder", encoder, "--tests", "weat6", "--samples", "1000", "--json"], &env);
+        assert!(output.status.success(), "{encoder}: {}", String::from_utf8_lossy(&output.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        (json["results"][0]["effect_size"].as_f64().unwrap(), stderr)
+    };
+    let (minilm, _) = seat("minilm");
+    let (head_only, said) = seat("demo-head-only");
+    let (demo, _) = seat("demo");
+    assert_eq!(head_only, minilm, "demo-head-only's encoder is MiniLM's own");
+    assert!(said.contains(demo::HEAD_ONLY_DESCRIPTION), "{said}");
+    assert_ne!(demo, minilm, "the demo model's top layers were retrained");
+}

@@ -440,8 +440,8 @@ pub fn honest(args: HonestArgs) -> biaslab::Result<()> {
 /// `biaslab seat`.
 #[derive(Args)]
 pub struct SeatArgs {
-    /// The sentence encoder: `minilm` (all-MiniLM-L6-v2), a local directory, a hub id, or `demo` (the demo model's
-    /// encoder).
+    /// The sentence encoder: `minilm` (all-MiniLM-L6-v2), a local directory, a hub id, `demo` (the demo model's
+    /// encoder) or `demo-head-only` (its sibling's, which is MiniLM's own).
     #[arg(long, default_value = biaslab::suites::seat::MINILM_NAME)]
     pub encoder: String,
     /// The built-in tests to run (comma-separated; default all): weat3, sent-weat3, weat5, …, sent-weat8.

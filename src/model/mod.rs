@@ -7,6 +7,7 @@
 //! - [`batch`]: padding token-id sequences into one batch with its attention mask;
 //! - [`fill_mask`]: the fill-mask pipeline; [`scorer`]: what every bias test asks of a model;
 //! - [`mlm`]: the masked-LM objective (masking, loss) and the capability measures built on it;
+//! - [`sentence`]: sentence embeddings (mean pooling), what SEAT measures;
 //! - [`demo`]: the offline demo model; [`choose`]: which model a name stands for, and the fallback to the demo
 //!   model when the hub is out of reach.
 
@@ -20,6 +21,7 @@ pub mod fill_mask;
 pub mod hub;
 pub mod mlm;
 pub mod scorer;
+pub mod sentence;
 pub mod tokenizer;
 
 pub use encoder::{Checkpoint, Dropout, Encoder, MaskedLm};
