@@ -452,185 +452,24 @@ pub fn evaluate_with(
     if probe.templates.is_empty() {
         return Err(Error::InvalidArgument { reason: "the probe has no templates".into() });
     }
-    if group_a == group_b {
-        return Err(Error::InvalidArgument {
-            reason: format!("compare two different groups, not {group_a:?} with itself"),
-        });
-    }
-    let find = |name: &str| {
-        probe.group(name).ok_or_else(|| Error::InvalidArgument {
-            reason: format!(
-                "the probe has no group {name:?}; its groups are {:?}",
-                probe.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>()
-            ),
-        })
-    };
-    let groups = [find(group_a)?, find(group_b)?];
-    // The terms of A, then of B: (group index, term).
-    let mut terms: Vec<(usize, String)> = Vec::new();
-    for (g, group) in groups.iter().enumerate() {
-        let before = terms.len();
-        for term in group.terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-            if term.contains(GROUP_SLOT) || term.contains(MASK_SLOT) {
-                return Err(Error::InvalidArgument {
-                    reason: format!("the term {term:?} of group {:?} holds a slot", group.name),
-                });
-            }
-            if !terms[before..].iter().any(|(_, t)| t == term) {
-                terms.push((g, term.to_string()));
-            }
-        }
-        if terms.len() == before {
-            return Err(Error::InvalidArgument { reason: format!("group {:?} has no terms", group.name) });
-        }
-    }
+    let (groups, terms) = compared_terms(probe, group_a, group_b)?;
     let frames = probe.templates.iter().map(|t| frame(model, t)).collect::<Result<Vec<_>>>()?;
-
-    // Targets: kept when they are one token at the mask of every template (the id may differ between templates,
-    // for tokenizers that mark a preceding space).
-    let mut targets: Vec<String> = Vec::new();
-    let mut target_ids: Vec<Vec<u32>> = Vec::new(); // [target][template]
-    let mut skipped = Vec::new();
-    for target in probe.targets.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
-        if targets.iter().any(|t| t == target) || skipped.iter().any(|t: &String| t == target) {
-            continue;
-        }
-        let ids = probe
-            .templates
-            .iter()
-            .zip(&frames)
-            .map(|(template, frame)| single_token_at(model, template, frame, target))
-            .collect::<Result<Option<Vec<u32>>>>()?;
-        match ids {
-            Some(ids) => {
-                targets.push(target.to_string());
-                target_ids.push(ids);
-            }
-            None => skipped.push(target.to_string()),
-        }
-    }
-    if !skipped.is_empty() {
-        eprintln!("warning: not single tokens of {}, so left out of the probe: {}", model.name(), skipped.join(", "));
-    }
-    if targets.is_empty() {
-        return Err(Error::InvalidArgument {
-            reason: if probe.targets.is_empty() {
-                "the probe has no targets".into()
-            } else {
-                format!("none of the targets is a single token of {}", model.name())
-            },
-        });
-    }
-
-    // The sequences, template by template.
-    let mask_id = model.mask_id();
-    let mut sequences: Vec<Vec<u32>> = Vec::new();
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut term_tokens: Vec<Vec<Vec<u32>>> = Vec::new(); // [template][term], for the normalised score
-    let mut template_end = Vec::new(); // one past each template's last sequence
-    for (t, (template, frame)) in probe.templates.iter().zip(&frames).enumerate() {
-        let mut tokens = Vec::new();
-        for (w, (_, term)) in terms.iter().enumerate() {
-            let text = template.replacen(GROUP_SLOT, term, 1);
-            let ids = model.encode(&text, true)?;
-            let count = ids.iter().filter(|&&id| id == mask_id).count();
-            if count != 1 {
-                return Err(Error::SeveralMasks { text, count });
-            }
-            if options.normalise {
-                tokens.push(term_ids(model, template, frame, &ids, term)?);
-            }
-            sequences.push(ids);
-            jobs.push(Job::Forward { t, w });
-        }
-        if options.normalise {
-            let mut lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
-            lengths.sort_unstable();
-            lengths.dedup();
-            for &k in &lengths {
-                // The slot as k masks; the target's mask moves by k − 1 when the slot comes first.
-                let mut prior = frame.ids[..frame.group_at].to_vec();
-                prior.extend(std::iter::repeat_n(mask_id, k));
-                prior.extend_from_slice(&frame.ids[frame.group_at + 1..]);
-                let target_at = if frame.mask_at > frame.group_at { frame.mask_at + k - 1 } else { frame.mask_at };
-                let start = frame.group_at; // the slot's first mask, whichever slot comes first
-                for (x, ids) in target_ids.iter().enumerate() {
-                    let mut filled = prior.clone();
-                    filled[target_at] = ids[t];
-                    sequences.push(filled);
-                    jobs.push(Job::Filled { t, x, k, start });
-                }
-                sequences.push(prior);
-                jobs.push(Job::Prior { t, k, start });
-            }
-        }
-        term_tokens.push(tokens);
-        template_end.push(sequences.len());
-    }
-
-    // Run them all in one call (the model batches them).
-    let (n_templates, n_terms, n_targets) = (probe.templates.len(), terms.len(), targets.len());
-    let mut log_p = vec![vec![vec![f64::NAN; n_targets]; n_terms]; n_templates];
-    let mut rank = vec![vec![vec![0usize; n_targets]; n_terms]; n_templates];
-    let mut filled_score = vec![vec![vec![0.0f64; n_targets]; n_terms]; n_templates];
-    let mut prior_score = vec![vec![0.0f64; n_terms]; n_templates];
-    let mut done = 0;
-    let mut sorted: Vec<f32> = Vec::new();
-    model.for_each_mask(&sequences, &mut |i, position, row| {
-        while done < template_end.len() && i >= template_end[done] {
-            progress.inc(1);
-            done += 1;
-        }
-        let job =
-            *jobs.get(i).ok_or_else(|| internal(format!("the model answered for sequence {i}, not asked for")))?;
-        let read = |id: u32| {
-            row.get(id as usize).map(|&v| f64::from(v)).ok_or_else(|| {
-                internal(format!("token id {id} is outside the model's vocabulary of {} tokens", row.len()))
-            })
-        };
-        match job {
-            Job::Forward { t, w } => {
-                sorted.clear();
-                sorted.extend_from_slice(row);
-                sorted.sort_unstable_by(|a, b| b.total_cmp(a));
-                for (x, ids) in target_ids.iter().enumerate() {
-                    let value = read(ids[t])?;
-                    log_p[t][w][x] = value;
-                    rank[t][w][x] = 1 + sorted.partition_point(|&v| f64::from(v) > value);
-                }
-            }
-            Job::Filled { t, x, k, start } => {
-                for (w, tokens) in term_tokens[t].iter().enumerate().filter(|(_, tokens)| tokens.len() == k) {
-                    if let Some(&id) = position.checked_sub(start).and_then(|j| tokens.get(j)) {
-                        filled_score[t][w][x] += read(id)?;
-                    }
-                }
-            }
-            Job::Prior { t, k, start } => {
-                for (w, tokens) in term_tokens[t].iter().enumerate().filter(|(_, tokens)| tokens.len() == k) {
-                    if let Some(&id) = position.checked_sub(start).and_then(|j| tokens.get(j)) {
-                        prior_score[t][w] += read(id)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    })?;
-    for _ in done..template_end.len() {
-        progress.inc(1);
-    }
+    let targets = single_token_targets(model, probe, &frames)?;
+    let plan = Plan::new(model, probe, &frames, &terms, &targets.ids, options)?;
+    let said = plan.run(model, terms.len(), &targets.ids, progress)?;
 
     // Rows and scores.
+    let (n_templates, n_terms, n_targets) = (probe.templates.len(), terms.len(), targets.words.len());
     let mut rows = Vec::with_capacity(n_templates * n_terms * n_targets);
     let mut score = vec![vec![vec![0.0; n_targets]; n_terms]; n_templates];
     for (t, template) in probe.templates.iter().enumerate() {
         for (w, (g, term)) in terms.iter().enumerate() {
-            for (x, target) in targets.iter().enumerate() {
-                let lp = log_p[t][w][x];
+            for (x, target) in targets.words.iter().enumerate() {
+                let lp = said.log_p[t][w][x];
                 if !lp.is_finite() {
                     return Err(internal(format!("no log-probability for {target:?} in {template:?} with {term:?}")));
                 }
-                let s = if options.normalise { filled_score[t][w][x] - prior_score[t][w] } else { lp };
+                let s = if options.normalise { said.filled[t][w][x] - said.prior[t][w] } else { lp };
                 score[t][w][x] = s;
                 rows.push(ProbeRow {
                     template: template.clone(),
@@ -639,7 +478,7 @@ pub fn evaluate_with(
                     target: target.clone(),
                     probability: lp.exp(),
                     log_probability: lp,
-                    rank: rank[t][w][x],
+                    rank: said.rank[t][w][x],
                     score: s,
                 });
             }
@@ -657,13 +496,13 @@ pub fn evaluate_with(
                 .collect()
         })
         .collect();
-    let (per_target, gap, gap_interval, p_value, exact) = summarise(&lr, &targets, options);
+    let (per_target, gap, gap_interval, p_value, exact) = summarise(&lr, &targets.words, options);
     Ok(ProbeReport {
         model: model.name(),
         templates: probe.templates.clone(),
         groups: groups.iter().map(|g| (*g).clone()).collect(),
-        targets,
-        skipped,
+        targets: targets.words,
+        skipped: targets.skipped,
         normalise: options.normalise,
         rows,
         per_target,
@@ -674,6 +513,239 @@ pub fn evaluate_with(
         samples: options.samples,
         seed: options.seed,
     })
+}
+
+/// The two groups compared, by name, and their terms: (0 for A or 1 for B, term), A's first, trimmed, each once.
+fn compared_terms<'p>(
+    probe: &'p Probe,
+    group_a: &str,
+    group_b: &str,
+) -> Result<([&'p Group; 2], Vec<(usize, String)>)> {
+    if group_a == group_b {
+        return Err(Error::InvalidArgument {
+            reason: format!("compare two different groups, not {group_a:?} with itself"),
+        });
+    }
+    let find = |name: &str| {
+        probe.group(name).ok_or_else(|| Error::InvalidArgument {
+            reason: format!(
+                "the probe has no group {name:?}; its groups are {:?}",
+                probe.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>()
+            ),
+        })
+    };
+    let groups = [find(group_a)?, find(group_b)?];
+    let mut terms: Vec<(usize, String)> = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        let before = terms.len();
+        for term in group.terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if term.contains(GROUP_SLOT) || term.contains(MASK_SLOT) {
+                return Err(Error::InvalidArgument {
+                    reason: format!("the term {term:?} of group {:?} holds a slot", group.name),
+                });
+            }
+            if !terms[before..].iter().any(|(_, t)| t == term) {
+                terms.push((g, term.to_string()));
+            }
+        }
+        if terms.len() == before {
+            return Err(Error::InvalidArgument { reason: format!("group {:?} has no terms", group.name) });
+        }
+    }
+    Ok((groups, terms))
+}
+
+/// The targets a probe reads: those that are one token at the mask of every template.
+struct Targets {
+    /// The targets kept, each once.
+    words: Vec<String>,
+    /// Their ids, [target][template] (the id may differ between templates, for tokenizers that mark a preceding
+    /// space).
+    ids: Vec<Vec<u32>>,
+    /// The targets left out (not single tokens).
+    skipped: Vec<String>,
+}
+
+fn single_token_targets(model: &dyn MaskScorer, probe: &Probe, frames: &[Frame]) -> Result<Targets> {
+    let mut targets = Targets { words: Vec::new(), ids: Vec::new(), skipped: Vec::new() };
+    for target in probe.targets.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if targets.words.iter().chain(&targets.skipped).any(|t| t == target) {
+            continue;
+        }
+        let ids = probe
+            .templates
+            .iter()
+            .zip(frames)
+            .map(|(template, frame)| single_token_at(model, template, frame, target))
+            .collect::<Result<Option<Vec<u32>>>>()?;
+        match ids {
+            Some(ids) => {
+                targets.words.push(target.to_string());
+                targets.ids.push(ids);
+            }
+            None => targets.skipped.push(target.to_string()),
+        }
+    }
+    if !targets.skipped.is_empty() {
+        eprintln!(
+            "warning: not single tokens of {}, so left out of the probe: {}",
+            model.name(),
+            targets.skipped.join(", ")
+        );
+    }
+    if targets.words.is_empty() {
+        return Err(Error::InvalidArgument {
+            reason: if probe.targets.is_empty() {
+                "the probe has no targets".into()
+            } else {
+                format!("none of the targets is a single token of {}", model.name())
+            },
+        });
+    }
+    Ok(targets)
+}
+
+/// Every sequence a probe runs through the model, template by template, with what to read from each.
+struct Plan {
+    sequences: Vec<Vec<u32>>,
+    /// One per sequence.
+    jobs: Vec<Job>,
+    /// [template][term]: the term's tokens in the slot, for the normalised score (empty lists otherwise).
+    term_tokens: Vec<Vec<Vec<u32>>>,
+    /// One past each template's last sequence (for the progress bar, one step per template).
+    template_end: Vec<usize>,
+}
+
+/// What the model gave, per template, term and target.
+struct Said {
+    /// ln P(target at the mask), [template][term][target].
+    log_p: Vec<Vec<Vec<f64>>>,
+    /// The target's rank in the vocabulary at the mask, [template][term][target].
+    rank: Vec<Vec<Vec<usize>>>,
+    /// The normalised score's ln P(term at the slot | target at the mask), [template][term][target].
+    filled: Vec<Vec<Vec<f64>>>,
+    /// Its prior, ln P(term at the slot | the mask left masked), [template][term].
+    prior: Vec<Vec<f64>>,
+}
+
+impl Plan {
+    fn new(
+        model: &dyn MaskScorer,
+        probe: &Probe,
+        frames: &[Frame],
+        terms: &[(usize, String)],
+        target_ids: &[Vec<u32>],
+        options: &ProbeOptions,
+    ) -> Result<Self> {
+        let mask_id = model.mask_id();
+        let mut plan =
+            Plan { sequences: Vec::new(), jobs: Vec::new(), term_tokens: Vec::new(), template_end: Vec::new() };
+        for (t, (template, frame)) in probe.templates.iter().zip(frames).enumerate() {
+            let mut tokens = Vec::new();
+            for (w, (_, term)) in terms.iter().enumerate() {
+                let text = template.replacen(GROUP_SLOT, term, 1);
+                let ids = model.encode(&text, true)?;
+                let count = ids.iter().filter(|&&id| id == mask_id).count();
+                if count != 1 {
+                    return Err(Error::SeveralMasks { text, count });
+                }
+                if options.normalise {
+                    tokens.push(term_ids(model, template, frame, &ids, term)?);
+                }
+                plan.sequences.push(ids);
+                plan.jobs.push(Job::Forward { t, w });
+            }
+            if options.normalise {
+                let mut lengths: Vec<usize> = tokens.iter().map(Vec::len).collect();
+                lengths.sort_unstable();
+                lengths.dedup();
+                for &k in &lengths {
+                    // The slot as k masks; the target's mask moves by k − 1 when the slot comes first.
+                    let mut prior = frame.ids[..frame.group_at].to_vec();
+                    prior.extend(std::iter::repeat_n(mask_id, k));
+                    prior.extend_from_slice(&frame.ids[frame.group_at + 1..]);
+                    let target_at = if frame.mask_at > frame.group_at { frame.mask_at + k - 1 } else { frame.mask_at };
+                    let start = frame.group_at; // the slot's first mask, whichever slot comes first
+                    for (x, ids) in target_ids.iter().enumerate() {
+                        let mut filled = prior.clone();
+                        filled[target_at] = ids[t];
+                        plan.sequences.push(filled);
+                        plan.jobs.push(Job::Filled { t, x, k, start });
+                    }
+                    plan.sequences.push(prior);
+                    plan.jobs.push(Job::Prior { t, k, start });
+                }
+            }
+            plan.term_tokens.push(tokens);
+            plan.template_end.push(plan.sequences.len());
+        }
+        Ok(plan)
+    }
+
+    /// Runs every sequence in one call (the model batches them) and reads what each job asks for.
+    fn run(
+        &self,
+        model: &dyn MaskScorer,
+        n_terms: usize,
+        target_ids: &[Vec<u32>],
+        progress: &ProgressBar,
+    ) -> Result<Said> {
+        let (n_templates, n_targets) = (self.template_end.len(), target_ids.len());
+        let mut said = Said {
+            log_p: vec![vec![vec![f64::NAN; n_targets]; n_terms]; n_templates],
+            rank: vec![vec![vec![0usize; n_targets]; n_terms]; n_templates],
+            filled: vec![vec![vec![0.0f64; n_targets]; n_terms]; n_templates],
+            prior: vec![vec![0.0f64; n_terms]; n_templates],
+        };
+        let mut done = 0;
+        let mut sorted: Vec<f32> = Vec::new();
+        model.for_each_mask(&self.sequences, &mut |i, position, row| {
+            while done < self.template_end.len() && i >= self.template_end[done] {
+                progress.inc(1);
+                done += 1;
+            }
+            let job = *self
+                .jobs
+                .get(i)
+                .ok_or_else(|| internal(format!("the model answered for sequence {i}, not asked for")))?;
+            let read = |id: u32| {
+                row.get(id as usize).map(|&v| f64::from(v)).ok_or_else(|| {
+                    internal(format!("token id {id} is outside the model's vocabulary of {} tokens", row.len()))
+                })
+            };
+            match job {
+                Job::Forward { t, w } => {
+                    sorted.clear();
+                    sorted.extend_from_slice(row);
+                    sorted.sort_unstable_by(|a, b| b.total_cmp(a));
+                    for (x, ids) in target_ids.iter().enumerate() {
+                        let value = read(ids[t])?;
+                        said.log_p[t][w][x] = value;
+                        said.rank[t][w][x] = 1 + sorted.partition_point(|&v| f64::from(v) > value);
+                    }
+                }
+                Job::Filled { t, x, k, start } => {
+                    for (w, tokens) in self.term_tokens[t].iter().enumerate().filter(|(_, tokens)| tokens.len() == k) {
+                        if let Some(&id) = position.checked_sub(start).and_then(|j| tokens.get(j)) {
+                            said.filled[t][w][x] += read(id)?;
+                        }
+                    }
+                }
+                Job::Prior { t, k, start } => {
+                    for (w, tokens) in self.term_tokens[t].iter().enumerate().filter(|(_, tokens)| tokens.len() == k) {
+                        if let Some(&id) = position.checked_sub(start).and_then(|j| tokens.get(j)) {
+                            said.prior[t][w] += read(id)?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        for _ in done..self.template_end.len() {
+            progress.inc(1);
+        }
+        Ok(said)
+    }
 }
 
 /// From the log-ratios `lr[template][target]`: the per-target gaps (sorted), the gap, its interval, the
