@@ -376,136 +376,129 @@ pub struct ModelCardReport {
 /// others; a measure not asked for is skipped as "not requested". `progress` is reset to each measure's length
 /// and advances per item; the measure's name is printed above it (nothing when the bar is hidden).
 pub fn evaluate(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<ModelCardReport> {
-    let data = options.data.as_deref();
-    let wanted = |m: Measure| options.measures.contains(&m);
-    let start = |m: Measure, len: usize| {
-        progress.set_position(0);
-        progress.set_length(len as u64);
-        if !progress.is_hidden() {
-            progress.println(format!("{}: {len} items", m.title()));
-        }
-    };
-    let run = |m: Measure, f: &dyn Fn() -> Result<()>| -> Option<String> {
-        if !wanted(m) {
-            return Some("not requested".into());
-        }
-        f().err().map(|e| e.to_string())
-    };
-    // Each closure stores its findings here; a failure leaves the slot empty and gives the reason.
-    let probe_slot = std::cell::RefCell::new(None);
-    let crows_slot = std::cell::RefCell::new(None);
-    let stereo_slot = std::cell::RefCell::new(None);
-    let seat_slot = std::cell::RefCell::new(None);
-    let honest_slot = std::cell::RefCell::new(None);
-
-    let probe_skip = run(Measure::Probe, &|| {
-        let probe = Probe::gender_occupations();
-        start(Measure::Probe, probe.templates.len());
-        let probe_options = ProbeOptions { samples: options.samples, seed: options.seed, ..ProbeOptions::default() };
-        let report = probe::evaluate_with(model, &probe, "male", "female", &probe_options, progress)?;
-        *probe_slot.borrow_mut() = Some(probe_findings(report));
-        Ok(())
-    });
-    let crows_skip = run(Measure::CrowsPairs, &|| {
-        let loaded = crows_pairs::load(data)?;
-        let pairs = spaced(&loaded.items, options.crows_limit);
-        let use_ = DataUse {
-            dataset: "CrowS-Pairs".into(),
-            path: loaded.path.display().to_string(),
-            available: loaded.items.len(),
-            used: pairs.len(),
-            limit: options.crows_limit,
-            malformed: loaded.skipped.len(),
-        };
-        start(Measure::CrowsPairs, pairs.len());
-        let report = crows_pairs::evaluate_with(model, &pairs, &crows_pairs::Options::default(), progress)?;
-        *crows_slot.borrow_mut() = Some(crows_findings(report, use_)?);
-        Ok(())
-    });
-    let stereo_skip = run(Measure::StereoSet, &|| {
-        let loaded = stereoset::load(data)?;
-        let intra: Vec<_> = loaded.items.iter().filter(|e| e.task == stereoset::Task::Intrasentence).cloned().collect();
-        let examples = spaced(&intra, options.stereoset_limit);
-        let use_ = DataUse {
-            dataset: "StereoSet (dev, intrasentence)".into(),
-            path: loaded.path.display().to_string(),
-            available: intra.len(),
-            used: examples.len(),
-            limit: options.stereoset_limit,
-            malformed: loaded.skipped.len(),
-        };
-        start(Measure::StereoSet, examples.len());
-        let report = stereoset::evaluate_with(model, &examples, &stereoset::Options::default(), progress)?;
-        *stereo_slot.borrow_mut() = Some(StereoSetFindings {
-            data: use_,
-            overall: report.overall.clone(),
-            per_domain: report.per_domain.clone(),
-            unscored: report.skipped.len(),
-            report,
-        });
-        Ok(())
-    });
-    let seat_skip = run(Measure::Seat, &|| {
-        let tests = match &options.seat_tests {
-            Some(names) => names.iter().map(|n| seat::builtin(n.trim())).collect::<Result<Vec<_>>>()?,
-            None => seat::builtin_tests()?,
-        };
-        start(Measure::Seat, tests.len());
-        let seat_options = seat::Options { samples: options.seat_samples, seed: options.seed };
-        let report = seat::run_all_with(model, &tests, &seat_options, progress)?;
-        *seat_slot.borrow_mut() = Some(SeatFindings { report });
-        Ok(())
-    });
-    let honest_skip = run(Measure::Honest, &|| {
-        let loaded = honest::load_templates(data, honest::TemplateSet::Binary)?;
-        let lexicon = honest::Lexicon::load(data.filter(|p| p.is_dir()))?;
-        let templates = spaced(&loaded.items, options.honest_limit);
-        let use_ = DataUse {
-            dataset: "HONEST (binary English templates)".into(),
-            path: loaded.path.display().to_string(),
-            available: loaded.items.len(),
-            used: templates.len(),
-            limit: options.honest_limit,
-            malformed: loaded.skipped.len(),
-        };
-        start(Measure::Honest, templates.len());
-        let honest_options = honest::Options {
-            k: options.honest_k,
-            samples: options.samples,
-            seed: options.seed,
-            ..honest::Options::default()
-        };
-        let report = honest::evaluate_with(model, &templates, &lexicon, &honest_options, progress)?;
-        *honest_slot.borrow_mut() = Some(HonestFindings {
-            data: use_,
-            k: report.k,
-            templates: report.templates,
-            hurtful: report.hurtful,
-            honest_score: report.honest_score,
-            interval: report.interval,
-            per_group: report.per_group.clone(),
-            per_category: report.per_category.clone(),
-            report,
-        });
-        Ok(())
-    });
-    fn outcome<T>(m: Measure, slot: Option<T>, skip: Option<String>) -> Outcome<T> {
-        match (slot, skip) {
-            (Some(t), None) => Outcome::Run(t),
-            (_, reason) => Outcome::Skipped { measure: m, reason: reason.unwrap_or_else(|| "no result".into()) },
-        }
-    }
     let source = model.source().to_string();
     Ok(ModelCardReport {
         model: crate::view::chart::short_name(&source).to_string(),
         source,
         biaslab_version: VERSION.into(),
         options: options.clone(),
-        probe: outcome(Measure::Probe, probe_slot.into_inner(), probe_skip),
-        crows_pairs: outcome(Measure::CrowsPairs, crows_slot.into_inner(), crows_skip),
-        stereoset: outcome(Measure::StereoSet, stereo_slot.into_inner(), stereo_skip),
-        seat: outcome(Measure::Seat, seat_slot.into_inner(), seat_skip),
-        honest: outcome(Measure::Honest, honest_slot.into_inner(), honest_skip),
+        probe: measured(Measure::Probe, options, || probe_measure(model, options, progress)),
+        crows_pairs: measured(Measure::CrowsPairs, options, || crows_measure(model, options, progress)),
+        stereoset: measured(Measure::StereoSet, options, || stereoset_measure(model, options, progress)),
+        seat: measured(Measure::Seat, options, || seat_measure(model, options, progress)),
+        honest: measured(Measure::Honest, options, || honest_measure(model, options, progress)),
+    })
+}
+
+/// `run`'s findings, or why there are none: "not requested" when `options` leave `m` out, else `run`'s error.
+fn measured<T>(m: Measure, options: &ReportOptions, run: impl FnOnce() -> Result<T>) -> Outcome<T> {
+    if !options.measures.contains(&m) {
+        return Outcome::Skipped { measure: m, reason: "not requested".into() };
+    }
+    match run() {
+        Ok(findings) => Outcome::Run(findings),
+        Err(err) => Outcome::Skipped { measure: m, reason: err.to_string() },
+    }
+}
+
+/// Resets `progress` to a measure of `len` items and names the measure above it (nothing when the bar is hidden).
+fn start(progress: &ProgressBar, m: Measure, len: usize) {
+    progress.set_position(0);
+    progress.set_length(len as u64);
+    if !progress.is_hidden() {
+        progress.println(format!("{}: {len} items", m.title()));
+    }
+}
+
+fn probe_measure(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<ProbeFindings> {
+    let probe = Probe::gender_occupations();
+    start(progress, Measure::Probe, probe.templates.len());
+    let probe_options = ProbeOptions { samples: options.samples, seed: options.seed, ..ProbeOptions::default() };
+    let report = probe::evaluate_with(model, &probe, "male", "female", &probe_options, progress)?;
+    Ok(probe_findings(report))
+}
+
+fn crows_measure(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<CrowsFindings> {
+    let loaded = crows_pairs::load(options.data.as_deref())?;
+    let pairs = spaced(&loaded.items, options.crows_limit);
+    let use_ = DataUse {
+        dataset: "CrowS-Pairs".into(),
+        path: loaded.path.display().to_string(),
+        available: loaded.items.len(),
+        used: pairs.len(),
+        limit: options.crows_limit,
+        malformed: loaded.skipped.len(),
+    };
+    start(progress, Measure::CrowsPairs, pairs.len());
+    let report = crows_pairs::evaluate_with(model, &pairs, &crows_pairs::Options::default(), progress)?;
+    crows_findings(report, use_)
+}
+
+fn stereoset_measure(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<StereoSetFindings> {
+    let loaded = stereoset::load(options.data.as_deref())?;
+    let intra: Vec<_> = loaded.items.iter().filter(|e| e.task == stereoset::Task::Intrasentence).cloned().collect();
+    let examples = spaced(&intra, options.stereoset_limit);
+    let use_ = DataUse {
+        dataset: "StereoSet (dev, intrasentence)".into(),
+        path: loaded.path.display().to_string(),
+        available: intra.len(),
+        used: examples.len(),
+        limit: options.stereoset_limit,
+        malformed: loaded.skipped.len(),
+    };
+    start(progress, Measure::StereoSet, examples.len());
+    let report = stereoset::evaluate_with(model, &examples, &stereoset::Options::default(), progress)?;
+    Ok(StereoSetFindings {
+        data: use_,
+        overall: report.overall.clone(),
+        per_domain: report.per_domain.clone(),
+        unscored: report.skipped.len(),
+        report,
+    })
+}
+
+fn seat_measure(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<SeatFindings> {
+    let tests = match &options.seat_tests {
+        Some(names) => names.iter().map(|n| seat::builtin(n.trim())).collect::<Result<Vec<_>>>()?,
+        None => seat::builtin_tests()?,
+    };
+    start(progress, Measure::Seat, tests.len());
+    let seat_options = seat::Options { samples: options.seat_samples, seed: options.seed };
+    let report = seat::run_all_with(model, &tests, &seat_options, progress)?;
+    Ok(SeatFindings { report })
+}
+
+fn honest_measure(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<HonestFindings> {
+    let data = options.data.as_deref();
+    let loaded = honest::load_templates(data, honest::TemplateSet::Binary)?;
+    let lexicon = honest::Lexicon::load(data.filter(|p| p.is_dir()))?;
+    let templates = spaced(&loaded.items, options.honest_limit);
+    let use_ = DataUse {
+        dataset: "HONEST (binary English templates)".into(),
+        path: loaded.path.display().to_string(),
+        available: loaded.items.len(),
+        used: templates.len(),
+        limit: options.honest_limit,
+        malformed: loaded.skipped.len(),
+    };
+    start(progress, Measure::Honest, templates.len());
+    let honest_options = honest::Options {
+        k: options.honest_k,
+        samples: options.samples,
+        seed: options.seed,
+        ..honest::Options::default()
+    };
+    let report = honest::evaluate_with(model, &templates, &lexicon, &honest_options, progress)?;
+    Ok(HonestFindings {
+        data: use_,
+        k: report.k,
+        templates: report.templates,
+        hurtful: report.hurtful,
+        honest_score: report.honest_score,
+        interval: report.interval,
+        per_group: report.per_group.clone(),
+        per_category: report.per_category.clone(),
+        report,
     })
 }
 
