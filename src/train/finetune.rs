@@ -773,47 +773,9 @@ pub fn finetune(
     out: &Path,
     progress: &ProgressBar,
 ) -> Result<FinetuneRun> {
-    options.validate()?;
-    if train.sentences.is_empty() {
-        return Err(Error::Training("no training sentences".into()));
-    }
-    let fingerprint = fingerprint(base, train, options);
-    // Never into the base model's own folder (its files would be copied onto themselves and its weights replaced).
-    let model_dir = base.files.config.parent().unwrap_or(Path::new("."));
-    let mut output = OutputDir::open(out, &[model_dir], options.force)?;
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    recover_interrupted_save(out)?;
-    let previous = read_state(out)?;
-    if previous.is_none() {
-        // A new run: nothing of the user's there is written over.
-        let mut names = model_file_names(base);
-        names.extend([WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE].map(String::from));
-        output.check(&names)?;
-    }
-    if let Some(state) = &previous {
-        if state.fingerprint != fingerprint {
-            return Err(Error::Training(format!(
-                "{} holds a run of {} with other weights, training text or settings: choose another folder, or delete it to train again",
-                out.display(),
-                state.base
-            )));
-        }
-        if state.finished {
-            return Ok(FinetuneRun { out: out.into(), state: state.clone(), resumed_from: None, reused: true });
-        }
-    }
-    let mut trainer = match &previous {
-        Some(_) => {
-            let weights = hub::WeightsFile::Safetensors(out.join(WEIGHTS_FILE));
-            let tensors = Checkpoint::read(&weights, base.config.family, &base.device)?.tensors;
-            let mut trainer = Trainer::from_tensors(tensors, &base.config, options, &base.device)?;
-            trainer.load_optimizer(&out.join(OPTIMIZER_FILE), &base.device)?;
-            trainer
-        }
-        None => {
-            write_model_files(base, &mut output)?;
-            Trainer::new(base, options)?
-        }
+    let (previous, mut trainer, fingerprint) = match open_run(base, train, options, out)? {
+        Opened::Finished(run) => return Ok(run),
+        Opened::ToTrain { previous, trainer, fingerprint } => (previous, trainer, fingerprint),
     };
     let n = train.sentences.len();
     let steps_per_epoch = n.div_ceil(options.batch_size);
@@ -852,14 +814,7 @@ pub fn finetune(
     let mut order: Option<(usize, Vec<usize>)> = None;
     while state.step < total {
         let step = state.step;
-        let (epoch, index) = (step / steps_per_epoch, step % steps_per_epoch);
-        if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 0, epoch));
-            order = Some((epoch, mlm::shuffled(n, &mut rng)));
-        }
-        let indices = order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
-        let chunk = &indices[index * options.batch_size..((index + 1) * options.batch_size).min(n)];
-        let refs: Vec<&[u32]> = chunk.iter().map(|&i| train.sentences[i].as_slice()).collect();
+        let refs = batch_at(train, options, step, steps_per_epoch, &mut order);
         let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 1, step));
         let lr = learning_rate(options.learning_rate, step, total, warmup);
         let loss = match mlm::mask_batch(train, &refs, options.mask_probability, &mut rng, &base.device)? {
@@ -876,16 +831,7 @@ pub fn finetune(
         state.losses.push(loss);
         state.step += 1;
         state.seconds = seconds_before + started.elapsed().as_secs_f64();
-        let recent: Vec<f64> = state.losses[state.step.saturating_sub(20)..].iter().flatten().copied().collect();
-        let mean = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
-        progress.set_message(format!("loss {mean:.3}"));
-        progress.inc(1);
-        if progress.is_hidden() && (state.step % 25 == 0 || state.step == total) {
-            // No terminal to draw the bar on (a log file, CI, a notebook): a line now and then instead.
-            let elapsed = started.elapsed().as_secs_f64();
-            let eta = elapsed / (state.step - resumed_from.unwrap_or(0)) as f64 * (total - state.step) as f64;
-            eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", state.step);
-        }
+        show_progress(progress, &state, total, started, resumed_from.unwrap_or(0));
         if options.pause_after.is_some_and(|n| state.step - resumed_from.unwrap_or(0) >= n) && state.step < total {
             save_checkpoint(&trainer, &state, out)?;
             progress.abandon_with_message(format!("paused at step {}; run again to resume", state.step));
@@ -899,6 +845,93 @@ pub fn finetune(
     save_checkpoint(&trainer, &state, out)?;
     progress.finish();
     Ok(FinetuneRun { out: out.into(), state, resumed_from, reused: false })
+}
+
+/// What [`open_run`] found in the output folder.
+enum Opened {
+    /// A finished run of the same base, text and settings: reused as it is.
+    Finished(FinetuneRun),
+    /// A run to start (`previous` is `None`) or to resume, with its trainer and the run's fingerprint.
+    ToTrain { previous: Option<TrainerState>, trainer: Trainer, fingerprint: String },
+}
+
+/// Checks the settings and the output folder `out`, and opens the run there: a new one (the model's files written,
+/// nothing of the user's written over), an interrupted one to resume (weights and optimizer read back), or a
+/// finished one. A folder holding a run of other weights, text or settings is an error.
+fn open_run(base: &BaseModel, train: &TokenizedCorpus, options: &FinetuneOptions, out: &Path) -> Result<Opened> {
+    options.validate()?;
+    if train.sentences.is_empty() {
+        return Err(Error::Training("no training sentences".into()));
+    }
+    let fingerprint = fingerprint(base, train, options);
+    // Never into the base model's own folder (its files would be copied onto themselves and its weights replaced).
+    let model_dir = base.files.config.parent().unwrap_or(Path::new("."));
+    let mut output = OutputDir::open(out, &[model_dir], options.force)?;
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    recover_interrupted_save(out)?;
+    let previous = read_state(out)?;
+    let Some(state) = &previous else {
+        // A new run: nothing of the user's there is written over.
+        let mut names = model_file_names(base);
+        names.extend([WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE].map(String::from));
+        output.check(&names)?;
+        write_model_files(base, &mut output)?;
+        return Ok(Opened::ToTrain { previous, trainer: Trainer::new(base, options)?, fingerprint });
+    };
+    if state.fingerprint != fingerprint {
+        return Err(Error::Training(format!(
+            "{} holds a run of {} with other weights, training text or settings: choose another folder, or delete it to train again",
+            out.display(),
+            state.base
+        )));
+    }
+    if state.finished {
+        return Ok(Opened::Finished(FinetuneRun {
+            out: out.into(),
+            state: state.clone(),
+            resumed_from: None,
+            reused: true,
+        }));
+    }
+    let weights = hub::WeightsFile::Safetensors(out.join(WEIGHTS_FILE));
+    let tensors = Checkpoint::read(&weights, base.config.family, &base.device)?.tensors;
+    let mut trainer = Trainer::from_tensors(tensors, &base.config, options, &base.device)?;
+    trainer.load_optimizer(&out.join(OPTIMIZER_FILE), &base.device)?;
+    Ok(Opened::ToTrain { previous, trainer, fingerprint })
+}
+
+/// The sentences of training step `step`: the epoch's order (shuffled once per epoch, seeded by the epoch, kept in
+/// `order`), cut into batches of `options.batch_size`.
+fn batch_at<'a>(
+    train: &'a TokenizedCorpus,
+    options: &FinetuneOptions,
+    step: usize,
+    steps_per_epoch: usize,
+    order: &mut Option<(usize, Vec<usize>)>,
+) -> Vec<&'a [u32]> {
+    let n = train.sentences.len();
+    let (epoch, index) = (step / steps_per_epoch, step % steps_per_epoch);
+    if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 0, epoch));
+        *order = Some((epoch, mlm::shuffled(n, &mut rng)));
+    }
+    let indices = order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
+    let chunk = &indices[index * options.batch_size..((index + 1) * options.batch_size).min(n)];
+    chunk.iter().map(|&i| train.sentences[i].as_slice()).collect()
+}
+
+/// The bar's message (the mean loss of the last 20 steps) and step; with no terminal to draw the bar on (a log file,
+/// CI, a notebook), a line every 25 steps instead.
+fn show_progress(progress: &ProgressBar, state: &TrainerState, total: usize, started: Instant, resumed_from: usize) {
+    let recent: Vec<f64> = state.losses[state.step.saturating_sub(20)..].iter().flatten().copied().collect();
+    let mean = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
+    progress.set_message(format!("loss {mean:.3}"));
+    progress.inc(1);
+    if progress.is_hidden() && (state.step % 25 == 0 || state.step == total) {
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta = elapsed / (state.step - resumed_from) as f64 * (total - state.step) as f64;
+        eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", state.step);
+    }
 }
 
 #[cfg(test)]
