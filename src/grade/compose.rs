@@ -60,32 +60,14 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     let source_ids: HashSet<&str> = source_cells.iter().filter_map(grade_id).collect();
 
     let mut notes = Vec::new();
-    // The first copy of a duplicated grade_id wins.
-    let mut first: HashMap<&str, &Value> = HashMap::new();
-    let mut extras: HashMap<Option<&str>, Vec<&Value>> = HashMap::new();
-    let mut anchor: Option<&str> = None;
-    for cell in student_cells {
-        match grade_id(cell).filter(|id| source_ids.contains(id)) {
-            Some(id) => {
-                if first.contains_key(id) {
-                    notes.push(format!("Your notebook has cell `{id}` twice; the first one was used."));
-                } else {
-                    first.insert(id, cell);
-                }
-                anchor = Some(id);
-            }
-            None if is_code(cell) => extras.entry(anchor).or_default().push(cell),
-            None => {}
-        }
-    }
-
+    let student = StudentCells::index(student_cells, &source_ids, &mut notes);
     let mut cells = Vec::new();
     let mut graded = Vec::new();
     let mut student_texts: Vec<String> = Vec::new();
     let mut added = 0;
     let mut push_extras =
         |cells: &mut Vec<Value>, notes: &mut Vec<String>, texts: &mut Vec<String>, at: Option<&str>| {
-            for extra in extras.get(&at).into_iter().flatten() {
+            for extra in student.extras.get(&at).into_iter().flatten() {
                 let mut cell = clean((*extra).clone());
                 let (text, removed) = without_commands(&source(extra));
                 if removed {
@@ -106,48 +88,23 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
         }
         if flag(scell, "solution") {
             let id = id.unwrap_or("");
-            match first.get(id) {
-                Some(student) if student.get("cell_type") == scell.get("cell_type") => {
-                    let mut text = source(student);
+            match student.answer(id, scell, &mut notes) {
+                Some(text) => {
                     if is_code(scell) {
-                        let (kept, removed) = without_commands(&text);
-                        if removed {
-                            notes.push(format!(
-                                "Answer cell `{id}`: evcxr commands (lines starting with `:`) were not run."
-                            ));
-                        }
-                        text = kept;
                         student_texts.push(text.clone());
                     }
                     set_source(&mut cell, text);
                 }
-                _ => {
-                    notes.push(format!("Answer cell `{id}` is missing from your notebook; it was graded as not done."));
-                    set_source(&mut cell, released_cells.get(id).cloned().unwrap_or_default());
-                }
+                None => set_source(&mut cell, released_cells.get(id).cloned().unwrap_or_default()),
             }
         } else if let Some(id) = id {
-            let locked = flag(scell, "locked") || flag(scell, "grade");
-            match first.get(id) {
-                None if locked => notes.push(format!("Cell `{id}` was deleted from your notebook; it was put back.")),
-                Some(student)
-                    if locked
-                        && released_cells.get(id).is_some_and(|r| r.trim() != source(student).trim())
-                        && source(scell).trim() != source(student).trim() =>
-                {
-                    notes.push(format!(
-                        "Cell `{id}` is read-only and was changed in your notebook; the original was used."
-                    ))
-                }
-                _ => {}
-            }
+            student.check_instructor_cell(id, scell, released_cells.get(id), &mut notes);
         }
         if flag(scell, "grade") {
-            let id = id.unwrap_or("").to_string();
             let points = scell.pointer("/metadata/nbgrader/points").and_then(Value::as_f64).unwrap_or(0.0);
             let hidden = notebook::hidden_lines(&source(scell)).into_iter().filter(|l| l.len() >= 6).collect();
             graded.push(GradedCell {
-                grade_id: id,
+                grade_id: id.unwrap_or("").to_string(),
                 points,
                 index: cells.len(),
                 source_index,
@@ -161,13 +118,89 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     if added > 0 {
         notes.push(format!("{added} code cell(s) you added were run where you put them."));
     }
-    // Names the student's code declares that the instructor's cells use as a path or a macro (`lab01::…`, `assert!`).
+    notes.extend(shadowing_notes(&cells, &student_texts));
+    notes.dedup();
+    let mut notebook = source_nb.clone();
+    notebook["cells"] = Value::Array(cells);
+    Composed { notebook, graded, notes }
+}
+
+/// The student's notebook by cell: the first copy of each of the source's `grade_id`s, and the code cells the
+/// student added, each after the known cell above it (`None`: before all of them).
+struct StudentCells<'a> {
+    first: HashMap<&'a str, &'a Value>,
+    extras: HashMap<Option<&'a str>, Vec<&'a Value>>,
+}
+
+impl<'a> StudentCells<'a> {
+    fn index(student_cells: &'a [Value], source_ids: &HashSet<&str>, notes: &mut Vec<String>) -> Self {
+        let mut cells = StudentCells { first: HashMap::new(), extras: HashMap::new() };
+        let mut anchor: Option<&str> = None;
+        for cell in student_cells {
+            match grade_id(cell).filter(|id| source_ids.contains(id)) {
+                Some(id) => {
+                    if cells.first.contains_key(id) {
+                        notes.push(format!("Your notebook has cell `{id}` twice; the first one was used."));
+                    } else {
+                        cells.first.insert(id, cell);
+                    }
+                    anchor = Some(id);
+                }
+                None if is_code(cell) => cells.extras.entry(anchor).or_default().push(cell),
+                None => {}
+            }
+        }
+        cells
+    }
+
+    /// The student's text of answer cell `id` (evcxr commands removed from code, with a note), or `None` with a
+    /// note when the cell is missing or of another kind than the source's `scell`.
+    fn answer(&self, id: &str, scell: &Value, notes: &mut Vec<String>) -> Option<String> {
+        match self.first.get(id) {
+            Some(student) if student.get("cell_type") == scell.get("cell_type") => {
+                let text = source(student);
+                if !is_code(scell) {
+                    return Some(text);
+                }
+                let (kept, removed) = without_commands(&text);
+                if removed {
+                    notes.push(format!("Answer cell `{id}`: evcxr commands (lines starting with `:`) were not run."));
+                }
+                Some(kept)
+            }
+            _ => {
+                notes.push(format!("Answer cell `{id}` is missing from your notebook; it was graded as not done."));
+                None
+            }
+        }
+    }
+
+    /// Notes on instructor cell `id` (the source's `scell`, `released` its text in the student copy): put back when
+    /// deleted, or restored when a read-only cell was changed. The source's cell is used either way.
+    fn check_instructor_cell(&self, id: &str, scell: &Value, released: Option<&String>, notes: &mut Vec<String>) {
+        let locked = flag(scell, "locked") || flag(scell, "grade");
+        match self.first.get(id) {
+            None if locked => notes.push(format!("Cell `{id}` was deleted from your notebook; it was put back.")),
+            Some(student)
+                if locked
+                    && released.is_some_and(|r| r.trim() != source(student).trim())
+                    && source(scell).trim() != source(student).trim() =>
+            {
+                notes.push(format!("Cell `{id}` is read-only and was changed in your notebook; the original was used."))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Notes on names the student's code (`student_texts`) declares that the instructor's cells use as a path or a macro
+/// (`lab01::…`, `assert!`).
+fn shadowing_notes(cells: &[Value], student_texts: &[String]) -> Vec<String> {
     let mut used = HashSet::new();
     let mut declared = Vec::new();
     for cell in cells.iter().filter(|c| is_code(c)) {
         let text = source(cell);
-        let from_student = student_texts.contains(&text);
-        if from_student {
+        if student_texts.contains(&text) {
             declared.extend(declared_names(&text));
         } else {
             used.extend(path_roots(&text));
@@ -175,16 +208,16 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     }
     declared.sort();
     declared.dedup();
-    for name in declared.into_iter().filter(|name| used.contains(name)) {
-        notes.push(format!(
-            "Your code defines `{name}`, a name the notebook's own cells use: they ran with yours. The grade does not \
-             depend on it: the grader compares the values your answers give."
-        ));
-    }
-    notes.dedup();
-    let mut notebook = source_nb.clone();
-    notebook["cells"] = Value::Array(cells);
-    Composed { notebook, graded, notes }
+    declared
+        .into_iter()
+        .filter(|name| used.contains(name))
+        .map(|name| {
+            format!(
+                "Your code defines `{name}`, a name the notebook's own cells use: they ran with yours. The grade does \
+                 not depend on it: the grader compares the values your answers give."
+            )
+        })
+        .collect()
 }
 
 /// The names of the items `text` declares at any depth: modules, functions, macros, types, constants, and the
