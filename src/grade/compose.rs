@@ -330,6 +330,22 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_that_shadows_a_name_the_tests_use_gets_a_note_and_nothing_else_does() {
+        let src = source_notebook();
+        let mut sub = notebook::release(&src, "t").unwrap();
+        sub["cells"][1]["source"] = json!("fn f() -> u32 { 1 }\nmacro_rules! assert_eq { ($a:expr, $b:expr) => {} }");
+        let composed = compose(&src, &sub);
+        let shadowing: Vec<&String> = composed.notes.iter().filter(|n| n.contains("ran with yours")).collect();
+        assert_eq!(shadowing.len(), 1, "{:?}", composed.notes);
+        assert!(
+            shadowing[0].contains("`assert_eq`") && shadowing[0].contains("does not depend on it"),
+            "{shadowing:?}"
+        );
+        sub["cells"][1]["source"] = json!("fn f() -> u32 { 1 }\nfn unused_by_the_tests() {}");
+        assert!(compose(&src, &sub).notes.iter().all(|n| !n.contains("ran with yours")));
+    }
+
+    #[test]
     fn the_students_answer_runs_with_the_instructors_hidden_tests_and_no_rule() {
         let src = source_notebook();
         let mut sub = notebook::release(&src, "t").unwrap();
