@@ -863,25 +863,14 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
 
 /// Grades every submission (see the module documentation) and writes the gradebook. `progress` is told each
 /// finished submission.
-pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool) + Sync)) -> Result<Gradebook> {
+pub fn grade(options: &GradeOptions, progress: Progress) -> Result<Gradebook> {
     let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
     let mut inputs = vec![options.submitted.as_path(), options.source.as_path()];
     inputs.extend(options.hand_scores.as_deref());
     let mut out = OutputDir::open(&options.out, &inputs, options.force)?;
     out.check(&GRADEBOOK.map(String::from))?;
     // The written questions of each assignment, and the hand scores, every row checked before any slow work.
-    let mut questions: BTreeMap<String, Vec<hand::WrittenQuestion>> = BTreeMap::new();
-    let mut read = std::collections::HashSet::new();
-    for submission in &submissions {
-        for (_, source) in &submission.notebooks {
-            // Each source notebook once per assignment, not once per submission.
-            if read.insert((&submission.assignment, source)) {
-                let name = source.file_name().unwrap_or_default().to_string_lossy();
-                let found = hand::questions(&notebook::read(source)?, &name);
-                questions.entry(submission.assignment.clone()).or_default().extend(found);
-            }
-        }
-    }
+    let questions = written_questions(&submissions)?;
     let hand_scores = match &options.hand_scores {
         Some(path) => {
             let scores = hand::read(path)?;
@@ -893,17 +882,66 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
     };
     out.claim()?;
     let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
-    let validate = validator();
     let crate_digest = sandbox.crate_digest()?;
     let mut sources: Vec<PathBuf> =
         submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
     sources.dedup();
 
+    let (mut results, todo) = reuse_graded(options, submissions, &crate_digest, &hand_scores, progress)?;
+    let (reused, graded) = (results.len(), todo.len());
+    if !todo.is_empty() {
+        results.extend(grade_all(&sandbox, options, todo, &sources, &crate_digest, &hand_scores, progress)?);
+    }
+    results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
+    let kept = write_hand_grading(&mut out, options, &questions, &results)?;
+    let mut leftover = Vec::new();
+    if !crate::env::is_set(KEEP_RUNS) {
+        if let Err(err) = remove_tree(&options.out.join(RUNS)) {
+            leftover.push(format!("{err}: a run's working folder could not be removed; remove it by hand"));
+        }
+    }
+    let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept, leftover };
+    write_gradebook(&options.out, &book)?;
+    for name in GRADEBOOK {
+        out.record(name)?;
+    }
+    Ok(book)
+}
+
+/// What [`grade`] calls after each submission: its result, and whether it was reused (not graded again).
+pub type Progress<'a> = &'a (dyn Fn(&SubmissionResult, bool) + Sync);
+
+/// The written questions of each assignment, from its source notebooks (each read once).
+fn written_questions(submissions: &[Submission]) -> Result<BTreeMap<String, Vec<hand::WrittenQuestion>>> {
+    let mut questions: BTreeMap<String, Vec<hand::WrittenQuestion>> = BTreeMap::new();
+    let mut read = std::collections::HashSet::new();
+    for submission in submissions {
+        for (_, source) in &submission.notebooks {
+            // Each source notebook once per assignment, not once per submission.
+            if read.insert((&submission.assignment, source)) {
+                let name = source.file_name().unwrap_or_default().to_string_lossy();
+                let found = hand::questions(&notebook::read(source)?, &name);
+                questions.entry(submission.assignment.clone()).or_default().extend(found);
+            }
+        }
+    }
+    Ok(questions)
+}
+
+/// The results kept in `options.out` of submissions that have not changed since (same digest), with the hand
+/// scores applied, and the submissions left to grade, each with its digest.
+fn reuse_graded(
+    options: &GradeOptions,
+    submissions: Vec<Submission>,
+    crate_digest: &str,
+    hand_scores: &[hand::HandScore],
+    progress: Progress,
+) -> Result<(Vec<SubmissionResult>, VecDeque<(Submission, String)>)> {
     let mut todo = VecDeque::new();
     let mut results = Vec::new();
     for submission in submissions {
-        let digest = digest(&submission, &options.limits, &crate_digest);
+        let digest = digest(&submission, &options.limits, crate_digest);
         let previous = std::fs::read_to_string(result_path(&options.out, &submission.student, &submission.assignment))
             .ok()
             .and_then(|text| serde_json::from_str::<SubmissionResult>(&text).ok())
@@ -912,7 +950,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             Some(mut result) => {
                 // Hand scores go on top of every result, graded now or reused (a digest never depends on them).
                 let before = result.clone();
-                hand::apply(&mut result, &hand_scores);
+                hand::apply(&mut result, hand_scores);
                 if result != before {
                     write_result(&options.out, &result)?;
                 }
@@ -922,56 +960,66 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             None => todo.push_back((submission, digest)),
         }
     }
-    let reused = results.len();
-    let graded = todo.len();
-    if !todo.is_empty() {
-        let dirs = KernelDirs {
-            cache: options.out.join(".biaslab/evcxr-cache"),
-            build: options.out.join(".biaslab/evcxr-build"),
-        };
-        warm_up(&sandbox, options, &sources, &dirs, &crate_digest)?;
-        // The warm build is the grader's again before any run's copy shares its compiled crates.
-        sandbox.reclaim(&dirs)?;
-        let mut expected = HashMap::new();
-        for source in &sources {
-            expected.insert(source.clone(), expected_for(&sandbox, options, source, &dirs, &validate, &crate_digest)?);
-        }
-        let queue = Mutex::new(todo);
-        let done = Mutex::new(Vec::new());
-        let failure = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..options.jobs.max(1) {
-                scope.spawn(|| loop {
-                    let Some((submission, digest)) = queue.lock().expect("queue").pop_front() else { break };
-                    if failure.lock().expect("failure").is_some() {
-                        break;
-                    }
-                    let graded = grade_submission(
-                        &sandbox,
-                        options,
-                        &submission,
-                        digest,
-                        &dirs,
-                        &expected,
-                        &validate,
-                        &hand_scores,
-                    );
-                    match graded {
-                        Ok(result) => {
-                            progress(&result, false);
-                            done.lock().expect("done").push(result);
-                        }
-                        Err(err) => *failure.lock().expect("failure") = Some(err),
-                    }
-                });
-            }
-        });
-        if let Some(err) = failure.into_inner().expect("failure") {
-            return Err(err);
-        }
-        results.extend(done.into_inner().expect("done"));
+    Ok((results, todo))
+}
+
+/// Grades the submissions of `todo`, `options.jobs` at a time: the kernels' warm build first, then each source
+/// notebook's expected answers, then the submissions. The first error stops the grading.
+fn grade_all(
+    sandbox: &Sandbox,
+    options: &GradeOptions,
+    todo: VecDeque<(Submission, String)>,
+    sources: &[PathBuf],
+    crate_digest: &str,
+    hand_scores: &[hand::HandScore],
+    progress: Progress,
+) -> Result<Vec<SubmissionResult>> {
+    let validate = validator();
+    let dirs =
+        KernelDirs { cache: options.out.join(".biaslab/evcxr-cache"), build: options.out.join(".biaslab/evcxr-build") };
+    warm_up(sandbox, options, sources, &dirs, crate_digest)?;
+    // The warm build is the grader's again before any run's copy shares its compiled crates.
+    sandbox.reclaim(&dirs)?;
+    let mut expected = HashMap::new();
+    for source in sources {
+        expected.insert(source.clone(), expected_for(sandbox, options, source, &dirs, &validate, crate_digest)?);
     }
-    results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
+    let queue = Mutex::new(todo);
+    let done = Mutex::new(Vec::new());
+    let failure = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.max(1) {
+            scope.spawn(|| loop {
+                let Some((submission, digest)) = queue.lock().expect("queue").pop_front() else { break };
+                if failure.lock().expect("failure").is_some() {
+                    break;
+                }
+                let graded =
+                    grade_submission(sandbox, options, &submission, digest, &dirs, &expected, &validate, hand_scores);
+                match graded {
+                    Ok(result) => {
+                        progress(&result, false);
+                        done.lock().expect("done").push(result);
+                    }
+                    Err(err) => *failure.lock().expect("failure") = Some(err),
+                }
+            });
+        }
+    });
+    if let Some(err) = failure.into_inner().expect("failure") {
+        return Err(err);
+    }
+    Ok(done.into_inner().expect("done"))
+}
+
+/// The instructor's hand-grading page of each assignment with written questions, and its score table (unless the
+/// instructor edited the table since biaslab wrote it: then it is kept, and said so in what is returned).
+fn write_hand_grading(
+    out: &mut OutputDir,
+    options: &GradeOptions,
+    questions: &BTreeMap<String, Vec<hand::WrittenQuestion>>,
+    results: &[SubmissionResult],
+) -> Result<Vec<String>> {
     let mut kept = Vec::new();
     for (assignment, questions) in questions.iter().filter(|(_, q)| !q.is_empty()) {
         let of: Vec<&SubmissionResult> = results.iter().filter(|r| &r.assignment == assignment).collect();
@@ -987,18 +1035,7 @@ pub fn grade(options: &GradeOptions, progress: &(dyn Fn(&SubmissionResult, bool)
             ));
         }
     }
-    let mut leftover = Vec::new();
-    if !crate::env::is_set(KEEP_RUNS) {
-        if let Err(err) = remove_tree(&options.out.join(RUNS)) {
-            leftover.push(format!("{err}: a run's working folder could not be removed; remove it by hand"));
-        }
-    }
-    let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept, leftover };
-    write_gradebook(&options.out, &book)?;
-    for name in GRADEBOOK {
-        out.record(name)?;
-    }
-    Ok(book)
+    Ok(kept)
 }
 
 /// The files of the gradebook, in the grading output.
