@@ -167,92 +167,14 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     let (train_set, held_out) = split_corpus(&encoder, &sentences, options)?;
     eprintln!("{} training sentences, {} held out", train_set.sentences.len(), held_out.sentences.len());
 
-    let frozen = Checkpoint::read(&encoder.weights, Family::Bert, &device)?.tensors;
-    let trained_store = Arc::new(Mutex::new(Vec::new()));
-    // The decoder bias starts at each token's log frequency in the training text (add-one smoothed), so that the
-    // head starts from the unigram distribution instead of a uniform one.
-    let mut counts = vec![1f64; config.vocab_size];
-    for &id in train_set.sentences.iter().flatten() {
-        if let Some(c) = counts.get_mut(id as usize) {
-            *c += 1.0;
-        }
-    }
-    let total: f64 = counts.iter().sum();
-    let log_freq: Vec<f32> = counts.iter().map(|c| (c / total).ln() as f32).collect();
-    let decoder_bias = Tensor::from_vec(log_freq, config.vocab_size, &device)?;
-    let backend = TrainableBackend {
-        frozen,
-        trained: trained_store.clone(),
-        rng: Mutex::new(ChaCha8Rng::seed_from_u64(options.seed)),
-        layers: config.num_hidden_layers,
-        train_layers: options.train_layers,
-        decoder_bias,
-    };
-    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
-    let model = MaskedLm::load(vb, &config)?;
-    let trained: Vec<(String, Var)> = trained_store.lock().expect("the trained tensors").clone();
+    let (model, trained) = head_model(&encoder, &config, &train_set, options, &device)?;
 
     eprintln!("evaluating the untrained head…");
     let untrained = evaluate(&model, &held_out, options)?;
     eprintln!("untrained: {untrained:?}");
 
-    let no_decay = |name: &str| name.ends_with("bias") || name.contains("LayerNorm");
-    let params = |decay: f64| ParamsAdamW { lr: options.learning_rate, weight_decay: decay, ..ParamsAdamW::default() };
-    let (decayed, plain): (Vec<_>, Vec<_>) = trained.iter().partition(|(name, _)| !no_decay(name));
-    let mut opt_decay = AdamW::new(decayed.iter().map(|(_, v)| v.clone()).collect(), params(options.weight_decay))?;
-    let mut opt_plain = AdamW::new(plain.iter().map(|(_, v)| v.clone()).collect(), params(0.0))?;
-
-    let steps_per_epoch = train_set.sentences.len().div_ceil(options.batch_size);
-    let total = options.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * options.epochs);
-    let warmup = ((total as f64) * options.warmup).round().max(1.0) as usize;
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed.wrapping_add(1));
-    let mut dropout = Dropout::new(options.dropout, options.dropout, options.seed.wrapping_add(2));
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
     let start = Instant::now();
-    let mut losses = Vec::with_capacity(total);
-    'epochs: for _epoch in 0..options.epochs {
-        let order = mlm::shuffled(train_set.sentences.len(), &mut rng);
-        for chunk in order.chunks(options.batch_size) {
-            if losses.len() >= total {
-                break 'epochs;
-            }
-            let step = losses.len();
-            let lr = if step < warmup {
-                options.learning_rate * (step + 1) as f64 / warmup as f64
-            } else {
-                options.learning_rate * (total - step) as f64 / (total - warmup).max(1) as f64
-            };
-            opt_decay.set_learning_rate(lr);
-            opt_plain.set_learning_rate(lr);
-            let refs: Vec<&[u32]> = chunk.iter().map(|&i| train_set.sentences[i].as_slice()).collect();
-            let Some(batch) = mlm::mask_batch(&train_set, &refs, options.mask_probability, &mut rng, &device)? else {
-                continue;
-            };
-            let loss = mlm::loss(&model, &batch, Some(&mut dropout))?;
-            let mut grads = loss.backward()?;
-            clip_gradients(&mut grads, &trained, options.clip_norm)?;
-            opt_decay.step(&grads)?;
-            opt_plain.step(&grads)?;
-            let value = f64::from(loss.to_scalar::<f32>()?);
-            losses.push(value);
-            let recent = &losses[losses.len().saturating_sub(50)..];
-            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
-            bar.set_message(format!("loss {mean:.3}"));
-            bar.inc(1);
-            if bar.is_hidden() && losses.len() % 50 == 0 {
-                // No terminal to draw the bar on (a log file, CI): a line now and then instead.
-                let elapsed = start.elapsed().as_secs_f64();
-                let eta = elapsed / losses.len() as f64 * (total - losses.len()) as f64;
-                eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", losses.len());
-            }
-        }
-    }
-    bar.finish();
+    let losses = run_steps(&model, &trained, &train_set, options, &device)?;
     let train_seconds = start.elapsed().as_secs_f64();
     let tail = &losses[losses.len() - (losses.len() / 10).max(1)..];
     let final_train_loss = tail.iter().sum::<f64>() / tail.len() as f64;
@@ -293,6 +215,110 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     let json = serde_json::to_string_pretty(&provenance).expect("provenance serializes");
     output.write(PROVENANCE_FILE, (json + "\n").as_bytes())?;
     Ok(provenance)
+}
+
+/// The model to train: MiniLM's frozen encoder, its top `options.train_layers` layers and a new masked-LM head made
+/// trainable (returned by name). The decoder bias starts at each token's log frequency in the training text (add-one
+/// smoothed), so that the head starts from the unigram distribution instead of a uniform one.
+fn head_model(
+    encoder: &ModelFiles,
+    config: &Config,
+    train_set: &TokenizedCorpus,
+    options: &TrainOptions,
+    device: &Device,
+) -> Result<(MaskedLm, Vec<(String, Var)>)> {
+    let frozen = Checkpoint::read(&encoder.weights, Family::Bert, device)?.tensors;
+    let trained_store = Arc::new(Mutex::new(Vec::new()));
+    let mut counts = vec![1f64; config.vocab_size];
+    for &id in train_set.sentences.iter().flatten() {
+        if let Some(c) = counts.get_mut(id as usize) {
+            *c += 1.0;
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    let log_freq: Vec<f32> = counts.iter().map(|c| (c / total).ln() as f32).collect();
+    let decoder_bias = Tensor::from_vec(log_freq, config.vocab_size, device)?;
+    let backend = TrainableBackend {
+        frozen,
+        trained: trained_store.clone(),
+        rng: Mutex::new(ChaCha8Rng::seed_from_u64(options.seed)),
+        layers: config.num_hidden_layers,
+        train_layers: options.train_layers,
+        decoder_bias,
+    };
+    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
+    let model = MaskedLm::load(vb, config)?;
+    let trained: Vec<(String, Var)> = trained_store.lock().expect("the trained tensors").clone();
+    Ok((model, trained))
+}
+
+/// Trains `trained` (AdamW, no weight decay on biases and layer norms, linear warm-up and decay, gradients clipped)
+/// for `options.epochs` or `options.max_steps`; returns each step's loss. A batch with nothing masked is skipped.
+fn run_steps(
+    model: &MaskedLm,
+    trained: &[(String, Var)],
+    train_set: &TokenizedCorpus,
+    options: &TrainOptions,
+    device: &Device,
+) -> Result<Vec<f64>> {
+    let no_decay = |name: &str| name.ends_with("bias") || name.contains("LayerNorm");
+    let params = |decay: f64| ParamsAdamW { lr: options.learning_rate, weight_decay: decay, ..ParamsAdamW::default() };
+    let (decayed, plain): (Vec<_>, Vec<_>) = trained.iter().partition(|(name, _)| !no_decay(name));
+    let mut opt_decay = AdamW::new(decayed.iter().map(|(_, v)| v.clone()).collect(), params(options.weight_decay))?;
+    let mut opt_plain = AdamW::new(plain.iter().map(|(_, v)| v.clone()).collect(), params(0.0))?;
+
+    let steps_per_epoch = train_set.sentences.len().div_ceil(options.batch_size);
+    let total = options.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * options.epochs);
+    let warmup = ((total as f64) * options.warmup).round().max(1.0) as usize;
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed.wrapping_add(1));
+    let mut dropout = Dropout::new(options.dropout, options.dropout, options.seed.wrapping_add(2));
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let start = Instant::now();
+    let mut losses = Vec::with_capacity(total);
+    'epochs: for _epoch in 0..options.epochs {
+        let order = mlm::shuffled(train_set.sentences.len(), &mut rng);
+        for chunk in order.chunks(options.batch_size) {
+            if losses.len() >= total {
+                break 'epochs;
+            }
+            let step = losses.len();
+            let lr = if step < warmup {
+                options.learning_rate * (step + 1) as f64 / warmup as f64
+            } else {
+                options.learning_rate * (total - step) as f64 / (total - warmup).max(1) as f64
+            };
+            opt_decay.set_learning_rate(lr);
+            opt_plain.set_learning_rate(lr);
+            let refs: Vec<&[u32]> = chunk.iter().map(|&i| train_set.sentences[i].as_slice()).collect();
+            let Some(batch) = mlm::mask_batch(train_set, &refs, options.mask_probability, &mut rng, device)? else {
+                continue;
+            };
+            let loss = mlm::loss(model, &batch, Some(&mut dropout))?;
+            let mut grads = loss.backward()?;
+            clip_gradients(&mut grads, trained, options.clip_norm)?;
+            opt_decay.step(&grads)?;
+            opt_plain.step(&grads)?;
+            let value = f64::from(loss.to_scalar::<f32>()?);
+            losses.push(value);
+            let recent = &losses[losses.len().saturating_sub(50)..];
+            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+            bar.set_message(format!("loss {mean:.3}"));
+            bar.inc(1);
+            if bar.is_hidden() && losses.len() % 50 == 0 {
+                // No terminal to draw the bar on (a log file, CI): a line now and then instead.
+                let elapsed = start.elapsed().as_secs_f64();
+                let eta = elapsed / losses.len() as f64 * (total - losses.len()) as f64;
+                eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", losses.len());
+            }
+        }
+    }
+    bar.finish();
+    Ok(losses)
 }
 
 /// Measures the compiled-in demo head on the held-out sentences again, with the settings of its provenance:
