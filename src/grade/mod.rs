@@ -909,6 +909,9 @@ pub fn grade(options: &GradeOptions, progress: Progress) -> Result<Gradebook> {
     Ok(book)
 }
 
+/// Submissions still to grade, each with its digest.
+type ToGrade = VecDeque<(Submission, String)>;
+
 /// What [`grade`] calls after each submission: its result, and whether it was reused (not graded again).
 pub type Progress<'a> = &'a (dyn Fn(&SubmissionResult, bool) + Sync);
 
@@ -937,7 +940,7 @@ fn reuse_graded(
     crate_digest: &str,
     hand_scores: &[hand::HandScore],
     progress: Progress,
-) -> Result<(Vec<SubmissionResult>, VecDeque<(Submission, String)>)> {
+) -> Result<(Vec<SubmissionResult>, ToGrade)> {
     let mut todo = VecDeque::new();
     let mut results = Vec::new();
     for submission in submissions {
@@ -968,7 +971,7 @@ fn reuse_graded(
 fn grade_all(
     sandbox: &Sandbox,
     options: &GradeOptions,
-    todo: VecDeque<(Submission, String)>,
+    todo: ToGrade,
     sources: &[PathBuf],
     crate_digest: &str,
     hand_scores: &[hand::HandScore],

@@ -515,12 +515,11 @@ pub fn evaluate_with(
     })
 }
 
+/// The two groups compared and their terms (group index, term).
+type Compared<'p> = ([&'p Group; 2], Vec<(usize, String)>);
+
 /// The two groups compared, by name, and their terms: (0 for A or 1 for B, term), A's first, trimmed, each once.
-fn compared_terms<'p>(
-    probe: &'p Probe,
-    group_a: &str,
-    group_b: &str,
-) -> Result<([&'p Group; 2], Vec<(usize, String)>)> {
+fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str) -> Result<Compared<'p>> {
     if group_a == group_b {
         return Err(Error::InvalidArgument {
             reason: format!("compare two different groups, not {group_a:?} with itself"),

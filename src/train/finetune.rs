@@ -775,7 +775,7 @@ pub fn finetune(
 ) -> Result<FinetuneRun> {
     let (previous, mut trainer, fingerprint) = match open_run(base, train, options, out)? {
         Opened::Finished(run) => return Ok(run),
-        Opened::ToTrain { previous, trainer, fingerprint } => (previous, trainer, fingerprint),
+        Opened::ToTrain { previous, trainer, fingerprint } => (previous, *trainer, fingerprint),
     };
     let n = train.sentences.len();
     let steps_per_epoch = n.div_ceil(options.batch_size);
@@ -852,7 +852,7 @@ enum Opened {
     /// A finished run of the same base, text and settings: reused as it is.
     Finished(FinetuneRun),
     /// A run to start (`previous` is `None`) or to resume, with its trainer and the run's fingerprint.
-    ToTrain { previous: Option<TrainerState>, trainer: Trainer, fingerprint: String },
+    ToTrain { previous: Option<TrainerState>, trainer: Box<Trainer>, fingerprint: String },
 }
 
 /// Checks the settings and the output folder `out`, and opens the run there: a new one (the model's files written,
@@ -876,7 +876,7 @@ fn open_run(base: &BaseModel, train: &TokenizedCorpus, options: &FinetuneOptions
         names.extend([WEIGHTS_FILE, OPTIMIZER_FILE, STATE_FILE].map(String::from));
         output.check(&names)?;
         write_model_files(base, &mut output)?;
-        return Ok(Opened::ToTrain { previous, trainer: Trainer::new(base, options)?, fingerprint });
+        return Ok(Opened::ToTrain { previous, trainer: Box::new(Trainer::new(base, options)?), fingerprint });
     };
     if state.fingerprint != fingerprint {
         return Err(Error::Training(format!(
@@ -897,7 +897,7 @@ fn open_run(base: &BaseModel, train: &TokenizedCorpus, options: &FinetuneOptions
     let tensors = Checkpoint::read(&weights, base.config.family, &base.device)?.tensors;
     let mut trainer = Trainer::from_tensors(tensors, &base.config, options, &base.device)?;
     trainer.load_optimizer(&out.join(OPTIMIZER_FILE), &base.device)?;
-    Ok(Opened::ToTrain { previous, trainer, fingerprint })
+    Ok(Opened::ToTrain { previous, trainer: Box::new(trainer), fingerprint })
 }
 
 /// The sentences of training step `step`: the epoch's order (shuffled once per epoch, seeded by the epoch, kept in
@@ -927,7 +927,7 @@ fn show_progress(progress: &ProgressBar, state: &TrainerState, total: usize, sta
     let mean = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
     progress.set_message(format!("loss {mean:.3}"));
     progress.inc(1);
-    if progress.is_hidden() && (state.step % 25 == 0 || state.step == total) {
+    if progress.is_hidden() && (state.step.is_multiple_of(25) || state.step == total) {
         let elapsed = started.elapsed().as_secs_f64();
         let eta = elapsed / (state.step - resumed_from) as f64 * (total - state.step) as f64;
         eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", state.step);
