@@ -1,11 +1,12 @@
 //! Times each lab-02 bias test on a model, batched (64 sequences per forward pass, the default) against one forward
 //! pass per masked copy (`--batch-size 1` of the `biaslab` command), on the first N items of its dataset.
 //!
-//! cargo run --release --example suite_bench -- [--model demo|bert-base-shaped] [--limit N] [--data DIR]
+//! cargo run --release --example suite_bench -- [--model demo|bert-base-shaped] [--limit N] [--data DIR] [--suite NAME]
 //!
 //! `bert-base-shaped` is bert-base-uncased's config and tokenizer (from ../shared/models/bert-base-uncased) with
 //! random weights: the real model's cost without its weights, which cannot be had offline. Prints one JSON object
-//! per suite: items timed, seconds batched and unbatched, their ratio, and the full dataset's size.
+//! per suite (or only `--suite NAME`): items timed, seconds batched and unbatched, their ratio, and the full
+//! dataset's size.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,6 +62,8 @@ fn main() -> biaslab::Result<()> {
     let lexicon = honest::Lexicon::load(Some(&data))?;
     let gender = probe::Probe::gender_occupations();
     let take = |n: usize| n.min(limit);
+    // `--suite stereoset` times that suite alone; without it, every suite.
+    let only = value("--suite");
 
     type Run<'a> = Box<dyn Fn(&FillMask, usize) -> biaslab::Result<()> + 'a>;
     let suites: Vec<(&str, usize, Run)> = vec![
@@ -101,7 +104,7 @@ fn main() -> biaslab::Result<()> {
             }),
         ),
     ];
-    for (name, full, run) in &suites {
+    for (name, full, run) in suites.iter().filter(|(name, ..)| only.as_deref().is_none_or(|o| o == *name)) {
         let n = take(*full);
         let seconds_batched = time(|| run(&batched, n))?;
         let seconds_single = time(|| run(&single, n))?;
