@@ -110,6 +110,12 @@ fn report_on_the_demo_model_writes_a_card() {
         assert!(card.contains(heading), "no {heading:?}");
     }
 
+    // The demo model is named by its name and counted as biaslab's own (from where it was loaded, not its text).
+    assert!(card.contains("\nlibrary_name: biaslab\n"), "the demo's weights are biaslab's");
+    assert_eq!(json["model"], "demo");
+    assert_eq!(json["library"], "biaslab");
+    assert!(json["source"].as_str().unwrap().starts_with("demo ("), "{}", json["source"]);
+
     // The model-index numbers are those of measurements.json.
     let metrics = header_metrics(&card);
     let want = [

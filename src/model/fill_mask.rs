@@ -11,6 +11,7 @@ use crate::model::batch::pad;
 use crate::model::config::Config;
 use crate::model::encoder::MaskedLm;
 use crate::model::hub::ModelFiles;
+use crate::model::source::ModelSource;
 use crate::model::tokenizer::{self, MASK_TOKENS};
 
 /// The default number of sequences per forward pass of a [`FillMask`] (as a [`crate::model::scorer::MaskScorer`]
@@ -99,6 +100,8 @@ pub struct FillMask {
     /// model's output; a model whose vocabulary is padded beyond its tokenizer's has ids that decode to nothing.
     named_ids: Option<Vec<u32>>,
     source: String,
+    /// Where it was loaded from, when it was loaded by name (`None` for a model put together in code).
+    origin: Option<ModelSource>,
     batch_size: usize,
 }
 
@@ -135,6 +138,7 @@ impl FillMask {
             pad_id: config.pad_token_id,
             named_ids,
             source,
+            origin: None,
             batch_size: DEFAULT_BATCH_SIZE,
         })
     }
@@ -143,6 +147,19 @@ impl FillMask {
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
         self.source = source.into();
         self
+    }
+
+    /// The same pipeline, marked as loaded from `origin` (what [`FillMask::origin`] gives).
+    pub fn with_origin(mut self, origin: ModelSource) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// Where the model was loaded from, typed, when it was loaded by name: what tells a demo model from another
+    /// (never the text of [`FillMask::source`]). `None` for a model put together in code
+    /// ([`FillMask::from_parts`]).
+    pub fn origin(&self) -> Option<&ModelSource> {
+        self.origin.as_ref()
     }
 
     /// The model as it was named (hub id or directory).

@@ -8,8 +8,8 @@
 //! - [`fill_mask`]: the fill-mask pipeline; [`scorer`]: what every bias test asks of a model;
 //! - [`mlm`]: the masked-LM objective (masking, loss) and the capability measures built on it;
 //! - [`sentence`]: sentence embeddings (mean pooling), what SEAT measures;
-//! - [`demo`]: the offline demo model; [`choose`]: which model a name stands for, and the fallback to the demo
-//!   model when the hub is out of reach.
+//! - [`source`]: which model a name stands for (the demo models' names live there); [`demo`]: the offline demo
+//!   model; [`choose`]: loading a model by name, and the fallback to the demo model when the hub is out of reach.
 
 pub mod batch;
 pub mod choose;
@@ -22,6 +22,7 @@ pub mod hub;
 pub mod mlm;
 pub mod scorer;
 pub mod sentence;
+pub mod source;
 pub mod tokenizer;
 
 pub use encoder::{Checkpoint, Dropout, Encoder, MaskedLm};

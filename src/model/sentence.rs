@@ -7,10 +7,10 @@ use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
 use crate::model::batch::pad;
-use crate::model::choose::ModelSource;
 use crate::model::config::Config;
 use crate::model::encoder::{Encoder, MaskedLm};
 use crate::model::fill_mask::FillMask;
+use crate::model::source::ModelSource;
 use crate::model::{demo, hub};
 
 /// Sentences per padded forward pass when embedding (sentence-transformers' default `batch_size` of `encode`).

@@ -37,6 +37,7 @@ use crate::measure::suites::honest::{self, GroupScore, HonestReport};
 use crate::measure::suites::seat::{self, SeatReport};
 use crate::measure::suites::stereoset::{self, DomainScore, StereoSetReport};
 use crate::model::fill_mask::FillMask;
+use crate::model::source::ModelSource;
 use crate::view::display::{self, escape};
 
 /// The version of biaslab that wrote a card.
@@ -351,6 +352,9 @@ pub struct ModelCardReport {
     pub model: String,
     /// Where the model came from (hub id, directory or the demo's description).
     pub source: String,
+    /// Who made the weights, as the card's `library_name` says it: `biaslab` for its demo models, else
+    /// `transformers`.
+    pub library: String,
     /// The version of biaslab that measured.
     pub biaslab_version: String,
     /// The options measured with.
@@ -376,10 +380,11 @@ pub struct ModelCardReport {
 /// others; a measure not asked for is skipped as "not requested". `progress` is reset to each measure's length
 /// and advances per item; the measure's name is printed above it (nothing when the bar is hidden).
 pub fn evaluate(model: &FillMask, options: &ReportOptions, progress: &ProgressBar) -> Result<ModelCardReport> {
-    let source = model.source().to_string();
+    let own = model.origin().is_some_and(ModelSource::is_biaslabs_own);
     Ok(ModelCardReport {
-        model: crate::view::chart::short_name(&source).to_string(),
-        source,
+        model: ModelCardReport::model_name(model),
+        source: model.source().to_string(),
+        library: if own { "biaslab" } else { "transformers" }.into(),
         biaslab_version: VERSION.into(),
         options: options.clone(),
         probe: measured(Measure::Probe, options, || probe_measure(model, options, progress)),
@@ -832,8 +837,7 @@ impl ModelCardReport {
     pub fn yaml_header(&self) -> String {
         let mut y = String::from("---\n");
         y.push_str("language:\n- en\nlicense: unknown\n");
-        let library = if self.source.starts_with(crate::model::demo::DEMO_NAME) { "biaslab" } else { "transformers" };
-        let _ = writeln!(y, "library_name: {library}");
+        let _ = writeln!(y, "library_name: {}", self.library);
         y.push_str("pipeline_tag: fill-mask\ntags:\n- fill-mask\n- bias\n- model-card-bias-section\n- biaslab\n");
         let mut datasets = Vec::new();
         let mut metrics = Vec::new();
@@ -1503,10 +1507,13 @@ impl ModelCardReport {
         Ok(out)
     }
 
-    /// The name a card gives `model` (its `model` field): the model's source without what follows it in
-    /// parentheses.
+    /// The name a card gives `model` (its `model` field): a demo model's name (`demo`, `demo-head-only`), else its
+    /// source as loaded (the hub id, with `@revision` if one was given, or the directory).
     pub fn model_name(model: &FillMask) -> String {
-        crate::view::chart::short_name(model.source()).to_string()
+        match model.origin() {
+            Some(origin) if origin.is_biaslabs_own() => origin.name(),
+            _ => model.source().to_string(),
+        }
     }
 
     /// The files [`ModelCardReport::write`] may write, for any measures: what to check before measuring.
@@ -1696,6 +1703,7 @@ mod tests {
         let report = ModelCardReport {
             model: "m".into(),
             source: "m".into(),
+            library: "transformers".into(),
             biaslab_version: VERSION.into(),
             options: ReportOptions::default(),
             probe: skip(Measure::Probe),
@@ -1707,6 +1715,7 @@ mod tests {
         assert!(!report.any_run());
         let md = report.to_markdown(&ChartFiles::new());
         assert!(md.starts_with("---\nlanguage:"));
+        assert!(md.contains("\nlibrary_name: transformers\n"));
         assert!(md.contains("  results: []\n"));
         assert!(md.contains("## Bias, Risks, and Limitations"));
         assert!(md.contains("No measure ran."));

@@ -46,6 +46,7 @@ use crate::model::encoder::{self, Checkpoint, Dropout, MaskedLm};
 use crate::model::fill_mask::FillMask;
 use crate::model::hub::{self, ModelFiles, TokenizerFiles};
 use crate::model::mlm::{self, MaskedBatch, TokenizedCorpus};
+use crate::model::source::ModelSource;
 
 /// The weights of a checkpoint.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -170,13 +171,17 @@ pub struct BaseModel {
     /// sha256 of the weights (for the demo model: of the encoder's and of the head's), so that a checkpoint made
     /// from other weights under the same name is never taken for this model's.
     pub weights_sha256: String,
+    /// Where it was loaded from, when it was loaded by name ([`BaseModel::load`]); `None` from files found by the
+    /// caller ([`BaseModel::from_files`]).
+    pub origin: Option<ModelSource>,
 }
 
 impl BaseModel {
     /// Loads `model` onto `device`: `demo` (the offline demo model, unless a directory of that name exists), a local
     /// directory, or a hub id.
     pub fn load(model: &str, device: &Device) -> Result<Self> {
-        if crate::model::choose::ModelSource::parse(model) == crate::model::choose::ModelSource::Demo {
+        let source = ModelSource::parse(model);
+        let mut base = if source == ModelSource::Demo {
             let encoder = crate::model::demo::find_encoder()?;
             crate::model::demo::check_encoder(&encoder)?;
             let mut tensors = Checkpoint::read(&encoder.weights, Family::Bert, device)?.tensors;
@@ -186,9 +191,12 @@ impl BaseModel {
             let config = Config::from_file(&encoder.config)?;
             let sha =
                 format!("{}+{:x}", crate::model::demo::ENCODER_SHA256, Sha256::digest(crate::model::demo::WEIGHTS));
-            return Self::new(crate::model::demo::DEMO_NAME.to_string(), encoder, config, tensors, device, sha);
-        }
-        Self::from_files(&hub::resolve(model, None)?, device)
+            Self::new(source.name(), encoder, config, tensors, device, sha)?
+        } else {
+            Self::from_files(&hub::resolve(model, None)?, device)?
+        };
+        base.origin = Some(source);
+        Ok(base)
     }
 
     /// The lab's model, as [`FillMask::from_env`] chooses it: `BIASLAB_MODEL` (a hub id, a directory or `demo`) or
@@ -218,7 +226,7 @@ impl BaseModel {
             .into_iter()
             .map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?.to_device(device)?)))
             .collect::<Result<HashMap<_, _>>>()?;
-        Ok(Self { name, files, config, tensors, device: device.clone(), weights_sha256 })
+        Ok(Self { name, files, config, tensors, device: device.clone(), weights_sha256, origin: None })
     }
 
     /// The model's tokenizer.
@@ -228,12 +236,16 @@ impl BaseModel {
 
     /// The model as it is, as a fill-mask pipeline (what a mitigation is compared against).
     pub fn fill_mask(&self) -> Result<FillMask> {
-        if self.name == crate::model::demo::DEMO_NAME {
+        if self.origin == Some(ModelSource::Demo) {
             return crate::model::demo::load(&self.device);
         }
         let vb = VarBuilder::from_tensors(self.tensors.clone(), DType::F32, &self.device);
         let model = MaskedLm::load(vb, &self.config)?;
-        FillMask::from_parts(model, self.tokenizer()?, self.name.clone())
+        let pipeline = FillMask::from_parts(model, self.tokenizer()?, self.name.clone())?;
+        Ok(match &self.origin {
+            Some(origin) => pipeline.with_origin(origin.clone()),
+            None => pipeline,
+        })
     }
 
     /// Tokenizes `sentences` for training or evaluation with this model, cut to `max_len` tokens.
