@@ -47,6 +47,7 @@ use crate::model::fill_mask::FillMask;
 use crate::model::hub::{self, ModelFiles, TokenizerFiles};
 use crate::model::mlm::{self, MaskedBatch, TokenizedCorpus};
 use crate::model::source::ModelSource;
+use crate::train::adamw;
 
 /// The weights of a checkpoint.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -437,14 +438,15 @@ impl Trainer {
                 self.steps_taken + 1
             )));
         }
-        let mut grads = loss.backward()?;
-        self.clip(&mut grads)?;
-        self.adamw(&grads, learning_rate)?;
+        let grads = loss.backward()?;
+        let clip = self.clip_scale(&grads)?;
+        self.adamw(&grads, learning_rate, clip)?;
         Ok(value)
     }
 
-    /// Scales all gradients down so that their global L2 norm is at most `clip_norm` (`clip_grad_norm_`).
-    fn clip(&self, grads: &mut GradStore) -> Result<()> {
+    /// The factor that scales all gradients down to a global L2 norm of `clip_norm` (`clip_grad_norm_`), if they are
+    /// above it.
+    fn clip_scale(&self, grads: &GradStore) -> Result<Option<f64>> {
         let mut sum = 0f64;
         for p in &self.params {
             if let Some(g) = grads.get(&p.var) {
@@ -453,36 +455,23 @@ impl Trainer {
         }
         let norm = sum.sqrt();
         let max = self.options.clip_norm;
-        if norm > max && norm.is_finite() {
-            // torch: clip_coef = max_norm / (total_norm + 1e-6)
-            let scale = max / (norm + 1e-6);
-            for p in &self.params {
-                if let Some(g) = grads.remove(&p.var) {
-                    grads.insert(&p.var, (g * scale)?);
-                }
-            }
-        }
-        Ok(())
+        // torch: clip_coef = max_norm / (total_norm + 1e-6)
+        Ok((norm > max && norm.is_finite()).then(|| max / (norm + 1e-6)))
     }
 
-    /// AdamW as `torch.optim.AdamW` (betas 0.9 / 0.999, eps 1e-8): decay first, then the bias-corrected Adam step.
-    fn adamw(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
-        const BETA1: f64 = 0.9;
-        const BETA2: f64 = 0.999;
-        const EPS: f64 = 1e-8;
+    /// AdamW as `torch.optim.AdamW` (betas 0.9 / 0.999, eps 1e-8): decay first, then the bias-corrected Adam step,
+    /// on gradients scaled by `clip`. In place on the CPU ([`adamw`]), with the same bits as the tensor operations
+    /// other devices run.
+    fn adamw(&mut self, grads: &GradStore, lr: f64, clip: Option<f64>) -> Result<()> {
         self.steps_taken += 1;
         let t = self.steps_taken as i32;
-        let correction1 = 1.0 - BETA1.powi(t);
-        let correction2 = 1.0 - BETA2.powi(t);
         for p in &mut self.params {
             let Some(g) = grads.get(&p.var) else { continue };
-            p.m = ((&p.m * BETA1)? + (g * (1.0 - BETA1))?)?;
-            p.v = ((&p.v * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
             let decay = if p.decay { self.options.weight_decay } else { 0.0 };
-            let theta = (p.var.as_tensor() * (1.0 - lr * decay))?;
-            let denominator = ((&p.v / correction2)?.sqrt()? + EPS)?;
-            let update = ((&p.m / correction1)? / denominator)?;
-            p.var.set(&(theta - (update * lr)?)?)?;
+            let step = adamw::Step { lr, decay, t, clip };
+            if !adamw::step_in_place(&p.var, &p.m, &p.v, g, step)? {
+                adamw::step_with_tensor_ops(&p.var, &mut p.m, &mut p.v, g, step)?;
+            }
         }
         Ok(())
     }
