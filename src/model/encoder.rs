@@ -531,7 +531,9 @@ fn read_safetensors(path: &Path, device: &Device) -> candle_core::Result<Vec<(St
     // the end of this function. As with every memory-mapped read of weights (candle's mmaped VarBuilder,
     // transformers), another process truncating the file during these milliseconds would fault the read.
     let file = unsafe { candle_core::safetensors::MmapedSafetensors::new(path) }.map_err(without_path)?;
-    file.tensors().into_iter().map(|(name, view)| Ok((name, view.load(device)?))).collect()
+    // Copied on every thread of the pool: the copies, and the page faults of the memory they go to, are most of a load.
+    use rayon::prelude::*;
+    file.tensors().into_par_iter().map(|(name, view)| Ok((name, view.load(device)?))).collect()
 }
 
 /// candle's error without the path it adds to errors of a memory-mapped file ([`Error::CorruptWeights`] names it).
