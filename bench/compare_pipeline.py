@@ -1,16 +1,23 @@
-"""biaslab's fill-mask beside the transformers pipeline, on the same machine and the same checkpoint.
+"""biaslab beside PyTorch on the same machine, in one table: loading, fill-mask, one fine-tuning step.
 
 Writes a bert-base-uncased-shaped BertForMaskedLM with random weights (12 layers, hidden 768, the real
 bert-base-uncased tokenizer from ../shared/models/bert-base-uncased) with save_pretrained into bench/out/, then times
+  - loading it (transformers' pipeline against `FillMask::from_pretrained`),
   - single-sentence latency (median over --runs calls, one sentence each), and
   - 64-sentence batch throughput (one call with 64 sentences, batch_size=64),
-for the transformers pipeline (PyTorch, CPU) and for biaslab (release build, examples/fill_bench.rs), and prints
-both with their ratio. Nothing here runs in CI.
+for the transformers pipeline (PyTorch, CPU) and for biaslab (release build, examples/fill_bench.rs); then
+  - one fine-tuning step of the same shape (8 x 32 tokens, every weight trained, AdamW, clipping, dropout):
+    tests/reference/finetune_bench.py against examples/finetune_bench.rs, the median of --steps steps, and
+  - `FillMask::from_env()` on the demo model (examples/load_bench.rs; biaslab only, it has no PyTorch twin),
+and prints them with their ratios. Nothing here runs in CI.
 
     pip install torch transformers
-    python bench/compare_pipeline.py [--shared ../shared] [--runs 20] [--threads N]
+    python bench/compare_pipeline.py [--shared ../shared] [--runs 20] [--steps 6] [--threads N]
 
 Both sides use every core unless --threads is given (it sets torch's threads and RAYON_NUM_THREADS for candle).
+Without PyTorch the biaslab column is still measured (on a checkpoint an earlier run left in bench/out/, if any) and
+the PyTorch column says why it is empty. Before anything runs, the machine's load is sampled for two seconds: figures
+taken beside other work are not worth comparing, and the table says so.
 """
 
 import argparse
@@ -95,37 +102,104 @@ def time_biaslab(model_dir: Path, runs: int) -> dict:
     return json.loads(result.stdout)
 
 
+def busy_share(seconds: float = 2.0) -> float | None:
+    """The share of the CPU time other processes used over `seconds` (from /proc/stat), before anything here runs."""
+    def sample():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + values[4]
+        return idle, sum(values)
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except OSError:
+        return None
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def run_json(command: list[str], env: dict | None = None) -> dict:
+    result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True, env=env)
+    return json.loads(result.stdout)
+
+
+def time_finetune_steps(steps: int, threads: int, shared: Path, with_torch: bool) -> tuple[dict | None, dict]:
+    """(PyTorch's, biaslab's) seconds per fine-tuning step (RAYON_NUM_THREADS is already `threads`)."""
+    config = shared / "models" / "bert-base-uncased" / "config.json"
+    subprocess.run(["cargo", "build", "--release", "--example", "finetune_bench"], cwd=REPO, check=True)
+    args = [str(config), "--steps", str(steps), "--warmup", "2"]
+    rust = run_json([str(REPO / "target" / "release" / "examples" / "finetune_bench"), *args])
+    reference = [sys.executable, str(REPO / "tests" / "reference" / "finetune_bench.py"), *args]
+    torch_side = run_json([*reference, "--threads", str(threads)]) if with_torch else None
+    return torch_side, rust
+
+
+def time_demo_load(shared: Path) -> float:
+    """`FillMask::from_env()` on the demo model, the median of three fresh processes."""
+    subprocess.run(["cargo", "build", "--release", "--example", "load_bench"], cwd=REPO, check=True)
+    env = dict(os.environ, BIASLAB_MODEL="demo")
+    env.setdefault("BIASLAB_MINILM_DIR", str(shared / "models" / "all-MiniLM-L6-v2"))
+    runs = [run_json([str(REPO / "target" / "release" / "examples" / "load_bench")], env)["from_env_s"]
+            for _ in range(3)]
+    return statistics.median(runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=6, help="timed fine-tuning steps (after 2 warm-up steps)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    import torch
-    import transformers
+    busy = busy_share()
+    try:
+        import torch
+        import transformers
+        versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
+    except ImportError:
+        torch = None
+        versions = "PyTorch not installed (pip install torch transformers): its column is empty"
+    threads = args.threads or os.cpu_count()
+    os.environ["RAYON_NUM_THREADS"] = str(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+        model_dir = make_checkpoint(args.shared, args.out)
+    else:
+        model_dir = args.out / "bert-base-random"
+    rows = []  # (label, pytorch, biaslab, higher_is_better)
+    if (model_dir / "model.safetensors").is_file():
+        torch_side = time_pipeline(model_dir, args.runs) if torch is not None else {}
+        rust_side = time_biaslab(model_dir, args.runs)
+        for label, key, higher in [
+            ("load bert-base-shaped (s)", "load_s", False),
+            ("single sentence, median (ms)", "single_ms_median", False),
+            ("64-sentence batch, median (s)", "batch64_s_median", False),
+            ("64-sentence batch (sentences/s)", "batch64_sentences_per_s", True),
+        ]:
+            rows.append((label, torch_side.get(key), rust_side[key], higher))
+    else:
+        print(f"no checkpoint at {model_dir} (PyTorch writes it): the fill-mask rows are left out", file=sys.stderr)
+    torch_step, rust_step = time_finetune_steps(args.steps, threads, args.shared, torch is not None)
+    rows.append(("one fine-tuning step, median (s)", torch_step and torch_step["median_s_per_step"],
+                 rust_step["median_s_per_step"], False))
+    rows.append(("FillMask::from_env(), demo (s)", None, time_demo_load(args.shared), False))
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        os.environ["RAYON_NUM_THREADS"] = str(args.threads)
-    model_dir = make_checkpoint(args.shared, args.out)
-    torch_side = time_pipeline(model_dir, args.runs)
-    rust_side = time_biaslab(model_dir, args.runs)
-
-    print(f"machine: {os.cpu_count()} cores; torch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"transformers {transformers.__version__}; checkpoint {model_dir} (bert-base shape, random weights)")
-    print(f"{'measure':<34} {'transformers':>14} {'biaslab':>14} {'biaslab/transformers':>22}")
-    rows = [
-        ("load (s)", "load_s", False),
-        ("single sentence, median (ms)", "single_ms_median", False),
-        ("64-sentence batch, median (s)", "batch64_s_median", False),
-        ("64-sentence batch (sentences/s)", "batch64_sentences_per_s", True),
-    ]
-    for label, key, higher_is_better in rows:
-        ratio = rust_side[key] / torch_side[key]
-        note = "higher is better" if higher_is_better else "lower is better"
-        print(f"{label:<34} {torch_side[key]:>14.3f} {rust_side[key]:>14.3f} {ratio:>15.2f}x ({note})")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores, {threads} threads each side; {versions}")
+    if busy is None:
+        print("(the machine's load could not be read)")
+    elif busy > 0.10:
+        print(f"WARNING: other work used {busy:.0%} of the CPU just before this run: these figures are not comparable")
+    else:
+        print(f"quiet: other work used {busy:.0%} of the CPU just before this run")
+    print(f"{'measure':<34} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
+    for label, theirs, ours, higher in rows:
+        note = "higher is better" if higher else "lower is better"
+        if theirs:
+            print(f"{label:<34} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
+        else:
+            print(f"{label:<34} {'-':>10} {ours:>10.3f} {'-':>10}")
 
 
 if __name__ == "__main__":
