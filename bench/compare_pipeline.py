@@ -90,16 +90,14 @@ def time_pipeline(model_dir: Path, runs: int) -> dict:
     }
 
 
+def run_json(command: list[str], env: dict | None = None) -> dict:
+    result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True, env=env)
+    return json.loads(result.stdout)
+
+
 def time_biaslab(model_dir: Path, runs: int) -> dict:
     subprocess.run(["cargo", "build", "--release", "--example", "fill_bench"], cwd=REPO, check=True)
-    result = subprocess.run(
-        [str(REPO / "target" / "release" / "examples" / "fill_bench"), str(model_dir), "--runs", str(runs)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(result.stdout)
+    return run_json([str(REPO / "target" / "release" / "examples" / "fill_bench"), str(model_dir), "--runs", str(runs)])
 
 
 def busy_share(seconds: float = 2.0) -> float | None:
@@ -116,11 +114,6 @@ def busy_share(seconds: float = 2.0) -> float | None:
     except OSError:
         return None
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
-
-
-def run_json(command: list[str], env: dict | None = None) -> dict:
-    result = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True, env=env)
-    return json.loads(result.stdout)
 
 
 def time_finetune_steps(steps: int, threads: int, shared: Path, with_torch: bool) -> tuple[dict | None, dict]:

@@ -74,26 +74,29 @@ pub(crate) fn step_in_place(theta: &Var, m: &Tensor, v: &Tensor, g: &Tensor, ste
     }
     let g = g.contiguous()?;
     let scale = step.clip.map(|s| s as f32);
-    m.inplace_op2(&g, &FirstMoment { scale })?;
-    v.inplace_op2(&g, &SecondMoment { scale })?;
+    m.inplace_op2(&g, &Moment::first(scale))?;
+    v.inplace_op2(&g, &Moment::second(scale))?;
     theta.as_tensor().inplace_op3(m, v, &Update::new(step))?;
     Ok(true)
 }
 
-/// The contiguous `f32` values of `storage` under `layout`.
-fn values<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+/// Where `layout`'s values lie in its storage: they must be contiguous.
+fn offsets(layout: &Layout) -> candle_core::Result<std::ops::Range<usize>> {
     let (start, end) = layout
         .contiguous_offsets()
         .ok_or_else(|| candle_core::Error::Msg("AdamW in place needs contiguous tensors".into()))?;
-    Ok(&storage.as_slice::<f32>()?[start..end])
+    Ok(start..end)
+}
+
+/// The contiguous `f32` values of `storage` under `layout`.
+fn values<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+    Ok(&storage.as_slice::<f32>()?[offsets(layout)?])
 }
 
 fn values_mut<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result<&'a mut [f32]> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("AdamW in place needs contiguous tensors".into()))?;
+    let range = offsets(layout)?;
     match storage {
-        CpuStorage::F32(data) => Ok(&mut data[start..end]),
+        CpuStorage::F32(data) => Ok(&mut data[range]),
         other => Err(candle_core::Error::Msg(format!("AdamW in place needs f32, not {:?}", other.dtype()))),
     }
 }
@@ -120,42 +123,39 @@ fn clipped(g: f32, scale: Option<f32>) -> f32 {
     }
 }
 
-/// `m ← m·β₁ + g·(1 − β₁)`.
-struct FirstMoment {
+/// A moment's update: `m ← m·β₁ + g·(1 − β₁)` (the first), `v ← v·β₂ + g²·(1 − β₂)` (the second).
+struct Moment {
+    beta: f64,
+    squared: bool,
     scale: Option<f32>,
 }
 
-impl InplaceOp2 for FirstMoment {
+impl Moment {
+    fn first(scale: Option<f32>) -> Self {
+        Self { beta: BETA1, squared: false, scale }
+    }
+
+    fn second(scale: Option<f32>) -> Self {
+        Self { beta: BETA2, squared: true, scale }
+    }
+}
+
+impl InplaceOp2 for Moment {
     fn name(&self) -> &'static str {
-        "adamw-first-moment"
+        if self.squared {
+            "adamw-second-moment"
+        } else {
+            "adamw-first-moment"
+        }
     }
 
     fn cpu_fwd(&self, m: &mut CpuStorage, lm: &Layout, g: &CpuStorage, lg: &Layout) -> candle_core::Result<()> {
-        let (beta, rest) = (BETA1 as f32, (1.0 - BETA1) as f32);
-        let scale = self.scale;
+        let (beta, rest) = (self.beta as f32, (1.0 - self.beta) as f32);
+        let Self { squared, scale, .. } = *self;
         zip2(values_mut(m, lm)?, values(g, lg)?, move |m, g| {
             let g = clipped(g, scale);
+            let g = if squared { g * g } else { g };
             *m = (*m * beta + 0.0) + (g * rest + 0.0);
-        })
-    }
-}
-
-/// `v ← v·β₂ + g²·(1 − β₂)`.
-struct SecondMoment {
-    scale: Option<f32>,
-}
-
-impl InplaceOp2 for SecondMoment {
-    fn name(&self) -> &'static str {
-        "adamw-second-moment"
-    }
-
-    fn cpu_fwd(&self, v: &mut CpuStorage, lv: &Layout, g: &CpuStorage, lg: &Layout) -> candle_core::Result<()> {
-        let (beta, rest) = (BETA2 as f32, (1.0 - BETA2) as f32);
-        let scale = self.scale;
-        zip2(values_mut(v, lv)?, values(g, lg)?, move |v, g| {
-            let g = clipped(g, scale);
-            *v = (*v * beta + 0.0) + ((g * g) * rest + 0.0);
         })
     }
 }
