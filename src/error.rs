@@ -87,8 +87,9 @@ pub enum Error {
         hint: String,
     },
 
-    /// A file or directory could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file or directory could not be read or written. For the common kinds of failure (no such path, no
+    /// permission, a full disk, …) the message ends with what to check.
+    #[error("{path}: {source}{}", io_next_step(.source))]
     Io {
         /// The path that could not be read or written.
         path: PathBuf,
@@ -131,7 +132,7 @@ pub enum Error {
     },
 
     /// The tokenizer files could not be loaded.
-    #[error("{path}: cannot load the tokenizer: {reason}")]
+    #[error("{path}: cannot load the tokenizer: {reason}. The file may be truncated, corrupt or from another kind of model: delete it and download the model again, or pass a directory that holds a working copy")]
     Tokenizer {
         /// The tokenizer file.
         path: PathBuf,
@@ -362,10 +363,74 @@ pub(crate) fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The sentence that ends an [`Error::Io`] message: what to check for the common kinds of failure, nothing for the
+/// others (whose system message is all that is known).
+fn io_next_step(source: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match source.kind() {
+        ErrorKind::NotFound => ". Check the path: it, or a folder on the way to it, does not exist",
+        ErrorKind::PermissionDenied => ". Check its permissions (`ls -l`), or choose a path you may read and write",
+        ErrorKind::NotADirectory => ". A folder on the way to it is a file: choose another path",
+        ErrorKind::IsADirectory => ". It is a folder: name a file in it instead",
+        ErrorKind::StorageFull => ". The disk is full: free some space and run again",
+        ErrorKind::QuotaExceeded => ". Your disk quota is used up: free some space and run again",
+        ErrorKind::ReadOnlyFilesystem => ". Its file system is read-only: choose a path on a writable one",
+        _ => "",
+    }
+}
+
 impl Error {
     /// An [`Error::Io`] for `path`.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn messages_end_with_what_to_do_next() {
+        let io = |kind| Error::Io { path: "data/corpus.txt".into(), source: std::io::Error::new(kind, "why") };
+        assert_eq!(
+            io(ErrorKind::NotFound).to_string(),
+            "data/corpus.txt: why. Check the path: it, or a folder on the way to it, does not exist"
+        );
+        assert_eq!(
+            io(ErrorKind::PermissionDenied).to_string(),
+            "data/corpus.txt: why. Check its permissions (`ls -l`), or choose a path you may read and write"
+        );
+        assert_eq!(
+            io(ErrorKind::NotADirectory).to_string(),
+            "data/corpus.txt: why. A folder on the way to it is a file: choose another path"
+        );
+        assert_eq!(
+            io(ErrorKind::StorageFull).to_string(),
+            "data/corpus.txt: why. The disk is full: free some space and run again"
+        );
+        // A kind with no general advice keeps the system's message alone.
+        assert_eq!(io(ErrorKind::Other).to_string(), "data/corpus.txt: why");
+
+        let tokenizer = Error::Tokenizer { path: "model/tokenizer.json".into(), reason: "EOF while parsing".into() };
+        assert_eq!(
+            tokenizer.to_string(),
+            "model/tokenizer.json: cannot load the tokenizer: EOF while parsing. The file may be truncated, corrupt or \
+             from another kind of model: delete it and download the model again, or pass a directory that holds a \
+             working copy"
+        );
+        let weights = Error::CorruptWeights { path: "model/model.safetensors".into(), reason: "too short".into() };
+        assert!(weights
+            .to_string()
+            .ends_with("(too short). The file may be truncated or corrupt: delete it and download it again"));
+        let hand = Error::HandScores { path: "scores.csv".into(), line: 3, reason: "no score".into() };
+        assert_eq!(
+            hand.to_string(),
+            "scores.csv, line 3: no score. Correct the file and grade again (finished results are reused)"
+        );
+        let offline = Error::NotCached { repo: "bert-base-uncased".into(), file: "config.json".into() };
+        assert!(offline.to_string().contains("unset HF_HUB_OFFLINE and run again"), "{offline}");
     }
 }
