@@ -85,9 +85,9 @@ pub fn measure(args: MeasureArgs) -> biaslab::Result<()> {
         files.extend(dataset::bold_wikipedia(args.data.as_deref())?);
     }
     if files.is_empty() {
-        return Err(biaslab::Error::InvalidArgument {
-            reason: "nothing to measure: name one or more files (text, .jsonl, .csv, BOLD .json), or pass --bold to \
-                     measure the BOLD Wikipedia files"
+        return Err(biaslab::Error::NothingToMeasure {
+            reason: "name one or more files (text, .jsonl, .csv, BOLD .json), or pass --bold to measure the BOLD \
+                     Wikipedia files"
                 .into(),
         });
     }

@@ -84,7 +84,11 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
     let skip = parse_measures(&args.skip)?;
     measures.retain(|m| !skip.contains(m));
     if measures.is_empty() {
-        return Err(biaslab::Error::InvalidArgument { reason: "--only and --skip leave no measure to run".into() });
+        return Err(biaslab::Error::InvalidArgument {
+            reason: "--only and --skip leave no measure to run: keep at least one of probe, crows-pairs, stereoset, \
+                     seat and honest"
+                .into(),
+        });
     }
     let options = ReportOptions {
         measures,
@@ -118,7 +122,9 @@ pub fn report(args: ReportArgs) -> biaslab::Result<()> {
     }
     if !card.any_run() {
         return Err(biaslab::Error::InvalidArgument {
-            reason: "no measure could be run, so there is no card to write".into(),
+            reason: "no measure could be run, so there is no card to write: fix what the warnings above say, then \
+                     run again"
+                .into(),
         });
     }
     let written = card.write_into(&mut out)?;

@@ -117,9 +117,12 @@ pub fn some_left<T>(
             let mut values: Vec<&str> = before_filter.iter().map(&value).collect();
             values.sort_unstable();
             values.dedup();
-            format!("no {what} has {flag} {wanted:?}; the data holds: {}", values.join(", "))
+            format!("no {what} has {flag} {wanted:?}; the data holds: {}. Give one of those", values.join(", "))
         }
-        _ => format!("the data holds no usable {what} (see the rows skipped above)"),
+        _ => format!(
+            "the data holds no usable {what} (see the rows skipped above): correct those rows, or give the \
+             benchmark's own file (--data)"
+        ),
     };
     Err(biaslab::Error::NothingToMeasure { reason })
 }

@@ -20,6 +20,10 @@ pub const CODE_STUB: [&str; 2] = ["// TODO: write your code here, in place of to
 /// What replaces a solution in a markdown cell.
 pub const MARKDOWN_STUB: &str = "YOUR ANSWER HERE";
 
+/// The end of an [`Error::MalformedNotebook`] message for a file that is not a notebook: what to do about it.
+const RESAVE: &str =
+    "a notebook is the JSON Jupyter saves (.ipynb): restore a good copy of the file, or save it again from Jupyter";
+
 const BEGIN_SOLUTION: &str = "BEGIN SOLUTION";
 const END_SOLUTION: &str = "END SOLUTION";
 const BEGIN_HIDDEN: &str = "BEGIN HIDDEN TESTS";
@@ -29,9 +33,12 @@ const END_HIDDEN: &str = "END HIDDEN TESTS";
 pub fn read(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let notebook: Value = serde_json::from_str(&text)
-        .map_err(|err| Error::MalformedNotebook { path: path.to_path_buf(), reason: err.to_string() })?;
+        .map_err(|err| Error::MalformedNotebook { path: path.to_path_buf(), reason: format!("{err}; {RESAVE}") })?;
     if !notebook.get("cells").is_some_and(Value::is_array) {
-        return Err(Error::MalformedNotebook { path: path.to_path_buf(), reason: "it has no list of cells".into() });
+        return Err(Error::MalformedNotebook {
+            path: path.to_path_buf(),
+            reason: format!("it has no list of cells; {RESAVE}"),
+        });
     }
     Ok(notebook)
 }
@@ -95,7 +102,7 @@ pub fn release(notebook: &Value, name: &str) -> Result<Value> {
     let mut released = notebook.clone();
     let cells = released.get_mut("cells").and_then(Value::as_array_mut).ok_or_else(|| Error::MalformedNotebook {
         path: PathBuf::from(name),
-        reason: "it has no list of cells".into(),
+        reason: format!("it has no list of cells; {RESAVE}"),
     })?;
     for (index, cell) in cells.iter_mut().enumerate() {
         let place = format!("{name}, cell {} ({})", index + 1, grade_id(cell).unwrap_or("no grade_id"));
@@ -106,8 +113,10 @@ pub fn release(notebook: &Value, name: &str) -> Result<Value> {
             text = replace_solution(&text, markdown).map_err(|reason| Error::Notebook { cell: where_(), reason })?;
         }
         text = remove_hidden_tests(&text).map_err(|reason| Error::Notebook { cell: where_(), reason })?;
-        let object =
-            cell.as_object_mut().ok_or_else(|| Error::Notebook { cell: where_(), reason: "not an object".into() })?;
+        let object = cell.as_object_mut().ok_or_else(|| Error::Notebook {
+            cell: where_(),
+            reason: "not an object: correct the notebook's JSON, where every cell is an object".into(),
+        })?;
         object.insert("source".into(), Value::String(text));
         // The grader's comparison rules stay in the source notebook.
         if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -141,7 +150,7 @@ pub fn release_dir(source_dir: &Path, out_dir: &Path, force: bool) -> Result<Vec
     if sources.is_empty() {
         return Err(Error::MalformedNotebook {
             path: source_dir.into(),
-            reason: "the folder holds no .ipynb file".into(),
+            reason: "the folder holds no .ipynb file: name the folder of the source notebooks (solutions/)".into(),
         });
     }
     let mut out = crate::data::output::OutputDir::open(out_dir, &[source_dir], force)?;
@@ -230,13 +239,17 @@ fn replace_regions(
     for line in text.lines() {
         if is_marker(line, begin) {
             if inside {
-                return Err(format!("a second `{begin}` before `{end}`"));
+                return Err(format!(
+                    "a second `{begin}` before `{end}`: close the first region before opening another"
+                ));
             }
             inside = true;
             out.extend(replacement(&line[..line.len() - line.trim_start().len()]));
         } else if is_marker(line, end) {
             if !inside {
-                return Err(format!("`{end}` without `{begin}`"));
+                return Err(format!(
+                    "`{end}` without `{begin}`: add the `{begin}` line where the region starts, or remove it"
+                ));
             }
             inside = false;
         } else if !inside {
@@ -244,7 +257,7 @@ fn replace_regions(
         }
     }
     if inside {
-        return Err(format!("`{begin}` is never closed by `{end}`"));
+        return Err(format!("`{begin}` is never closed by `{end}`: add the `{end}` line where the region ends"));
     }
     Ok(out.join("\n"))
 }

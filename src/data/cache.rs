@@ -43,23 +43,36 @@ pub fn fetch(file: &DataFile, dir: Option<&Path>) -> Result<PathBuf> {
     if crate::env::offline_mode() {
         return Err(Error::DataUnavailable {
             name: file.name.into(),
-            reason: format!("it is not in the cache ({}) and HF_HUB_OFFLINE is set", cached.display()),
+            reason: format!(
+                "it is not in the cache ({}) and HF_HUB_OFFLINE is set: run once with network access and \
+                 HF_HUB_OFFLINE unset to download it, or {LOCAL_COPY}",
+                cached.display()
+            ),
         });
     }
     download(file, &cached)?;
     Ok(cached)
 }
 
+/// The end of a [`Error::DataUnavailable`] message: where a copy of the data made elsewhere can be given instead.
+const LOCAL_COPY: &str = "give a local copy of the data (the command's --data, or BIASLAB_DATA_DIR set to the lab's \
+                          shared data folder; `biaslab demo-model train` takes --corpus)";
+
 fn download(file: &DataFile, to: &Path) -> Result<()> {
     let unavailable = |reason: String| Error::DataUnavailable { name: file.name.into(), reason };
     eprintln!("downloading {} from {}", file.name, file.url);
-    let failed = |err: &dyn std::fmt::Display| unavailable(format!("the download failed ({err})"));
+    let failed = |err: &dyn std::fmt::Display| {
+        unavailable(format!("the download failed ({err}): check your connection and run again, or {LOCAL_COPY}"))
+    };
     let response = ureq::get(file.url).call().map_err(|err| failed(&err))?;
     let mut bytes = Vec::new();
     response.into_reader().read_to_end(&mut bytes).map_err(|err| failed(&err))?;
     let digest = format!("{:x}", Sha256::digest(&bytes));
     if let Some(expected) = file.sha256.filter(|expected| digest != *expected) {
-        return Err(unavailable(format!("the downloaded file has sha256 {digest}, expected {expected}")));
+        return Err(unavailable(format!(
+            "the downloaded file has sha256 {digest}, expected {expected}: the download was cut short or the file \
+             changed at its source; run again, or {LOCAL_COPY}"
+        )));
     }
     let dir = to.parent().expect("a cache path has a parent");
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;

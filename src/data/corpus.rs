@@ -47,7 +47,13 @@ pub fn bold_wikipedia(data: Option<&Path>) -> Result<Vec<PathBuf>> {
 /// order, each entity's sentences in file order. Blank sentences are left out.
 pub fn bold_wikipedia_sentences(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let invalid = |reason: String| Error::InvalidData { path: path.into(), reason };
+    let invalid = |reason: String| Error::InvalidData {
+        path: path.into(),
+        reason: format!(
+            "{reason}; a BOLD Wikipedia file is {{group: {{entity: [sentence, …]}}}}, as BOLD's wikipedia/*.json \
+             files are: give one of those"
+        ),
+    };
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|err| invalid(err.to_string()))?;
     let groups = json.as_object().ok_or_else(|| invalid("expected an object of groups".into()))?;
     let mut sentences = Vec::new();

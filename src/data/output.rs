@@ -46,7 +46,10 @@ impl OutputDir {
             }
         }
         if dir.exists() && !dir.is_dir() {
-            return Err(refused(dir, "it is a file, not a folder".into()));
+            return Err(refused(
+                dir,
+                "it is a file, not a folder: name a folder instead (one that does not exist yet is made)".into(),
+            ));
         }
         // A manifest that cannot be read records nothing: every file there is then the user's.
         let written = std::fs::read_to_string(dir.join(MANIFEST))

@@ -205,7 +205,10 @@ fn is_folder(path: &Path) -> bool {
 /// class. A submitted notebook that is a symbolic link is kept, to be graded as not submitted (and said so).
 pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submission>, Vec<String>)> {
     if !source.is_dir() {
-        return Err(layout_error(source, "the source folder does not exist"));
+        return Err(layout_error(
+            source,
+            "the source folder does not exist: pass the folder of source notebooks with --source (default: solutions)",
+        ));
     }
     let mut found = Vec::new();
     let mut skipped = Vec::new();
@@ -268,7 +271,8 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submissi
     if found.is_empty() {
         return Err(layout_error(
             submitted,
-            "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb",
+            "no submissions: expected SUBMITTED/<student>/<assignment>/<notebook>.ipynb; pass nbgrader's submitted/ \
+             folder, or lay the notebooks out so",
         ));
     }
     Ok((found, skipped))
@@ -656,7 +660,8 @@ fn record_expected(
     let (executed, outcome) = run_composed(sandbox, &composed, &name, run_dir, dirs, keep)?;
     let problem = |grade_id: &str, why: String| {
         Error::Sandbox(format!(
-            "the source notebook {}, graded cell `{grade_id}`: {why}; see {}",
+            "the source notebook {}, graded cell `{grade_id}`: {why}; see {}. Correct the source notebook, then grade \
+             again",
             source_path.display(),
             keep.join("logs").display()
         ))
@@ -670,7 +675,12 @@ fn record_expected(
         let cell = executed.as_ref().and_then(|nb| nb.pointer(&format!("/cells/{}", graded.index)));
         let Some(cell) = cell else {
             let why = if outcome.killed { "the run ran past its time limit" } else { "the run stopped before it" };
-            return Err(problem(id, format!("it did not run ({why}; log: {})", outcome.log_tail)));
+            let longer = if outcome.killed {
+                "; if the solutions need longer, raise --cell-timeout or --time-limit"
+            } else {
+                ""
+            };
+            return Err(problem(id, format!("it did not run ({why}; log: {}){longer}", outcome.log_tail)));
         };
         let status = cell.pointer("/metadata/biaslab/status").and_then(Value::as_str).unwrap_or("not run");
         let error =
@@ -724,7 +734,7 @@ fn grade_submission(
     for (submitted, source) in &submission.notebooks {
         let want = expected
             .get(source)
-            .ok_or_else(|| Error::Sandbox(format!("no expected results for {}", source.display())))?;
+            .ok_or_else(|| Error::Internal(format!("no expected results for {}", source.display())))?;
         notebooks.push(grade_notebook(sandbox, source, submitted.as_deref(), &run_dir, dirs, &keep, want, validate)?);
     }
     let _ = remove_tree(&run_dir);

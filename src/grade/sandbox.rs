@@ -192,7 +192,9 @@ impl Sandbox {
         }
         let evcxr = which("evcxr_jupyter")
             .ok_or_else(|| sandbox_error("the Rust kernel evcxr_jupyter is not on PATH; run `bash lab/setup.sh`"))?;
-        let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| sandbox_error("HOME is not set"))?;
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .ok_or_else(|| sandbox_error("HOME is not set: set it to your home folder"))?;
         let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cargo"));
         let rustup_home = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
         let encoder_dir =
@@ -447,7 +449,11 @@ impl Sandbox {
         let group = limits::ProcessGroup::new(&self.limits)?;
         group.apply(&mut command);
         let start = Instant::now();
-        let mut child = command.spawn().map_err(|e| sandbox_error(format!("cannot start bwrap: {e}")))?;
+        let mut child = command.spawn().map_err(|e| {
+            sandbox_error(format!(
+                "cannot start bwrap: {e}; check that `bwrap --version` runs, and reinstall bubblewrap if not"
+            ))
+        })?;
         // The kernel's own output reaches the log through pipes, and only its first LOG_LIMIT bytes are kept.
         let log = std::sync::Arc::new(std::sync::Mutex::new(BoundedLog { file: log, kept: 0, dropped: 0 }));
         let readers: Vec<_> = [
@@ -663,6 +669,10 @@ mod limits {
         processes: u64,
     }
 
+    /// The end of the error when a root grader cannot limit processes: what to do instead.
+    const AS_ROOT: &str = "grade as an ordinary user (then no cgroup is needed), or give root a writable cgroup with \
+                           the pids controller";
+
     fn pids_root() -> Option<PathBuf> {
         let v1 = Path::new("/sys/fs/cgroup/pids");
         if v1.join("cgroup.procs").is_file() {
@@ -682,18 +692,20 @@ mod limits {
                 return Ok(group);
             }
             let root = pids_root().ok_or_else(|| {
-                sandbox_error("running as root, so the process limit needs a pids cgroup, and none is writable here")
+                sandbox_error(format!(
+                    "running as root, so the process limit needs a pids cgroup, and none is writable here; {AS_ROOT}"
+                ))
             })?;
             let n = NEXT.fetch_add(1, Ordering::SeqCst);
             let dir = root.join(format!("biaslab-grade-{}-{n}", std::process::id()));
             std::fs::create_dir_all(&dir)
-                .map_err(|e| sandbox_error(format!("cannot make cgroup {}: {e}", dir.display())))?;
+                .map_err(|e| sandbox_error(format!("cannot make cgroup {}: {e}; {AS_ROOT}", dir.display())))?;
             std::fs::write(dir.join("pids.max"), limits.processes.to_string())
-                .map_err(|e| sandbox_error(format!("cannot limit processes in {}: {e}", dir.display())))?;
+                .map_err(|e| sandbox_error(format!("cannot limit processes in {}: {e}; {AS_ROOT}", dir.display())))?;
             let procs = std::fs::OpenOptions::new()
                 .write(true)
                 .open(dir.join("cgroup.procs"))
-                .map_err(|e| sandbox_error(format!("cannot join cgroup {}: {e}", dir.display())))?;
+                .map_err(|e| sandbox_error(format!("cannot join cgroup {}: {e}; {AS_ROOT}", dir.display())))?;
             group.cgroup = Some(dir);
             group.procs = Some(procs);
             Ok(group)

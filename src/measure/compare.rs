@@ -291,7 +291,11 @@ impl WordGaps {
         let (first, second) = differing_words(&self.first_text, &self.second_text);
         let rows: Vec<(String, f64)> = self.extremes(n).into_iter().map(|g| (g.word.clone(), g.log_ratio)).collect();
         if rows.is_empty() {
-            return Err(Error::Chart("no word is more probable in one text than in the other".into()));
+            return Err(Error::Chart(
+                "no word is more probable in one text than in the other: ask for at least one word each way (`biaslab \
+                 gap --top` 1 or more), and compare two texts that differ"
+                    .into(),
+            ));
         }
         Chart::diverging(
             format!(
@@ -364,7 +368,9 @@ impl FillMask {
     /// The top-`k` of each text (each with one mask), computed in one batch, side by side.
     pub fn compare(&self, texts: &[&str], k: usize) -> Result<Comparison> {
         if texts.is_empty() {
-            return Err(Error::InvalidArgument { reason: "compare needs at least one text".into() });
+            return Err(Error::InvalidArgument {
+                reason: "compare needs at least one text: give one or more, each with one mask".into(),
+            });
         }
         let results = self.fill_batch(texts, &FillOptions::top_k(k))?;
         let columns = texts
@@ -396,9 +402,12 @@ impl FillMask {
         }
         if scored.is_empty() {
             let reason = if words.is_empty() {
-                "the word list is empty".to_string()
+                "the word list is empty: give at least one word".to_string()
             } else {
-                format!("none of {words:?} is a single token of {}", self.source())
+                format!(
+                    "none of {words:?} is a single token of {}: give words its vocabulary holds whole",
+                    self.source()
+                )
             };
             return Err(Error::InvalidArgument { reason });
         }

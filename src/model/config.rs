@@ -128,6 +128,9 @@ fn tenth() -> f64 {
     0.1
 }
 
+/// The end of an [`Error::InvalidConfig`] message for a file that cannot be right: what to do about it.
+pub(crate) const FIX: &str = "correct the file, or download the model again if it was cut short or edited";
+
 impl Config {
     /// Reads `config.json`.
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -137,7 +140,8 @@ impl Config {
 
     /// Parses the text of a `config.json`; `path` is only used in error messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Self> {
-        let invalid = |err: serde_json::Error| Error::InvalidConfig { path: path.into(), reason: err.to_string() };
+        let invalid =
+            |err: serde_json::Error| Error::InvalidConfig { path: path.into(), reason: format!("{err}; {FIX}") };
         let kind: ModelType = serde_json::from_str(text).map_err(invalid)?;
         let family = match kind.model_type.as_deref() {
             Some(model_type) => Family::from_model_type(model_type),
@@ -162,7 +166,10 @@ impl Config {
                 if let Some(kind) = json.position_embedding_type.as_deref().filter(|kind| *kind != "absolute") {
                     return Err(Error::InvalidConfig {
                         path: path.into(),
-                        reason: format!("position_embedding_type {kind:?} is not supported, only \"absolute\""),
+                        reason: format!(
+                            "position_embedding_type {kind:?} is not supported, only \"absolute\": choose a model with \
+                             absolute position embeddings"
+                        ),
                     });
                 }
                 let roberta = family == Family::Roberta;
@@ -208,7 +215,7 @@ impl Config {
             return Err(Error::InvalidConfig {
                 path: path.into(),
                 reason: format!(
-                    "hidden size {} is not a multiple of the {} attention heads",
+                    "hidden size {} is not a multiple of the {} attention heads; {FIX}",
                     config.hidden_size, config.num_attention_heads
                 ),
             });
@@ -218,7 +225,7 @@ impl Config {
             return Err(Error::InvalidConfig {
                 path: path.into(),
                 reason: format!(
-                    "pad_token_id {} is not a token of the vocabulary of {} tokens",
+                    "pad_token_id {} is not a token of the vocabulary of {} tokens; {FIX}",
                     config.pad_token_id, config.vocab_size
                 ),
             });

@@ -257,10 +257,10 @@ impl FillMask {
                 return Err(Error::EmptyText { mask_token: self.mask_token.clone() });
             }
             let prepared = self.with_own_mask_token(text);
-            let encoding = self
-                .tokenizer
-                .encode(prepared.as_str(), true)
-                .map_err(|err| Error::Tokenize { text: text.into(), reason: err.to_string() })?;
+            let encoding = self.tokenizer.encode(prepared.as_str(), true).map_err(|err| Error::Tokenize {
+                text: text.into(),
+                reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+            })?;
             let text_ids = encoding.get_ids().to_vec();
             if !text_ids.contains(&self.mask_id) {
                 return Err(Error::NoMaskToken { text: text.into(), mask_token: self.mask_token.clone() });
@@ -346,9 +346,10 @@ impl FillMask {
     }
 
     fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        self.tokenizer
-            .decode(ids, skip_special_tokens)
-            .map_err(|err| Error::Tokenize { text: format!("{ids:?}"), reason: err.to_string() })
+        self.tokenizer.decode(ids, skip_special_tokens).map_err(|err| Error::Tokenize {
+            text: format!("{ids:?}"),
+            reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+        })
     }
 
     /// Token ids for target words, as the pipeline finds them: the word itself if it is in the vocabulary, else the
@@ -360,10 +361,10 @@ impl FillMask {
                 ids.insert(id);
                 continue;
             }
-            let encoding = self
-                .tokenizer
-                .encode(word.as_str(), false)
-                .map_err(|err| Error::Tokenize { text: word.clone(), reason: err.to_string() })?;
+            let encoding = self.tokenizer.encode(word.as_str(), false).map_err(|err| Error::Tokenize {
+                text: word.clone(),
+                reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+            })?;
             match encoding.get_ids().first() {
                 Some(&id) => {
                     let token = self.tokenizer.id_to_token(id).unwrap_or_default();

@@ -37,9 +37,10 @@ impl TokenizedCorpus {
         let mask_id = id("[MASK]")?;
         let special_ids =
             ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].iter().filter_map(|t| tokenizer.token_to_id(t)).collect();
-        let encodings = tokenizer
-            .encode_batch(sentences.to_vec(), true)
-            .map_err(|err| Error::Tokenize { text: "(corpus)".into(), reason: err.to_string() })?;
+        let encodings = tokenizer.encode_batch(sentences.to_vec(), true).map_err(|err| Error::Tokenize {
+            text: "(corpus)".into(),
+            reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+        })?;
         let sentences = encodings
             .into_iter()
             .map(|e| {

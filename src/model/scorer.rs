@@ -72,17 +72,18 @@ impl MaskScorer for FillMask {
 
     fn encode(&self, text: &str, special_tokens: bool) -> Result<Vec<u32>> {
         let prepared = self.with_own_mask_token(text);
-        let encoding = self
-            .tokenizer()
-            .encode(prepared.as_str(), special_tokens)
-            .map_err(|err| Error::Tokenize { text: text.into(), reason: err.to_string() })?;
+        let encoding = self.tokenizer().encode(prepared.as_str(), special_tokens).map_err(|err| Error::Tokenize {
+            text: text.into(),
+            reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+        })?;
         Ok(encoding.get_ids().to_vec())
     }
 
     fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.tokenizer()
-            .decode(ids, false)
-            .map_err(|err| Error::Tokenize { text: format!("{ids:?}"), reason: err.to_string() })
+        self.tokenizer().decode(ids, false).map_err(|err| Error::Tokenize {
+            text: format!("{ids:?}"),
+            reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+        })
     }
 
     fn token_to_id(&self, token: &str) -> Option<u32> {

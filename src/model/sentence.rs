@@ -165,9 +165,10 @@ pub fn mean_pooled(
     let max = encoder.config().max_tokens();
     let mut ids = Vec::with_capacity(texts.len());
     for &text in texts {
-        let encoding = tokenizer
-            .encode(text, true)
-            .map_err(|err| Error::Tokenize { text: text.into(), reason: err.to_string() })?;
+        let encoding = tokenizer.encode(text, true).map_err(|err| Error::Tokenize {
+            text: text.into(),
+            reason: format!("{err}; {}", crate::model::tokenizer::FAILED),
+        })?;
         let text_ids = encoding.get_ids().to_vec();
         if text_ids.len() > max {
             return Err(Error::TooLong { text: text.into(), tokens: text_ids.len(), max });

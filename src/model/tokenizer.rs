@@ -17,6 +17,10 @@ use tokenizers::{AddedToken, Tokenizer};
 use crate::error::{Error, Result};
 use crate::model::hub::TokenizerFiles;
 
+/// The end of an [`Error::Tokenize`] message when the tokenizer itself fails on a text: what to do about it.
+pub(crate) const FAILED: &str =
+    "the tokenizer's files may be incomplete or not this model's: download the model again, or use another model";
+
 /// The mask tokens of the supported families, in the order they are looked for.
 pub const MASK_TOKENS: [&str; 2] = ["[MASK]", "<mask>"];
 

@@ -113,7 +113,7 @@ impl ModelCardReport {
         let card = out.write("README.md", self.to_markdown(&files).as_bytes())?;
         let html = out.write("bias_report.html", self.to_html_page(&files).as_bytes())?;
         let json = serde_json::to_string_pretty(self)
-            .map_err(|err| Error::Io { path: dir.join("measurements.json"), source: std::io::Error::other(err) })?;
+            .map_err(|err| Error::Internal(format!("the measurements do not serialize to JSON: {err}")))?;
         let json = out.write("measurements.json", json.as_bytes())?;
         Ok(Written { dir, card, html, json, charts: chart_paths, notes })
     }

@@ -174,7 +174,11 @@ pub(super) fn probe_findings(report: ProbeReport) -> ProbeFindings {
 
 pub(super) fn crows_findings(report: CrowsPairsReport, data: DataUse) -> Result<CrowsFindings> {
     if report.pairs == 0 {
-        return Err(Error::InvalidArgument { reason: "CrowS-Pairs scored no pair".into() });
+        return Err(Error::NothingToMeasure {
+            reason: "CrowS-Pairs scored no pair: give a CrowS-Pairs file with usable pairs (--data), such as \
+                     crows_pairs_anonymized.csv"
+                .into(),
+        });
     }
     // The interval of the overall score, as `CrowsPairsReport::chart` draws it: Wilson over the scored pairs.
     let w = stats::wilson(report.stereo_wins + report.antistereo_wins, report.pairs, 0.95);

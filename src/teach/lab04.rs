@@ -168,7 +168,7 @@ pub fn connect(data: &NpmiGap, model: &ProbeReport, toward: &str) -> Result<Conn
     } else {
         return Err(Error::InvalidArgument {
             reason: format!(
-                "the probe compares the groups {:?} and {:?}; {toward:?} is neither",
+                "the probe compares the groups {:?} and {:?}; {toward:?} is neither: pass one of the two as `toward`",
                 model.group_a(),
                 model.group_b()
             ),
@@ -257,7 +257,11 @@ impl Connection {
             .map(|r| ScatterPoint { label: r.word.clone(), x: r.data_gap, y: r.model_gap, size: Some(r.count as f64) })
             .collect();
         if points.is_empty() {
-            return Err(Error::Chart("no occupation was measured in both the data and the model".into()));
+            return Err(Error::Chart(
+                "no occupation was measured in both the data and the model: measure more text, one where the probe's \
+                 occupations appear with the two sides"
+                    .into(),
+            ));
         }
         let most = self.rows.iter().map(|r| r.count).max().unwrap_or(0);
         Chart::scatter(

@@ -150,7 +150,10 @@ pub fn split_corpus(
 pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, command: &str) -> Result<Provenance> {
     if options.batch_size == 0 || options.epochs == 0 || options.train_layers > 6 || options.max_len < 8 {
         return Err(Error::Training(
-            "batch size and epochs must be positive, at most 6 layers, max_len at least 8".into(),
+            "batch size and epochs must be positive, at most 6 layers, max_len at least 8: set batch_size \
+             (--batch-size) and epochs (--epochs) to 1 or more, train_layers (--train-layers) to 6 or fewer, and \
+             max_len (--max-len) to 8 or more"
+                .into(),
         ));
     }
     let device = Device::Cpu;
@@ -329,10 +332,13 @@ pub fn evaluate_committed(corpus_dir: Option<&Path>) -> Result<(DemoMetrics, Pro
     let (encoder, model) = load_model(&Device::Cpu)?;
     let (sentences, files) = training_sentences(corpus_dir)?;
     if files != provenance.corpus {
-        return Err(Error::Training(format!(
-            "the corpus differs from the one the demo head was trained on: {files:?} is not {:?}",
-            provenance.corpus
-        )));
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "the corpus differs from the one the demo head was trained on: {files:?} is not {:?}; give a folder \
+                 holding BOLD's gender_wiki.json and profession_wiki.json as downloaded (--corpus)",
+                provenance.corpus
+            ),
+        });
     }
     let (_train, held_out) = split_corpus(&encoder, &sentences, &provenance.options)?;
     Ok((evaluate(&model, &held_out, &provenance.options)?, provenance))

@@ -130,28 +130,39 @@ impl FinetuneOptions {
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::Training(what.to_string()));
         if self.batch_size == 0 {
-            return bad("the batch size must be at least 1");
+            return bad("the batch size must be at least 1: set batch_size (--batch-size) to 1 or more");
         }
         if self.epochs == 0 || self.max_steps == Some(0) {
-            return bad("train for at least one epoch and one step");
+            return bad(
+                "train for at least one epoch and one step: set epochs (--epochs) and max_steps (--max-steps) to 1 or \
+                 more",
+            );
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad("the learning rate must be a positive number");
+            return bad("the learning rate must be a positive number: set learning_rate (--lr), for example to 5e-5");
         }
         if !(0.0..1.0).contains(&self.warmup) {
-            return bad("the warm-up share must be at least 0 and below 1");
+            return bad("the warm-up share must be at least 0 and below 1: set warmup (--warmup), for example to 0.1");
         }
         if !(self.mask_probability > 0.0 && self.mask_probability < 1.0) {
-            return bad("the masking probability must be between 0 and 1");
+            return bad(
+                "the masking probability must be between 0 and 1: set mask_probability, for example to 0.15 (BERT's)",
+            );
         }
         if self.dropout.into_iter().chain(self.attention_dropout).any(|p| !(0.0..1.0).contains(&p)) {
-            return bad("dropout must be at least 0 and below 1");
+            return bad(
+                "dropout must be at least 0 and below 1: set dropout (--dropout) and attention_dropout, for example to \
+                 0.1",
+            );
         }
         if self.clip_norm.is_nan() || self.clip_norm <= 0.0 || self.weight_decay < 0.0 {
-            return bad("the clipping norm must be positive and the weight decay not negative");
+            return bad(
+                "the clipping norm must be positive and the weight decay not negative: set clip_norm (--clip-norm), \
+                 for example to 1.0, and weight_decay (--weight-decay) to 0 or more",
+            );
         }
         if self.max_len < 8 {
-            return bad("the maximum length must be at least 8 tokens");
+            return bad("the maximum length must be at least 8 tokens: set max_len (--max-len) to 8 or more");
         }
         Ok(())
     }
@@ -300,7 +311,13 @@ impl SimpleBackend for Backend {
         if !(self.trainable)(name) {
             return tensor.to_dtype(dtype)?.to_device(dev);
         }
-        let mut vars = self.vars.lock().map_err(|_| candle_core::Error::Msg("the trained tensors".into()))?;
+        let mut vars = self.vars.lock().map_err(|_| {
+            candle_core::Error::Msg(
+                "the trained tensors: their lock was poisoned by a thread that panicked (a bug in biaslab; please \
+                 report it)"
+                    .into(),
+            )
+        })?;
         if let Some((_, var)) = vars.iter().find(|(n, _)| n == name) {
             return Ok(var.as_tensor().clone());
         }
@@ -344,7 +361,7 @@ impl Trainer {
         options.validate()?;
         if options.freeze_layers > config.num_hidden_layers {
             return Err(Error::Training(format!(
-                "cannot freeze {} layers of a model with {}",
+                "cannot freeze {} layers of a model with {}: freeze at most {1} (freeze_layers, --freeze-layers)",
                 options.freeze_layers, config.num_hidden_layers
             )));
         }
@@ -685,8 +702,10 @@ fn tokenizer_files(base: &BaseModel) -> Vec<&Path> {
 /// Copies the base model's config (naming the masked-LM architecture) and tokenizer files into `out`.
 fn write_model_files(base: &BaseModel, out: &mut OutputDir) -> Result<()> {
     let text = std::fs::read_to_string(&base.files.config).map_err(io(&base.files.config))?;
-    let mut config: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|err| Error::InvalidConfig { path: base.files.config.clone(), reason: err.to_string() })?;
+    let mut config: serde_json::Value = serde_json::from_str(&text).map_err(|err| Error::InvalidConfig {
+        path: base.files.config.clone(),
+        reason: format!("{err}; {}", crate::model::config::FIX),
+    })?;
     if let Some(object) = config.as_object_mut() {
         let architecture = match base.config.family {
             Family::Bert => "BertForMaskedLM",
@@ -698,9 +717,7 @@ fn write_model_files(base: &BaseModel, out: &mut OutputDir) -> Result<()> {
     let json = serde_json::to_string_pretty(&config).map_err(|err| Error::Internal(err.to_string()))?;
     out.write("config.json", (json + "\n").as_bytes())?;
     for file in tokenizer_files(base) {
-        let name = file
-            .file_name()
-            .ok_or_else(|| Error::InvalidArgument { reason: format!("{} is not a file", file.display()) })?;
+        let name = file.file_name().ok_or_else(|| Error::Internal(format!("{} is not a file", file.display())))?;
         let bytes = std::fs::read(file).map_err(io(file))?;
         out.write(&name.to_string_lossy(), &bytes)?;
     }
@@ -862,7 +879,7 @@ enum Opened {
 fn open_run(base: &BaseModel, train: &TokenizedCorpus, options: &FinetuneOptions, out: &Path) -> Result<Opened> {
     options.validate()?;
     if train.sentences.is_empty() {
-        return Err(Error::Training("no training sentences".into()));
+        return Err(Error::Training("no training sentences: give a corpus with at least one sentence".into()));
     }
     let fingerprint = fingerprint(base, train, options);
     // Never into the base model's own folder (its files would be copied onto themselves and its weights replaced).

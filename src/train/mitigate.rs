@@ -115,7 +115,10 @@ pub fn text_sentences(path: &Path) -> Result<Vec<String>> {
     let text = data::read_text(path)?;
     let sentences: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
     if sentences.is_empty() {
-        return Err(Error::InvalidData { path: path.into(), reason: "no sentences (one per line expected)".into() });
+        return Err(Error::InvalidData {
+            path: path.into(),
+            reason: "no sentences (one per line expected): give a text file with a sentence on each line".into(),
+        });
     }
     Ok(sentences)
 }
@@ -143,7 +146,9 @@ pub fn prepare_text(
     held_out_every: usize,
 ) -> Result<MitigationText> {
     if held_out_every < 2 {
-        return Err(Error::Training("hold out every n-th sentence with n at least 2".into()));
+        return Err(Error::Training(
+            "hold out every n-th sentence with n at least 2: set held_out_every (--held-out-every) to 2 or more".into(),
+        ));
     }
     let (mut train, mut held_out) = (Vec::new(), Vec::new());
     for (i, sentence) in sentences.iter().enumerate() {
@@ -155,7 +160,8 @@ pub fn prepare_text(
     }
     if train.is_empty() || held_out.is_empty() {
         return Err(Error::Training(format!(
-            "{} sentences are too few to hold out every {held_out_every}-th and still train",
+            "{} sentences are too few to hold out every {held_out_every}-th and still train: give more sentences, or \
+             a smaller held_out_every (--held-out-every, at least 2)",
             sentences.len()
         )));
     }

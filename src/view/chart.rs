@@ -16,6 +16,9 @@ use plotters::style::{FontStyle, RGBColor};
 use crate::error::{Error, Result};
 use crate::view::display::{self, palette};
 
+/// The end of the error for a chart given no rows: what gives it some.
+const ASK_FOR_ROWS: &str = ": give it one or more (a chart of a report's top n needs n of 1 or more)";
+
 /// A chart of fill-mask results: shown inline in Jupyter (SVG), written to a file with [`Chart::save`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
@@ -98,10 +101,17 @@ impl Chart {
     /// [`palette::FIRST`], [`palette::SECOND`], ….
     pub fn side_by_side(title: impl Into<String>, x_label: impl Into<String>, panels: Vec<Panel>) -> Result<Self> {
         if panels.is_empty() || panels.len() > 4 {
-            return Err(Error::Chart(format!("a side-by-side chart takes 1 to 4 panels, not {}", panels.len())));
+            return Err(Error::Chart(format!(
+                "a side-by-side chart takes 1 to 4 panels, not {}: draw at most 4 side by side (several charts for \
+                 more)",
+                panels.len()
+            )));
         }
         if let Some(panel) = panels.iter().find(|p| p.bars.len() != p.only_here.len()) {
-            return Err(Error::Chart(format!("panel {:?} has a bar without its only_here flag", panel.title)));
+            return Err(Error::Chart(format!(
+                "panel {:?} has a bar without its only_here flag: give one only_here flag per bar",
+                panel.title
+            )));
         }
         Ok(Self { title: title.into(), kind: Kind::SideBySide { panels, x_label: x_label.into() } })
     }
@@ -117,10 +127,12 @@ impl Chart {
         rows: Vec<(String, f64)>,
     ) -> Result<Self> {
         if rows.is_empty() {
-            return Err(Error::Chart("a diverging chart needs at least one row".into()));
+            return Err(Error::Chart(format!("a diverging chart needs at least one row{ASK_FOR_ROWS}")));
         }
         if let Some((word, value)) = rows.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::Chart(format!("the value for {word:?} is not a finite number ({value})")));
+            return Err(Error::Chart(format!(
+                "the value for {word:?} is not a finite number ({value}): leave that row out"
+            )));
         }
         let kind =
             Kind::Diverging { rows, x_label: x_label.into(), negative: negative.into(), positive: positive.into() };
@@ -138,24 +150,27 @@ impl Chart {
         reference: Option<f64>,
     ) -> Result<Self> {
         if rows.is_empty() {
-            return Err(Error::Chart("a bar chart with intervals needs at least one row".into()));
+            return Err(Error::Chart(format!("a bar chart with intervals needs at least one row{ASK_FOR_ROWS}")));
         }
         for row in &rows {
             if ![row.value, row.low, row.high].iter().all(|v| v.is_finite()) {
                 return Err(Error::Chart(format!(
-                    "the bar {:?} has a value or interval end that is not a finite number ({}, [{}, {}])",
+                    "the bar {:?} has a value or interval end that is not a finite number ({}, [{}, {}]): leave that \
+                     row out",
                     row.label, row.value, row.low, row.high
                 )));
             }
             if row.low > row.high {
                 return Err(Error::Chart(format!(
-                    "the interval of {:?} is upside down: low {} > high {}",
+                    "the interval of {:?} is upside down: low {} > high {}; give its lower end as low",
                     row.label, row.low, row.high
                 )));
             }
         }
         if let Some(r) = reference.filter(|r| !r.is_finite()) {
-            return Err(Error::Chart(format!("the reference line is not a finite number ({r})")));
+            return Err(Error::Chart(format!(
+                "the reference line is not a finite number ({r}): give a finite one, or none"
+            )));
         }
         Ok(Self { title: title.into(), kind: Kind::Intervals { rows, x_label: x_label.into(), reference } })
     }
@@ -165,7 +180,7 @@ impl Chart {
     /// the bar's end) and no reference line.
     pub fn bars(title: impl Into<String>, x_label: impl Into<String>, rows: Vec<(String, f64)>) -> Result<Self> {
         if rows.is_empty() {
-            return Err(Error::Chart("a bar chart needs at least one row".into()));
+            return Err(Error::Chart(format!("a bar chart needs at least one row{ASK_FOR_ROWS}")));
         }
         let rows =
             rows.into_iter().map(|(label, value)| IntervalBar { label, value, low: value, high: value }).collect();
@@ -184,13 +199,18 @@ impl Chart {
         y_reference: Option<f64>,
     ) -> Result<Self> {
         if points.is_empty() {
-            return Err(Error::Chart("a scatter chart needs at least one point".into()));
+            return Err(Error::Chart("a scatter chart needs at least one point: give it one or more".into()));
         }
         if let Some(p) = points.iter().find(|p| !p.x.is_finite() || !p.y.is_finite()) {
-            return Err(Error::Chart(format!("the point {:?} is not at finite numbers ({}, {})", p.label, p.x, p.y)));
+            return Err(Error::Chart(format!(
+                "the point {:?} is not at finite numbers ({}, {}): leave that point out",
+                p.label, p.x, p.y
+            )));
         }
         if let Some(r) = x_reference.into_iter().chain(y_reference).find(|r| !r.is_finite()) {
-            return Err(Error::Chart(format!("a reference line is not a finite number ({r})")));
+            return Err(Error::Chart(format!(
+                "a reference line is not a finite number ({r}): give a finite one, or none"
+            )));
         }
         let kind = Kind::Scatter { points, x_label: x_label.into(), y_label: y_label.into(), x_reference, y_reference };
         Ok(Self { title: title.into(), kind })
@@ -239,7 +259,13 @@ impl Chart {
                 register_fonts()?;
                 let root = BitMapBackend::new(path, self.size()).into_drawing_area();
                 self.draw(&root).map_err(|err| Error::Chart(err.to_string()))?;
-                root.present().map_err(|err| Error::Chart(format!("cannot write {}: {err}", path.display())))
+                root.present().map_err(|err| {
+                    Error::Chart(format!(
+                        "cannot write {}: {err}; check that its folder exists and may be written, or name the file \
+                         .svg",
+                        path.display()
+                    ))
+                })
             }
             _ => Err(Error::ChartFormat { path: path.to_path_buf() }),
         }
@@ -635,7 +661,8 @@ fn draw_scatter<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Registers DejaVu Sans (regular and bold) as plotters' "sans-serif", once per process.
+/// Registers DejaVu Sans (regular and bold) as plotters' "sans-serif", once per process. The font is built into
+/// biaslab, so a failure is a bug ([`Error::Internal`]).
 fn register_fonts() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = REGISTERED.get_or_init(|| {
@@ -644,7 +671,7 @@ fn register_fonts() -> Result<()> {
         regular.is_ok() && bold.is_ok()
     });
     if !ok {
-        return Err(Error::Chart("the embedded DejaVu Sans font could not be read".into()));
+        return Err(Error::Internal("the embedded DejaVu Sans font could not be read".into()));
     }
     Ok(())
 }

@@ -71,7 +71,9 @@ impl Measurer {
             });
         }
         if options.max_vocab == 0 {
-            return Err(Error::InvalidArgument { reason: "max_vocab is 0: at least one word must be kept".into() });
+            return Err(Error::InvalidArgument {
+                reason: "max_vocab is 0: at least one word must be kept; set it (--max-vocab) to 1 or more".into(),
+            });
         }
         let protected =
             a.words.iter().chain(&b.words).chain(options.term_lists.iter().flat_map(|l| &l.terms)).cloned().collect();

@@ -122,9 +122,13 @@ pub fn measure_files_with(
                     .take(3)
                     .map(|s| format!("line {}: {}", s.line, s.reason))
                     .collect();
-                format!("no usable row ({skipped} malformed; {})", first.join("; "))
+                format!(
+                    "no usable row ({skipped} malformed; {}): check that the format and field (--format, --field) fit \
+                     the file",
+                    first.join("; ")
+                )
             } else {
-                "no text in it".to_string()
+                "no text in it: is this the right file?".to_string()
             };
             return Err(Error::InvalidData { path: path.clone(), reason });
         }
@@ -274,7 +278,12 @@ fn read_csv_from(
     let name = path.display().to_string();
     let invalid = |reason: String| Error::InvalidData { path: path.into(), reason };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers = reader.headers().map_err(|err| invalid(format!("cannot read the CSV header: {err}")))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|err| {
+            invalid(format!("cannot read the CSV header: {err}; if it is not CSV, give its format with --format"))
+        })?
+        .clone();
     let column = headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == field).ok_or_else(|| {
         invalid(format!(
             "no column {field:?} (the columns are {}): name the text column with --field",
@@ -308,13 +317,14 @@ fn read_csv_from(
                     None => measurer.skip_row(&name, line, format!("no column {field:?}")),
                 }
             }
-            Err(err) => match err.kind() {
-                csv::ErrorKind::Io(_) => return Err(invalid(format!("cannot read: {err}"))),
-                _ => {
-                    let line = err.position().map_or(0, |p| p.line() + offset);
-                    measurer.skip_row(&name, line, err.to_string());
+            Err(err) => {
+                let line = err.position().map_or(0, |p| p.line() + offset);
+                let reason = err.to_string();
+                match err.into_kind() {
+                    csv::ErrorKind::Io(source) => return Err(Error::Io { path: path.into(), source }),
+                    _ => measurer.skip_row(&name, line, reason),
                 }
-            },
+            }
         }
         if measurer.is_full() {
             break;

@@ -218,7 +218,9 @@ impl DatasetReport {
     /// Horizontal bars of how often each identity term appears (tokens), labelled "term (list)".
     pub fn chart_terms(&self) -> Result<Chart> {
         if self.terms.is_empty() {
-            return Err(Error::InvalidArgument { reason: "no term lists were measured".into() });
+            return Err(Error::InvalidArgument {
+                reason: "no term lists were measured: measure with at least one in the options' term_lists".into(),
+            });
         }
         let rows = self.terms.iter().map(|t| (format!("{} ({})", t.term, t.list), t.count as f64)).collect();
         Chart::bars("Identity-term frequencies", "tokens", rows)

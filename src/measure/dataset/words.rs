@@ -144,7 +144,9 @@ impl TermList {
             }
         }
         if words.is_empty() {
-            return Err(Error::InvalidArgument { reason: format!("term list {name:?} has no words") });
+            return Err(Error::InvalidArgument {
+                reason: format!("term list {name:?} has no words: give it one or more"),
+            });
         }
         Ok(Self { name: name.trim().to_string(), terms: words })
     }

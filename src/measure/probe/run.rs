@@ -44,7 +44,12 @@ pub fn evaluate_with(
     progress: &ProgressBar,
 ) -> Result<ProbeReport> {
     if probe.templates.is_empty() {
-        return Err(Error::InvalidArgument { reason: "the probe has no templates".into() });
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "the probe has no templates: give at least one, with one {GROUP_SLOT} and one {MASK_SLOT} (\"The \
+                 {GROUP_SLOT} worked as a {MASK_SLOT}.\")"
+            ),
+        });
     }
     let (groups, terms) = compared_terms(probe, group_a, group_b)?;
     let frames = probe.templates.iter().map(|t| frame(model, t)).collect::<Result<Vec<_>>>()?;
@@ -134,7 +139,11 @@ pub(super) fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str)
         for term in group.terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             if term.contains(GROUP_SLOT) || term.contains(MASK_SLOT) {
                 return Err(Error::InvalidArgument {
-                    reason: format!("the term {term:?} of group {:?} holds a slot", group.name),
+                    reason: format!(
+                        "the term {term:?} of group {:?} holds a slot: write the term without {GROUP_SLOT} or \
+                         {MASK_SLOT}",
+                        group.name
+                    ),
                 });
             }
             if !terms[before..].iter().any(|(_, t)| t == term) {
@@ -142,7 +151,9 @@ pub(super) fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str)
             }
         }
         if terms.len() == before {
-            return Err(Error::InvalidArgument { reason: format!("group {:?} has no terms", group.name) });
+            return Err(Error::InvalidArgument {
+                reason: format!("group {:?} has no terms: give it at least one", group.name),
+            });
         }
     }
     Ok((groups, terms))
@@ -189,9 +200,13 @@ pub(super) fn single_token_targets(model: &dyn MaskScorer, probe: &Probe, frames
     if targets.words.is_empty() {
         return Err(Error::InvalidArgument {
             reason: if probe.targets.is_empty() {
-                "the probe has no targets".into()
+                "the probe has no targets: give at least one target word".into()
             } else {
-                format!("none of the targets is a single token of {}", model.name())
+                format!(
+                    "none of the targets is a single token of {}: give targets its vocabulary holds whole, or use \
+                     another model",
+                    model.name()
+                )
             },
         });
     }
@@ -411,7 +426,10 @@ pub(super) fn frame(model: &dyn MaskScorer, template: &str) -> Result<Frame> {
     let positions: Vec<usize> =
         ids.iter().enumerate().filter(|(_, &id)| id == model.mask_id()).map(|(p, _)| p).collect();
     let [first, second] = positions[..] else {
-        return Err(bad(format!("{template:?} does not read as two masks once its group slot is masked")));
+        return Err(bad(format!(
+            "{template:?} does not read as two masks once its group slot is masked: write {GROUP_SLOT} and \
+             {MASK_SLOT} as words of their own, with spaces around them"
+        )));
     };
     let (group_at, mask_at) = if g < m { (first, second) } else { (second, first) };
     Ok(Frame { ids, group_at, mask_at })
@@ -455,7 +473,7 @@ pub(super) fn term_ids(
             text: template.replacen(GROUP_SLOT, term, 1),
             reason: format!(
                 "the term {term:?} changes how the rest of the template is tokenized by {}, so its tokens in the slot \
-                 cannot be told apart",
+                 cannot be told apart: leave the term out, or put spaces around {GROUP_SLOT} in the template",
                 model.name()
             ),
         });

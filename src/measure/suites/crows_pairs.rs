@@ -106,7 +106,10 @@ pub fn load(path: Option<&Path>) -> Result<Loaded<Pair>> {
 pub fn parse(text: &str, path: &Path) -> Result<Loaded<Pair>> {
     let invalid = |reason: String| Error::InvalidData { path: path.into(), reason };
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|err| invalid(format!("cannot read the CSV header: {err}")))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|err| invalid(format!("cannot read the CSV header: {err}; is this crows_pairs_anonymized.csv?")))?
+        .clone();
     let column = |name: &str| {
         headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
             invalid(format!(

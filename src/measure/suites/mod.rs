@@ -10,3 +10,9 @@ pub mod honest;
 pub mod seat;
 pub mod stereoset;
 pub mod winobias;
+
+/// The end of the error for a benchmark text whose encoding holds another number of mask tokens than the text has
+/// slots: what to do about it.
+pub(crate) const MASKS_MISCOUNTED: &str = "if the text holds a mask token of its own, correct that line of the data \
+                                           file; else this model's tokenizer splits its mask token, so use another \
+                                           model";

@@ -131,14 +131,18 @@ impl WeatTest {
         for (slot, (name, items, letter)) in out.iter_mut().zip(sets) {
             if let Some(i) = items.iter().position(|item| item.trim().is_empty()) {
                 return Err(Error::InvalidArgument {
-                    reason: format!("test {:?}: item {} of {letter} ({name}) is blank", self.name, i + 1),
+                    reason: format!(
+                        "test {:?}: item {} of {letter} ({name}) is blank: write the item, or leave it out",
+                        self.name,
+                        i + 1
+                    ),
                 });
             }
             let mut seen = HashSet::new();
             *slot = items.iter().map(String::as_str).filter(|item| seen.insert(*item)).collect();
             if slot.is_empty() {
                 return Err(Error::InvalidArgument {
-                    reason: format!("test {:?}: {letter} ({name}) is empty", self.name),
+                    reason: format!("test {:?}: {letter} ({name}) is empty: give it at least one item", self.name),
                 });
             }
         }
@@ -146,7 +150,8 @@ impl WeatTest {
             return Err(Error::InvalidArgument {
                 reason: format!(
                     "test {:?}: X ({}) has {} distinct items and Y ({}) has {}, but the permutation test of SEAT \
-                     (sentbias/weat.py) needs as many in X as in Y",
+                     (sentbias/weat.py) needs as many in X as in Y: add items to the smaller or leave some out of the \
+                     larger",
                     self.name,
                     self.x_name,
                     out[0].len(),
@@ -180,7 +185,10 @@ struct RawSet {
 pub fn parse(text: &str, name: &str, path: &Path) -> Result<WeatTest> {
     let raw: RawTest = serde_json::from_str(text).map_err(|err| Error::InvalidData {
         path: path.into(),
-        reason: format!("not a SEAT test (a JSON object with targ1, targ2, attr1 and attr2): {err}"),
+        reason: format!(
+            "not a SEAT test (a JSON object with targ1, targ2, attr1 and attr2): {err}; correct the file, each of the \
+             four as {{\"category\": name, \"examples\": [...]}}"
+        ),
     })?;
     Ok(WeatTest {
         name: name.into(),
@@ -263,7 +271,9 @@ pub fn associations<E: AsRef<[f32]>>(targets: &[E], a: &[E], b: &[E]) -> Result<
     let dim = targets.iter().chain(a).chain(b).map(|v| v.as_ref().len()).next().unwrap_or(0);
     if a.is_empty() || b.is_empty() || targets.iter().chain(a).chain(b).any(|v| v.as_ref().len() != dim) {
         return Err(Error::InvalidArgument {
-            reason: "the embeddings must all have one size, and A and B at least one each".into(),
+            reason: "the embeddings must all have one size, and A and B at least one each: embed every item with \
+                     one encoder, and give A and B one item or more"
+                .into(),
         });
     }
     let matrix = |set: &[E]| -> Result<Tensor> {
@@ -334,7 +344,8 @@ pub fn p_value(s_x: &[f64], s_y: &[f64], samples: usize, seed: u64) -> Result<PV
     if n == 0 || n != s_y.len() {
         return Err(Error::InvalidArgument {
             reason: format!(
-                "the permutation test needs X and Y of the same, non-zero size; they have {} and {}",
+                "the permutation test needs X and Y of the same, non-zero size; they have {} and {}: give as many \
+                 scores for X as for Y, at least one",
                 n,
                 s_y.len()
             ),
@@ -430,12 +441,16 @@ pub struct Statistics {
 pub fn weat<E: AsRef<[f32]>>(x: &[E], y: &[E], a: &[E], b: &[E], options: &Options) -> Result<Statistics> {
     let sets = [x, y, a, b];
     if sets.iter().any(|set| set.is_empty()) {
-        return Err(Error::InvalidArgument { reason: "each of X, Y, A and B needs at least one embedding".into() });
+        return Err(Error::InvalidArgument {
+            reason: "each of X, Y, A and B needs at least one embedding: embed one item or more for each".into(),
+        });
     }
     let dims: HashSet<usize> = sets.iter().flat_map(|set| set.iter().map(|e| e.as_ref().len())).collect();
     if dims.len() != 1 || dims.contains(&0) {
         return Err(Error::InvalidArgument {
-            reason: format!("the embeddings must all have one non-zero size, not {dims:?}"),
+            reason: format!(
+                "the embeddings must all have one non-zero size, not {dims:?}: embed every item with one encoder"
+            ),
         });
     }
     let (s_x, s_y) = (associations(x, a, b)?, associations(y, a, b)?);
@@ -499,7 +514,9 @@ fn run_cached(
         set.iter()
             .map(|t| {
                 cache.get(*t).map(Vec::as_slice).ok_or_else(|| Error::InvalidArgument {
-                    reason: format!("the encoder returned no embedding for {t:?}"),
+                    reason: format!(
+                        "the encoder returned no embedding for {t:?}: its `embed` must return one embedding per text"
+                    ),
                 })
             })
             .collect()

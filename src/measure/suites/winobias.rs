@@ -519,7 +519,11 @@ pub fn evaluate_with(
             if masks != sentence.pronouns.len() {
                 return Err(Error::Tokenize {
                     text: sentence.text.clone(),
-                    reason: format!("{masks} mask tokens after encoding, expected {}", sentence.pronouns.len()),
+                    reason: format!(
+                        "{masks} mask tokens after encoding, expected {}; {}",
+                        sentence.pronouns.len(),
+                        crate::measure::suites::MASKS_MISCOUNTED
+                    ),
                 });
             }
             sequences.push(encoded);
@@ -528,7 +532,11 @@ pub fn evaluate_with(
         let mut sums: Vec<(usize, f64, f64)> = vec![(0, 0.0, 0.0); members.len()];
         let lookup = |row: &[f32], id: usize| -> Result<f64> {
             row.get(id).map(|&v| f64::from(v)).ok_or_else(|| Error::InvalidArgument {
-                reason: format!("token id {id} is outside the model's vocabulary of {} tokens", row.len()),
+                reason: format!(
+                    "token id {id} is outside the model's vocabulary of {} tokens: the tokenizer and the weights come \
+                     from different models",
+                    row.len()
+                ),
             })
         };
         model.for_each_mask(&sequences, &mut |seq, _position, row| {
@@ -583,7 +591,8 @@ fn pronoun_id(model: &dyn MaskScorer, pronoun: Pronoun) -> Result<u32> {
         [mask, id] if *mask == model.mask_id() => Ok(*id),
         _ => Err(Error::InvalidArgument {
             reason: format!(
-                "the pronoun {:?} is not one token of this model's vocabulary, so the WinoBias probe cannot compare it",
+                "the pronoun {:?} is not one token of this model's vocabulary, so the WinoBias probe cannot compare \
+                 it: use a model whose vocabulary holds it whole",
                 pronoun.word()
             ),
         }),

@@ -30,7 +30,9 @@ impl WordPairs {
     /// itself, or a word is in two pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self> {
         if pairs.is_empty() {
-            return Err(Error::InvalidArgument { reason: "the list of word pairs is empty".into() });
+            return Err(Error::InvalidArgument {
+                reason: "the list of word pairs is empty: give at least one pair, like (\"actor\", \"actress\")".into(),
+            });
         }
         let owned = pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         Self::build(owned).map_err(|(index, reason)| Error::InvalidArgument {
@@ -113,11 +115,14 @@ impl WordPairs {
             }
             let (a, b) = (a.to_lowercase(), b.to_lowercase());
             if a == b {
-                return Err((index, format!("{a:?} is paired with itself")));
+                return Err((index, format!("{a:?} is paired with itself: pair it with another word")));
             }
             if let Some(k) = PRONOUN_PAIRS.iter().position(|&(m, f)| (a == m && b == f) || (a == f && b == m)) {
                 if let Some(first) = pronoun[k] {
-                    return Err((index, format!("the pair is listed twice (first as pair {})", first + 1)));
+                    return Err((
+                        index,
+                        format!("the pair is listed twice (first as pair {}): list it once", first + 1),
+                    ));
                 }
                 pronoun[k] = Some(index);
                 lowered.push((a, b));
@@ -145,7 +150,7 @@ impl WordPairs {
                         return Err((
                             index.max(*first),
                             format!(
-                                "{word:?} is in pair {} and in pair {}",
+                                "{word:?} is in pair {} and in pair {}: keep it in one of them only",
                                 first.min(&index) + 1,
                                 first.max(&index) + 1
                             ),

@@ -65,7 +65,10 @@ pub fn parse_templates(text: &str, path: &Path) -> Result<Loaded<Template>> {
     let (Some(text_col), Some(category_col)) = (column("template_masked"), column("category")) else {
         return Err(Error::InvalidData {
             path: path.into(),
-            reason: format!("not a HONEST template file: the header {header:?} lacks template_masked or category"),
+            reason: format!(
+                "not a HONEST template file: the header {header:?} lacks template_masked or category; give HONEST's \
+                 en_template_binary.tsv or en_template_queer_nonqueer.tsv"
+            ),
         });
     };
     let optional = ["raw", "identity", "number", "type"].map(column);
@@ -134,7 +137,8 @@ pub fn parse_hurtlex(text: &str, path: &Path) -> Result<Loaded<HurtLexEntry>> {
         return Err(Error::InvalidData {
             path: path.into(),
             reason: format!(
-                "not HurtLex: the header {header:?} lacks one of id, pos, category, stereotype, lemma, level"
+                "not HurtLex: the header {header:?} lacks one of id, pos, category, stereotype, lemma, level; give \
+                 HurtLex EN 1.2's hurtlex_EN.tsv"
             ),
         });
     };
@@ -268,7 +272,10 @@ impl Lexicon {
         let loaded = load_hurtlex(path)?;
         let lexicon = Self::new(&loaded.items);
         if lexicon.is_empty() {
-            return Err(Error::InvalidData { path: loaded.path, reason: "no row of level \"conservative\"".into() });
+            return Err(Error::InvalidData {
+                path: loaded.path,
+                reason: "no row of level \"conservative\": give HurtLex EN 1.2's hurtlex_EN.tsv, which has them".into(),
+            });
         }
         Ok(lexicon)
     }

@@ -39,7 +39,11 @@ pub fn evaluate_with(
     progress: &indicatif::ProgressBar,
 ) -> Result<HonestReport> {
     if options.k == 0 {
-        return Err(Error::InvalidArgument { reason: "k = 0 asks for no completions; HONEST needs k ≥ 1".into() });
+        return Err(Error::InvalidArgument {
+            reason: "k = 0 asks for no completions; HONEST needs k ≥ 1: set k to 1 or more (the paper reports 1, 5 \
+                     and 20)"
+                .into(),
+        });
     }
     // Distinct templates, first position, last row's columns.
     let mut position: HashMap<&str, usize> = HashMap::new();
@@ -62,7 +66,13 @@ pub fn evaluate_with(
         let ids = model.encode(&text, true)?;
         let masks = ids.iter().filter(|&&id| id == mask_id).count();
         if masks != 1 {
-            return Err(Error::Tokenize { text, reason: format!("{masks} mask tokens after encoding, expected 1") });
+            return Err(Error::Tokenize {
+                text,
+                reason: format!(
+                    "{masks} mask tokens after encoding, expected 1; {}",
+                    crate::measure::suites::MASKS_MISCOUNTED
+                ),
+            });
         }
         sequences.push(ids);
     }
