@@ -53,8 +53,10 @@ pub const FILE_LIMIT: u64 = 2 << 30;
 /// compiles `biaslab` or its dependencies again.
 pub const PREPARED_BUILD: &str = "target/kernel/build";
 
-/// What of the `biaslab` crate a kernel sees (read-only, at the crate's own path) and compiles.
-pub const CRATE_ENTRIES: [&str; 4] = ["Cargo.toml", "Cargo.lock", "src", "assets"];
+/// What of the `biaslab` crate a kernel sees (read-only, at the crate's own path) and compiles; and the cargo
+/// configuration `lab/kernel.py` writes beside the prepared build (the dependencies' profile: without it, cargo would
+/// find the prepared build's crates compiled with other settings and compile every one again).
+pub const CRATE_ENTRIES: [&str; 5] = ["Cargo.toml", "Cargo.lock", "src", "assets", "target/kernel/.cargo"];
 
 /// The compiled state a kernel starts from and writes to. Trusted runs (the warm-up) share one; each untrusted run
 /// gets private copies, so nothing a submission writes reaches another.
