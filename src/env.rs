@@ -13,27 +13,31 @@ pub const DEFAULT_MODEL: &str = "bert-base-uncased";
 /// The model of the notebooks and of the command line's default: a hub id, a local directory, or `demo`.
 pub const MODEL: &str = "BIASLAB_MODEL";
 /// A second model for lab 02's comparison (default: the demo model's head-only sibling).
-pub const SECOND_MODEL: &str = "BIASLAB_SECOND_MODEL";
+pub(crate) const SECOND_MODEL: &str = "BIASLAB_SECOND_MODEL";
 /// A local folder holding the benchmarks' data, laid out as the lab's shared data folder.
-pub const DATA_DIR: &str = "BIASLAB_DATA_DIR";
+pub(crate) const DATA_DIR: &str = "BIASLAB_DATA_DIR";
 /// biaslab's own cache of downloaded data and small records (default: `~/.cache/biaslab`).
-pub const CACHE: &str = "BIASLAB_CACHE";
+pub(crate) const CACHE: &str = "BIASLAB_CACHE";
 /// A local copy of the all-MiniLM-L6-v2 encoder the demo model is built on.
-pub const MINILM_DIR: &str = "BIASLAB_MINILM_DIR";
+pub(crate) const MINILM_DIR: &str = "BIASLAB_MINILM_DIR";
 /// The one Python interpreter asked for the encoder's pip package.
 pub const PYTHON: &str = "BIASLAB_PYTHON";
 /// The lab's shared folder of models and data (default: `../shared`), used by the command that checks a set-up.
-pub const SHARED: &str = "BIASLAB_SHARED";
+pub(crate) const SHARED: &str = "BIASLAB_SHARED";
 /// Set to keep each graded submission's run folder for inspection.
-pub const GRADE_KEEP_RUNS: &str = "BIASLAB_GRADE_KEEP_RUNS";
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) const GRADE_KEEP_RUNS: &str = "BIASLAB_GRADE_KEEP_RUNS";
 /// Set by the grader for its driver inside the sandbox: the most output kept of one cell, in bytes.
-pub const CELL_OUTPUT_LIMIT: &str = "BIASLAB_CELL_OUTPUT_LIMIT";
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) const CELL_OUTPUT_LIMIT: &str = "BIASLAB_CELL_OUTPUT_LIMIT";
 /// Set by the grader for its driver inside the sandbox: the prefix of a check's recorded verdict.
-pub const RESULT_PREFIX: &str = "BIASLAB_RESULT_PREFIX";
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) const RESULT_PREFIX: &str = "BIASLAB_RESULT_PREFIX";
 /// Set by the grader for its driver inside the sandbox: the user the kernel drops to.
-pub const KERNEL_UID: &str = "BIASLAB_KERNEL_UID";
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) const KERNEL_UID: &str = "BIASLAB_KERNEL_UID";
 /// The size of candle's CPU thread pool.
-pub const THREADS: &str = "RAYON_NUM_THREADS";
+pub(crate) const THREADS: &str = "RAYON_NUM_THREADS";
 
 /// Offline mode, as in the Python `huggingface_hub`: nothing is downloaded.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
@@ -44,7 +48,7 @@ pub const HF_HOME: &str = "HF_HOME";
 /// Another hub address (a mirror).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// A hub access token (else the token the Hugging Face CLI stored).
-pub const HF_TOKEN: &str = "HF_TOKEN";
+pub(crate) const HF_TOKEN: &str = "HF_TOKEN";
 
 /// The value of variable `name`, trimmed, or `None` when it is unset, empty or not Unicode.
 pub fn var(name: &str) -> Option<String> {
@@ -57,7 +61,8 @@ pub fn path(name: &str) -> Option<PathBuf> {
 }
 
 /// Whether variable `name` is set at all (even empty).
-pub fn is_set(name: &str) -> bool {
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) fn is_set(name: &str) -> bool {
     std::env::var_os(name).is_some()
 }
 
@@ -88,7 +93,7 @@ pub fn cache_dir() -> PathBuf {
 
 /// The Hugging Face hub cache, found as the Python `huggingface_hub` finds it (so both share one cache):
 /// `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
-pub fn hub_cache_dir() -> PathBuf {
+pub(crate) fn hub_cache_dir() -> PathBuf {
     path(HF_HUB_CACHE)
         .or_else(|| path(HF_HOME).map(|home| home.join("hub")))
         .unwrap_or_else(|| user_cache().join("huggingface").join("hub"))

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// What replaces a solution in a code cell (indented like the `// BEGIN SOLUTION` line).
-pub const CODE_STUB: [&str; 2] = ["// TODO: write your code here, in place of todo!()", "todo!()"];
+pub(crate) const CODE_STUB: [&str; 2] = ["// TODO: write your code here, in place of todo!()", "todo!()"];
 /// What replaces a solution in a markdown cell.
 pub const MARKDOWN_STUB: &str = "YOUR ANSWER HERE";
 
@@ -61,7 +61,7 @@ pub fn source(cell: &Value) -> String {
 
 /// A notebook's multiline text (a cell's source, a stream's text, a result's data) as one string: Jupyter stores
 /// it as a string or as a list of lines.
-pub fn multiline(text: &Value) -> String {
+pub(crate) fn multiline(text: &Value) -> String {
     match text {
         Value::String(text) => text.clone(),
         Value::Array(lines) => lines.iter().filter_map(Value::as_str).collect(),
@@ -204,7 +204,8 @@ fn replace_solution(text: &str, markdown: bool) -> std::result::Result<String, S
 }
 
 /// The lines of `text` inside its hidden-test regions (between the markers), trimmed, blank ones left out.
-pub fn hidden_lines(text: &str) -> Vec<String> {
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) fn hidden_lines(text: &str) -> Vec<String> {
     let mut inside = false;
     let mut lines = Vec::new();
     for line in text.lines() {
@@ -263,7 +264,14 @@ fn replace_regions(
 }
 
 /// A new nbgrader metadata object, for tests and tools that write source notebooks.
-pub fn nbgrader_metadata(grade_id: &str, grade: bool, solution: bool, locked: bool, points: Option<f64>) -> Value {
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn nbgrader_metadata(
+    grade_id: &str,
+    grade: bool,
+    solution: bool,
+    locked: bool,
+    points: Option<f64>,
+) -> Value {
     let mut nbgrader = Map::new();
     nbgrader.insert("grade".into(), grade.into());
     nbgrader.insert("solution".into(), solution.into());

@@ -17,10 +17,11 @@ use crate::data::cache::{self, DataFile};
 use crate::error::{Error, Result};
 
 /// The environment variable naming a local data folder (laid out as in the module docs).
-pub const DATA_DIR_ENV: &str = crate::env::DATA_DIR;
+pub(crate) const DATA_DIR_ENV: &str = crate::env::DATA_DIR;
 
 /// The warning shown before any benchmark row is shown to a person.
-pub const CONTENT_WARNING: &str = "Content warning: the benchmark sentences below include offensive stereotypes and \
+pub(crate) const CONTENT_WARNING: &str =
+    "Content warning: the benchmark sentences below include offensive stereotypes and \
 slurs, on purpose: they were written to test whether a model prefers them.";
 
 /// One file of a benchmark: where it sits in a data folder, and where it is downloaded from.
@@ -97,7 +98,7 @@ pub(crate) fn left_out(noun: (&str, &str), lines_and_reasons: &[(usize, &str)]) 
 
 /// The local path of `dataset`: `path` itself if it is a file; `path/<relative>` (or `path/<file name>`) if it is a
 /// folder; else `$BIASLAB_DATA_DIR/<relative>`; else the cache, downloaded there first if missing.
-pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = path {
         if path.is_file() {
             return Ok(path.into());
@@ -130,7 +131,7 @@ pub fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// The largest data file [`read_text`] reads whole (the lab's largest, StereoSet's, is about 3 MB).
-pub const MAX_TEXT: u64 = 512 << 20;
+pub(crate) const MAX_TEXT: u64 = 512 << 20;
 
 /// Reads a whole text file, with the error naming it: at most [`MAX_TEXT`] bytes (a device or pipe is read up to
 /// that, never without end), UTF-8 without NUL bytes, a byte-order mark at its start left out.

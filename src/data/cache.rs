@@ -19,11 +19,11 @@ pub struct DataFile {
     pub sha256: Option<&'static str>,
 }
 
-pub use crate::env::{cache_dir, CACHE as CACHE_ENV};
+pub use crate::env::cache_dir;
 
 /// The local path of `file`: in `dir` if given (it must be there), else in the cache, downloaded there first if
 /// missing (not in offline mode, `HF_HUB_OFFLINE=1`). A downloaded file must match its sha256.
-pub fn fetch(file: &DataFile, dir: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn fetch(file: &DataFile, dir: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = dir {
         let path = dir.join(file.name);
         return if path.is_file() {

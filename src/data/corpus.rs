@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use crate::data::benchmark::{self, Dataset};
 use crate::error::{Error, Result};
 
-pub use crate::data::cache::{cache_dir, fetch, sha256_file, DataFile, CACHE_ENV};
+pub(crate) use crate::data::cache::fetch;
+pub use crate::data::cache::{cache_dir, sha256_file, DataFile};
 
 /// The two BOLD Wikipedia files the demo model is trained on (13,399 sentences from the American actors and
 /// actresses pages and the pages of 18 professions).
-pub const BOLD_WIKIPEDIA: [DataFile; 2] = [
+pub(crate) const BOLD_WIKIPEDIA: [DataFile; 2] = [
     DataFile {
         name: "gender_wiki.json",
         url: "https://raw.githubusercontent.com/amazon-science/bold/3ad652c773f5d1e30d5f6f61657ed934d768ecad/wikipedia/gender_wiki.json",
@@ -25,7 +26,7 @@ pub const BOLD_WIKIPEDIA: [DataFile; 2] = [
 ];
 
 /// The BOLD Wikipedia files, located like the other data (`--data`, `$BIASLAB_DATA_DIR`, the cache, a download).
-pub const BOLD_DATASETS: [Dataset; 2] = [
+pub(crate) const BOLD_DATASETS: [Dataset; 2] = [
     Dataset { relative: "bold/wikipedia/gender_wiki.json", file: BOLD_WIKIPEDIA[0] },
     Dataset { relative: "bold/wikipedia/profession_wiki.json", file: BOLD_WIKIPEDIA[1] },
 ];
@@ -45,7 +46,7 @@ pub fn bold_wikipedia(data: Option<&Path>) -> Result<Vec<PathBuf>> {
 
 /// The sentences of a BOLD Wikipedia file (`{group: {entity: [sentence, ...]}}`), groups and entities in sorted
 /// order, each entity's sentences in file order. Blank sentences are left out.
-pub fn bold_wikipedia_sentences(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn bold_wikipedia_sentences(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     let invalid = |reason: String| Error::InvalidData {
         path: path.into(),

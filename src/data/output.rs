@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The file in an output folder that lists what biaslab wrote there (`{"name": "sha256", ...}`).
-pub const MANIFEST: &str = ".biaslab-written.json";
+pub(crate) const MANIFEST: &str = ".biaslab-written.json";
 
 /// A folder biaslab writes into; see the module documentation.
 #[derive(Debug)]

@@ -287,7 +287,7 @@ fn set_source(cell: &mut Value, text: String) {
 }
 
 /// `text` with every evcxr command line (`:dep …`, but not a `::path`) turned into a comment, and whether any was.
-pub fn without_commands(text: &str) -> (String, bool) {
+pub(crate) fn without_commands(text: &str) -> (String, bool) {
     let mut removed = false;
     let lines: Vec<String> = text
         .lines()

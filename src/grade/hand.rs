@@ -22,14 +22,14 @@ use crate::error::{Error, Result};
 use crate::view::display::escape;
 
 /// The columns of a hand-scores file, in order (the page's export and the template have exactly these).
-pub const COLUMNS: [&str; 6] = ["student_id", "assignment", "notebook", "grade_id", "score", "comment"];
+pub(crate) const COLUMNS: [&str; 6] = ["student_id", "assignment", "notebook", "grade_id", "score", "comment"];
 
 /// A written answer's status before it is graded by hand.
-pub const TO_BE_GRADED: &str = "to be graded by hand";
+pub(crate) const TO_BE_GRADED: &str = "to be graded by hand";
 /// A written answer's status once a hand score was imported.
-pub const GRADED: &str = "graded by hand";
+pub(crate) const GRADED: &str = "graded by hand";
 /// A written answer's status when the student wrote nothing (it may still be given a score).
-pub const NOT_ANSWERED: &str = "not answered";
+pub(crate) const NOT_ANSWERED: &str = "not answered";
 
 /// Longest answer kept, in bytes (a longer one is cut, and says so).
 const MAX_ANSWER: usize = 20_000;
@@ -79,13 +79,13 @@ pub fn questions(source_nb: &Value, notebook: &str) -> Vec<WrittenQuestion> {
 }
 
 /// Whether `cell` is a written answer graded by hand (markdown, `grade` and `solution`).
-pub fn is_written_answer(cell: &Value) -> bool {
+pub(crate) fn is_written_answer(cell: &Value) -> bool {
     cell["cell_type"] == "markdown" && flag(cell, "grade") && flag(cell, "solution")
 }
 
 /// The answer a student wrote in a composed markdown answer cell, `None` when nothing was written (the released
 /// stub, or blank).
-pub fn answer_of(cell: &Value) -> Option<String> {
+pub(crate) fn answer_of(cell: &Value) -> Option<String> {
     let text = source(cell);
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed == notebook::MARKDOWN_STUB {
@@ -246,7 +246,7 @@ pub fn apply(result: &mut SubmissionResult, scores: &[HandScore]) {
 }
 
 /// Points of `nb`'s written answers that are not graded yet.
-pub fn pending(nb: &NotebookScore) -> f64 {
+pub(crate) fn pending(nb: &NotebookScore) -> f64 {
     nb.cells.iter().filter(|c| c.manual && c.status != GRADED).map(|c| c.points).sum()
 }
 

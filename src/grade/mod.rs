@@ -279,7 +279,7 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submissi
 }
 
 /// Writes `bytes` to `path` whole or not at all (a temporary file beside it, then a rename).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
@@ -409,12 +409,12 @@ pub struct ExpectedCell {
 pub type Expected = BTreeMap<String, ExpectedCell>;
 
 /// A check named by a comparison rule ([`Compare::validate`]), run here in the grader on one recorded value.
-pub type Validate<'a> = &'a dyn Fn(&str, &Value) -> std::result::Result<(), String>;
+pub(crate) type Validate<'a> = &'a dyn Fn(&str, &Value) -> std::result::Result<(), String>;
 
 /// Scores the graded cells of an executed notebook (nbgrader's rule, then its recorded results against
 /// `expected`); `executed` is `None` when the run left no notebook (stopped at its time limit), with `why` saying
 /// so.
-pub fn score_cells(
+pub(crate) fn score_cells(
     composed: &Composed,
     executed: Option<&Value>,
     why: &str,
@@ -1055,7 +1055,7 @@ fn write_hand_grading(
 const GRADEBOOK: [&str; 2] = ["gradebook.csv", "gradebook.json"];
 
 /// nbgrader's `nbgrader export` columns, in its order.
-pub const CSV_COLUMNS: [&str; 11] = [
+pub(crate) const CSV_COLUMNS: [&str; 11] = [
     "assignment",
     "duedate",
     "timestamp",
@@ -1071,7 +1071,7 @@ pub const CSV_COLUMNS: [&str; 11] = [
 
 /// Writes `gradebook.csv` (nbgrader's export columns; no due dates, names or late penalties are known here) and
 /// `gradebook.json` (every result with its cells).
-pub fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
+pub(crate) fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| Error::Io { path: out.join("gradebook.csv"), source: std::io::Error::other(e) };
     writer.write_record(CSV_COLUMNS).map_err(csv_error)?;

@@ -44,7 +44,7 @@ pub struct Compare {
 }
 
 /// The checks [`Compare::validate`] can name.
-pub const VALIDATORS: [&str; 1] = ["lab02::probe"];
+pub(crate) const VALIDATORS: [&str; 1] = ["lab02::probe"];
 
 impl Compare {
     /// The rule of a source cell: its `metadata.biaslab.compare`, or the default. An unknown field or validator is

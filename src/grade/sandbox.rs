@@ -29,34 +29,34 @@ use serde_json::json;
 use crate::error::{Error, Result};
 
 /// The kernel driver, written next to each run.
-pub const DRIVER: &str = include_str!("driver.py");
+pub(crate) const DRIVER: &str = include_str!("driver.py");
 
 /// The user (and group) the kernel runs as when the grader runs as root: `nobody`.
-pub const UNPRIVILEGED: u32 = 65534;
+pub(crate) const UNPRIVILEGED: u32 = 65534;
 
 /// How much of the driver's and kernel's own output (standard output and error, not the cells' outputs) is kept in
 /// the run's log; the rest is counted and dropped.
-pub const LOG_LIMIT: usize = 4 << 20;
+pub(crate) const LOG_LIMIT: usize = 4 << 20;
 
 /// How much output each cell keeps in a graded run (given to the driver as `BIASLAB_CELL_OUTPUT_LIMIT`): past it,
 /// only the hidden tests' result lines and a cut error are kept, and the cell's `metadata.biaslab.dropped_output`
 /// counts the rest.
-pub const CELL_OUTPUT_LIMIT: u64 = 1 << 20;
+pub(crate) const CELL_OUTPUT_LIMIT: u64 = 1 << 20;
 
 /// The largest file the kernel may write (`RLIMIT_FSIZE`), and the size of its `/tmp`.
-pub const FILE_LIMIT: u64 = 2 << 30;
+pub(crate) const FILE_LIMIT: u64 = 2 << 30;
 
 /// The prepared build of `biaslab` for the notebooks' kernel (`lab/kernel.py --prepare`, run by `lab/setup.sh`),
 /// relative to the crate. Inside the sandbox, evcxr's build folder is mounted at this path below the crate's own
 /// path, and the crate at its own path: cargo's records of a build (dep-info, build-script outputs) name absolute
 /// paths, so only there does a copy of the prepared build, or of the warm-up's, stay up to date, and no kernel
 /// compiles `biaslab` or its dependencies again.
-pub const PREPARED_BUILD: &str = "target/kernel/build";
+pub(crate) const PREPARED_BUILD: &str = "target/kernel/build";
 
 /// What of the `biaslab` crate a kernel sees (read-only, at the crate's own path) and compiles; and the cargo
 /// configuration `lab/kernel.py` writes beside the prepared build (the dependencies' profile: without it, cargo would
 /// find the prepared build's crates compiled with other settings and compile every one again).
-pub const CRATE_ENTRIES: [&str; 5] = ["Cargo.toml", "Cargo.lock", "src", "assets", "target/kernel/.cargo"];
+pub(crate) const CRATE_ENTRIES: [&str; 5] = ["Cargo.toml", "Cargo.lock", "src", "assets", "target/kernel/.cargo"];
 
 /// The compiled state a kernel starts from and writes to. Trusted runs (the warm-up) share one; each untrusted run
 /// gets private copies, so nothing a submission writes reaches another.
@@ -508,7 +508,7 @@ impl Sandbox {
 }
 
 /// [`Sandbox::crate_digest`] of the crate at `crate_dir`.
-pub fn crate_digest(crate_dir: &Path) -> Result<String> {
+pub(crate) fn crate_digest(crate_dir: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
     fn walk(base: &Path, path: &Path, sha: &mut Sha256) -> std::io::Result<()> {
         let meta = std::fs::symlink_metadata(path)?;

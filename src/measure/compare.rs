@@ -17,10 +17,6 @@ use crate::view::display::{self, escape, palette, HtmlTable};
 /// The model the lab uses when `BIASLAB_MODEL` is not set ([`crate::env::DEFAULT_MODEL`]).
 pub const DEFAULT_MODEL: &str = crate::env::DEFAULT_MODEL;
 
-/// The environment variable naming the model of the notebooks and of the CLI's default: a hub id, a local
-/// directory, or `demo` ([`crate::env::MODEL`]).
-pub const MODEL_VARIABLE: &str = crate::env::MODEL;
-
 /// The `k` most probable words for the mask of one text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopK {
@@ -472,7 +468,7 @@ impl FillMask {
 
 /// The words where two texts differ ("man" and "woman" for "This man …" and "This woman …"), or the whole texts
 /// when they differ in more than one place.
-pub fn differing_words(first: &str, second: &str) -> (String, String) {
+pub(crate) fn differing_words(first: &str, second: &str) -> (String, String) {
     let a: Vec<&str> = first.split_whitespace().collect();
     let b: Vec<&str> = second.split_whitespace().collect();
     if a.len() == b.len() {

@@ -42,7 +42,7 @@ pub fn mean(values: &[f64]) -> f64 {
 
 /// The standard deviation with `ddof` degrees of freedom removed, as numpy's `np.std(values, ddof=…)`: 0 for the
 /// population's, 1 for the sample's. NaN when there are no more values than `ddof`.
-pub fn std_dev(values: &[f64], ddof: usize) -> f64 {
+pub(crate) fn std_dev(values: &[f64], ddof: usize) -> f64 {
     if values.len() <= ddof {
         return f64::NAN;
     }
@@ -52,7 +52,7 @@ pub fn std_dev(values: &[f64], ddof: usize) -> f64 {
 
 /// The `q`-quantile (0 ≤ q ≤ 1) of `values` with linear interpolation between order statistics, numpy's default
 /// (`np.quantile(values, q)`). NaN for no values.
-pub fn quantile(values: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -86,7 +86,7 @@ pub fn bootstrap(n: usize, statistic: impl Fn(&[usize]) -> f64, samples: usize, 
 /// patterns whose statistic is at least the observed one: over all 2ⁿ patterns when there are at most `samples` of
 /// them (exact), else over `samples` random patterns, counting the observed one, as (1 + hits) / (1 + samples)
 /// (Phipson & Smyth 2010), so that it is never 0.
-pub fn sign_flip_p(n: usize, statistic: impl Fn(&[f64]) -> f64, samples: usize, seed: u64) -> f64 {
+pub(crate) fn sign_flip_p(n: usize, statistic: impl Fn(&[f64]) -> f64, samples: usize, seed: u64) -> f64 {
     let observed = statistic(&vec![1.0; n]);
     // A floating-point tolerance, so that the observed pattern's own mirror images count as ties.
     let at_least = |value: f64| value >= observed - 1e-12 * observed.abs().max(1.0);
@@ -113,13 +113,13 @@ pub fn sign_flip_p(n: usize, statistic: impl Fn(&[f64]) -> f64, samples: usize, 
 }
 
 /// The z value of a two-sided `level` interval of the standard normal distribution (1.959964 for 0.95).
-pub fn normal_z(level: f64) -> f64 {
+pub(crate) fn normal_z(level: f64) -> f64 {
     inverse_normal_cdf(1.0 - (1.0 - level) / 2.0)
 }
 
 /// The Wilson score interval of a proportion, `successes` out of `n` (Wilson 1927; recommended by Brown, Cai &
 /// DasGupta 2001 over the normal-approximation interval, which fails near 0 and 1). For `n` = 0 it is [0, 1].
-pub fn wilson(successes: usize, n: usize, level: f64) -> Interval {
+pub(crate) fn wilson(successes: usize, n: usize, level: f64) -> Interval {
     if n == 0 {
         return Interval { low: 0.0, high: 1.0, level };
     }
@@ -203,7 +203,7 @@ fn erfc(x: f64) -> f64 {
 /// plus NumPy's pairwise summation (`pairwise_sum` of `numpy/_core/src/umath/loops_utils.h.src`: a plain loop below
 /// 8 values, 8 accumulators up to 128, halves beyond), then divided by the count. NaN for no values (NumPy warns and
 /// returns NaN).
-pub fn numpy_mean(values: &[f64]) -> f64 {
+pub(crate) fn numpy_mean(values: &[f64]) -> f64 {
     (0.0 + pairwise_sum(values)) / values.len() as f64
 }
 
@@ -249,7 +249,7 @@ fn ranks(values: &[f64]) -> Vec<f64> {
 
 /// Spearman's rank correlation (Pearson's correlation of average ranks, as scipy.stats.spearmanr); None with fewer
 /// than 3 pairs or a constant side.
-pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+pub(crate) fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.len() != y.len() || x.len() < 3 {
         return None;
     }

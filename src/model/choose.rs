@@ -12,7 +12,7 @@ pub use crate::model::source::ModelSource;
 
 /// Runs `load` on `model`; when `model` cannot be had because the Hugging Face Hub is out of reach (no network, or
 /// offline mode with the model not cached), says so on standard error and runs it on the demo model instead.
-pub fn or_demo<T>(model: &str, load: impl Fn(&str) -> Result<T>) -> Result<T> {
+pub(crate) fn or_demo<T>(model: &str, load: impl Fn(&str) -> Result<T>) -> Result<T> {
     match load(model) {
         Err(err @ (Error::HubUnreachable { .. } | Error::NotCached { .. })) => {
             eprintln!("note: {model} cannot be had here: {err}");

@@ -12,7 +12,8 @@ use hf_hub::{Cache, CacheRepo, Repo, RepoType};
 
 use crate::error::{Error, Result};
 
-pub use crate::env::{hub_cache_dir, offline_mode, HF_HUB_CACHE, HF_HUB_OFFLINE};
+pub(crate) use crate::env::hub_cache_dir;
+pub use crate::env::{offline_mode, HF_HUB_CACHE, HF_HUB_OFFLINE};
 
 /// Where the model came from and its files on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +150,7 @@ fn is_hub_id(model: &str) -> bool {
 
 /// Finds hub model `id` in the Hugging Face cache only, never on the network: its files, or `None` if any it needs
 /// is not cached.
-pub fn resolve_cached(id: &str) -> Option<ModelFiles> {
+pub(crate) fn resolve_cached(id: &str) -> Option<ModelFiles> {
     let cache = cached_repo(&hub_cache_dir(), id, None);
     Some(ModelFiles {
         source: id.to_string(),

@@ -146,7 +146,7 @@ pub fn mask_batch(
 }
 
 /// Vocabulary logits at a batch's masked positions, (masked, vocab).
-pub fn masked_logits(model: &MaskedLm, batch: &MaskedBatch, dropout: Option<&mut Dropout>) -> Result<Tensor> {
+pub(crate) fn masked_logits(model: &MaskedLm, batch: &MaskedBatch, dropout: Option<&mut Dropout>) -> Result<Tensor> {
     let hidden = model.hidden_states_t(&batch.input_ids, &batch.attention_mask, dropout)?;
     let (rows, len, width) = hidden.dims3()?;
     let at = hidden.reshape((rows * len, width))?.index_select(&batch.positions, 0)?;
@@ -173,7 +173,7 @@ pub struct MaskedTokenAccuracy {
 
 /// Masked-token accuracy on `corpus` with BERT's masking drawn from `seed` (the same seed gives the same masks, so
 /// two models are compared on the same task).
-pub fn masked_token_accuracy(
+pub(crate) fn masked_token_accuracy(
     model: &MaskedLm,
     corpus: &TokenizedCorpus,
     seed: u64,
@@ -251,7 +251,7 @@ pub fn pseudo_perplexity(model: &MaskedLm, corpus: &TokenizedCorpus, batch_size:
 }
 
 /// The order of training sentences for one epoch, shuffled by `rng`.
-pub fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+pub(crate) fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
     order

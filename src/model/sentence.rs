@@ -14,7 +14,7 @@ use crate::model::source::ModelSource;
 use crate::model::{demo, hub};
 
 /// Sentences per padded forward pass when embedding (sentence-transformers' default `batch_size` of `encode`).
-pub const DEFAULT_EMBED_BATCH_SIZE: usize = 32;
+pub(crate) const DEFAULT_EMBED_BATCH_SIZE: usize = 32;
 
 /// The name that [`SentenceEncoder::from_pretrained`] reads as the all-MiniLM-L6-v2 encoder, found by
 /// [`crate::model::demo::find_encoder`].
@@ -155,7 +155,7 @@ impl SentenceEmbedder for FillMask {
 ///
 /// Not normalised: all-MiniLM-L6-v2's `modules.json` ends with a `Normalize` module (unit length), which
 /// sentence-transformers applies, but WEAT uses only cosine similarities, which scaling does not change.
-pub fn mean_pooled(
+pub(crate) fn mean_pooled(
     encoder: &Encoder,
     tokenizer: &Tokenizer,
     pad_id: u32,

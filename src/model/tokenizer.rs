@@ -22,7 +22,7 @@ pub(crate) const FAILED: &str =
     "the tokenizer's files may be incomplete or not this model's: download the model again, or use another model";
 
 /// The mask tokens of the supported families, in the order they are looked for.
-pub const MASK_TOKENS: [&str; 2] = ["[MASK]", "<mask>"];
+pub(crate) const MASK_TOKENS: [&str; 2] = ["[MASK]", "<mask>"];
 
 /// Loads the tokenizer, with truncation and padding switched off (biaslab pads itself and reports texts that are
 /// too long instead of cutting them). `tokenizer_config` (`tokenizer_config.json`) decides lower-casing for a

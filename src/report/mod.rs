@@ -45,7 +45,7 @@ use crate::model::source::ModelSource;
 use crate::view::display::{self, escape};
 
 /// The version of biaslab that wrote a card.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// How many occupations of each side the card names.
 const NAMED_TARGETS: usize = 5;

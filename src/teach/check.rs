@@ -144,7 +144,7 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// What starts each line [`record`] prints; the grader reads these lines, and the student's feedback leaves them out.
-pub const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
+pub(crate) const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
 
 /// Records, for the grader, what the student's code gives in the case `name`: runs `student` (a panic is caught and
 /// recorded as such) and prints one line (after a line break), [`RESULT_PREFIX`] then `{"name": …, "value": …}` (or `"panicked": …`) as

@@ -13,11 +13,8 @@ pub const MAN: &str = "This man works as a [MASK].";
 /// The lab's two sentences: they differ in one word.
 pub const WOMAN: &str = "This woman works as a [MASK].";
 
-/// The question of lab 01's quiz.
-pub const QUESTION: &str = "The two sentences differ in one word, and the model's answers differ. Where is the bias?";
-
 /// The quiz's answers: letter, answer, whether it is right, and why.
-pub const ANSWERS: [(char, &str, bool, &str); 4] = [
+pub(crate) const ANSWERS: [(char, &str, bool, &str); 4] = [
     (
         'a',
         "In the fill-mask code, which ranks the words",

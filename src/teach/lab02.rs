@@ -39,7 +39,8 @@ const PROBE_EXERCISE: &str = "Exercise 1: a probe for race or religion";
 /// The grader's check of exercise 1 (the rule `{"validate": "lab02::probe"}` of its graded cell), run outside the
 /// student's kernel on the probe the hidden tests recorded: the probe passes every case of [`check_probe`]; the
 /// error names the cases it fails.
-pub fn validate_probe(recorded: &serde_json::Value, model: &dyn MaskScorer) -> std::result::Result<(), String> {
+#[cfg_attr(not(unix), allow(dead_code))] // only the grader (unix) uses it
+pub(crate) fn validate_probe(recorded: &serde_json::Value, model: &dyn MaskScorer) -> std::result::Result<(), String> {
     let probe: Probe = serde_json::from_value(recorded.clone()).map_err(|err| format!("not a probe ({err})"))?;
     let report = check_built_probe(&probe, model);
     if report.passed() {
@@ -281,7 +282,7 @@ pub fn metric_score_on(metric_score: impl Fn(&[(f64, f64)]) -> f64, report: &Cro
 }
 
 /// The environment variable naming the second model of the comparison (a hub id, a directory, or `demo`).
-pub const SECOND_MODEL_ENV: &str = crate::env::SECOND_MODEL;
+pub(crate) const SECOND_MODEL_ENV: &str = crate::env::SECOND_MODEL;
 
 /// The second model to compare with `first`: `$BIASLAB_SECOND_MODEL` if set; else distilbert-base-uncased (a
 /// distilled BERT); but when `first` is the offline demo model or the hub is out of reach, the demo model's weaker

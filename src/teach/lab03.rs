@@ -19,9 +19,7 @@ use crate::model::fill_mask::FillMask;
 use crate::teach::check::{self, CheckReport};
 use crate::train::cda::WordPairs;
 use crate::train::finetune::{BaseModel, FinetuneOptions, FinetuneRun};
-use crate::train::mitigate::{
-    self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationReport, MitigationText, Verdict,
-};
+use crate::train::mitigate::{self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationText, Verdict};
 use crate::view::display::{self, escape, HtmlTable};
 
 /// The notebook's settings: CDA on a random sample of 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
@@ -67,7 +65,7 @@ pub fn control_options(options: &MitigateOptions) -> MitigateOptions {
 /// `<model>-<method>-lab03-<8 hex digits of the settings' sha256>`. A finished run there is loaded, not trained
 /// again; other settings get their own folder, so changing [`notebook_options`] (or running `biaslab mitigate`,
 /// which uses the plain default folder) never meets a checkpoint of other settings.
-pub fn checkpoint_dir(base: &BaseModel, options: &MitigateOptions) -> PathBuf {
+pub(crate) fn checkpoint_dir(base: &BaseModel, options: &MitigateOptions) -> PathBuf {
     checkpoint_dir_for(&base.name, options)
 }
 
@@ -253,7 +251,7 @@ pub fn check_augment(augment: impl Fn(&[String], &dyn Fn(&str) -> String) -> Vec
 }
 
 /// The visible check of exercise 3: the student's answer runs and is one of the four verdicts. Whether it is the
-/// right one is a hidden test ([`verdict_agrees`]).
+/// right one is for the hidden tests (they record the answer on copies of the report with other changes).
 pub fn check_verdict(answer: impl Fn() -> Verdict) -> CheckReport {
     let mut report = CheckReport::new("Exercise 3: did we remove bias, or only capability?");
     let given = check::run(&answer);
@@ -272,11 +270,6 @@ pub fn check_verdict(answer: impl Fn() -> Verdict) -> CheckReport {
         },
     );
     report
-}
-
-/// Whether the student's answer is the report's verdict (exercise 3's hidden test).
-pub fn verdict_agrees(answer: impl Fn() -> Verdict, report: &MitigationReport) -> bool {
-    matches!(check::run(answer), Ok(v) if v == report.verdict)
 }
 
 /// One or more models' measures side by side (the "before" and "after" cells of the notebook).

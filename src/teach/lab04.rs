@@ -155,7 +155,7 @@ pub struct Connection {
     pub spearman_interval: Option<Interval>,
 }
 
-pub use crate::measure::stats::spearman;
+use crate::measure::stats::spearman;
 
 /// Puts the data's nPMI gaps (`data`, side A against side B) beside the model's probe (`model`), for every target
 /// of the probe that the data measured and that meets at least one side in some sentence. `toward` names the probe group that matches the data's side A ("female"

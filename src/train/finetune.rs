@@ -52,7 +52,7 @@ use crate::train::adamw;
 /// The weights of a checkpoint.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// AdamW's moments of a checkpoint.
-pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+pub(crate) const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// Where a run stands: its step, losses and settings.
 pub const STATE_FILE: &str = "trainer_state.json";
 /// Present while a checkpoint's files are being swapped in (see [`finetune`]).
@@ -765,7 +765,7 @@ fn recover_interrupted_save(out: &Path) -> Result<()> {
 }
 
 /// Reads a run's state from `out`, if it holds one.
-pub fn read_state(out: &Path) -> Result<Option<TrainerState>> {
+pub(crate) fn read_state(out: &Path) -> Result<Option<TrainerState>> {
     let path = out.join(STATE_FILE);
     if !path.is_file() {
         return Ok(None);

@@ -33,8 +33,6 @@ use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
 use crate::view::chart::{Chart, IntervalBar};
 use crate::view::display::{emit_html_and_text, escape, HtmlTable};
 
-pub use crate::data::corpus::BOLD_DATASETS;
-
 /// How the training text and dropout are prepared before fine-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,9 +75,9 @@ impl Method {
 
 /// Webster et al. 2020's dropout debiasing, as bias-bench (`DropoutTrainer`) sets it for BERT: hidden-state dropout
 /// 0.20 …
-pub const DROPOUT_HIDDEN: f32 = 0.20;
+pub(crate) const DROPOUT_HIDDEN: f32 = 0.20;
 /// … and attention dropout 0.15.
-pub const DROPOUT_ATTENTION: f32 = 0.15;
+pub(crate) const DROPOUT_ATTENTION: f32 = 0.15;
 
 impl fmt::Display for Method {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,7 +137,7 @@ pub struct MitigationText {
 /// Splits `sentences` into training and held-out text (every `held_out_every`-th sentence is held out, as
 /// [`TokenizedCorpus::split`] does, so with 20 the held-out sentences are those the demo head never saw) and
 /// prepares the training part for `method` (`pairs` is the CDA word-pair list).
-pub fn prepare_text(
+pub(crate) fn prepare_text(
     sentences: &[String],
     method: Method,
     pairs: &WordPairs,
@@ -176,7 +174,7 @@ pub fn prepare_text(
 }
 
 /// The fine-tuning settings of `method` on top of `options` (its dropout).
-pub fn options_for(method: Method, options: &FinetuneOptions) -> FinetuneOptions {
+pub(crate) fn options_for(method: Method, options: &FinetuneOptions) -> FinetuneOptions {
     match method.dropout() {
         Some((hidden, attention)) => {
             FinetuneOptions { dropout: Some(hidden), attention_dropout: Some(attention), ..options.clone() }
@@ -794,7 +792,7 @@ fn prepare(
 
 /// The seed of the sample [`mitigation_text`] takes for `max_sentences`: one sample for every method, so that a
 /// control run (`Method::Plain`) starts from the very sentences CDA did.
-pub const SAMPLE_SEED: u64 = 2021;
+pub(crate) const SAMPLE_SEED: u64 = 2021;
 
 /// `keep` of `sentences` drawn at random (seeded), in their original order; all of them when there are no more.
 /// BOLD lists its sentences by domain and by person: its first 2,000 are mostly about American actors (a prefix gave

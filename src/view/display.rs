@@ -8,18 +8,18 @@
 use std::fmt::Write as _;
 
 /// Prints `html` as one rich output of an evcxr cell (the kernel's `EVCXR_BEGIN_CONTENT` protocol).
-pub fn emit_html(html: &str) {
+pub(crate) fn emit_html(html: &str) {
     println!("{}", evcxr_html(html));
 }
 
 /// Prints `html` and a plain-text alternative as one rich output of an evcxr cell: Jupyter shows the HTML, and
 /// tools that read text (nbconvert to text, the grader's feedback) get the text.
-pub fn emit_html_and_text(html: &str, text: &str) {
+pub(crate) fn emit_html_and_text(html: &str, text: &str) {
     println!("{}\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", evcxr_html(html), text.trim_end());
 }
 
 /// `html` wrapped in the evcxr kernel's display markers, as [`emit_html`] prints it.
-pub fn evcxr_html(html: &str) -> String {
+pub(crate) fn evcxr_html(html: &str) -> String {
     format!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT")
 }
 
@@ -46,13 +46,11 @@ pub mod palette {
     pub const FIRST: (u8, u8, u8) = (0x00, 0x72, 0xB2);
     /// Vermillion, `#D55E00`: the second group (the second sentence, "woman").
     pub const SECOND: (u8, u8, u8) = (0xD5, 0x5E, 0x00);
-    /// Grey, for what belongs to neither.
-    pub const NEUTRAL: (u8, u8, u8) = (0x99, 0x99, 0x99);
     /// Bluish green, `#009E73`: a passed check.
-    pub const PASS: (u8, u8, u8) = (0x00, 0x9E, 0x73);
+    pub(crate) const PASS: (u8, u8, u8) = (0x00, 0x9E, 0x73);
 
     /// `#rrggbb` for a colour.
-    pub fn hex((r, g, b): (u8, u8, u8)) -> String {
+    pub(crate) fn hex((r, g, b): (u8, u8, u8)) -> String {
         format!("#{r:02x}{g:02x}{b:02x}")
     }
 }

@@ -61,7 +61,7 @@ use crate::view::display::{self, escape, HtmlTable};
 
 /// How many sentence hashes are kept to count duplicates; past it, duplicates are no longer counted (and the report
 /// says so). 4 million 64-bit hashes take about 64 MB.
-pub const MAX_SENTENCE_HASHES: usize = 4_000_000;
+pub(crate) const MAX_SENTENCE_HASHES: usize = 4_000_000;
 
 /// How many skipped rows are kept with their line numbers (all are counted).
 const KEPT_SKIPPED: usize = 10;
@@ -79,7 +79,6 @@ pub use npmi::*;
 pub use options::*;
 pub use read::*;
 pub use report::*;
-pub use view::*;
 pub use words::*;
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ pub fn measure_files_with(
 }
 
 /// The longest line (or CSV field) measured, in bytes: a longer one is skipped and counted, never held whole.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// Why a row over [`MAX_LINE`] is skipped.
 fn too_long() -> String {

@@ -207,7 +207,7 @@ impl fmt::Display for NpmiGap {
 }
 
 /// [`NpmiGap`]'s table and HTML show every row up to this many rows, and the 20 most skewed words per side past it.
-pub const SHOWN_IN_FULL: usize = 60;
+pub(crate) const SHOWN_IN_FULL: usize = 60;
 
 impl DatasetReport {
     /// The diverging chart of the `n` words most skewed toward each side of the pair ([`NpmiGap::chart`]).

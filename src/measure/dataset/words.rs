@@ -81,7 +81,7 @@ pub fn split_sentences(row: &str) -> Vec<&str> {
 /// "d", "s", the clitic stems "wasn", …, "would", "could", "dont"). DMT also adds the numbers 0–98, which
 /// [`is_stopword`] checks separately.
 #[rustfmt::skip]
-pub const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours", "yourself", "yourselves",
     "he", "him", "his", "himself", "she", "her", "hers", "herself", "it", "its", "itself", "they", "them", "their",
     "theirs", "themselves", "what", "which", "who", "whom", "this", "that", "these", "those", "am", "is", "are",
@@ -97,7 +97,7 @@ pub const STOPWORDS: &[&str] = &[
 ];
 
 /// Is `word` (lower-case) one of [`STOPWORDS`] or a number from 0 to 98 (DMT's `_CLOSED_CLASS`)?
-pub fn is_stopword(word: &str) -> bool {
+pub(crate) fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
         || (word.len() <= 2
             && word.bytes().all(|b| b.is_ascii_digit())

@@ -83,9 +83,9 @@ pub use report::*;
 pub use run::*;
 
 /// The group slot of a template.
-pub const GROUP_SLOT: &str = "[GROUP]";
+pub(crate) const GROUP_SLOT: &str = "[GROUP]";
 /// The mask of a template (the model's own mask token is used in its place).
-pub const MASK_SLOT: &str = "[MASK]";
+pub(crate) const MASK_SLOT: &str = "[MASK]";
 
 /// A named set of terms that can fill a template's group slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

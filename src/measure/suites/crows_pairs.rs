@@ -38,7 +38,7 @@ use crate::view::display::{self, escape, HtmlTable};
 
 /// The CrowS-Pairs data file (`data/crows_pairs_anonymized.csv` of nyu-mll/crows-pairs, pinned to commit
 /// 8aaac11c485473159ec9328a65253a5be9a479dc; 1508 pairs).
-pub const DATASET: Dataset = Dataset {
+pub(crate) const DATASET: Dataset = Dataset {
     relative: "crows-pairs/crows_pairs_anonymized.csv",
     file: DataFile {
         name: "crows_pairs_anonymized.csv",
@@ -330,7 +330,7 @@ pub fn shared_tokens(seq1: &[u32], seq2: &[u32]) -> (Vec<usize>, Vec<usize>) {
 /// The positions of the tokens where two sequences differ (every opcode but `equal`: `replace`, `delete`,
 /// `insert`), in each: `_get_span(seq1, seq2, "diff")` of bias-bench. The two lists may differ in length, and one
 /// may be empty (a pure insertion).
-pub fn modified_tokens(seq1: &[u32], seq2: &[u32]) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn modified_tokens(seq1: &[u32], seq2: &[u32]) -> (Vec<usize>, Vec<usize>) {
     spans(seq1, seq2, false)
 }
 

@@ -11,8 +11,8 @@
 //! `e3559fb669ca4832743b42fee715994c15c7f1af` (see [`effect_size`] and [`p_value`]).
 //!
 //! The embeddings are the mean-pooled last hidden states of any BERT-family encoder ([`SentenceEncoder`]), the
-//! pooling sentence-transformers uses for all-MiniLM-L6-v2 ([`mean_pooled`]); a [`FillMask`] model embeds with its
-//! own encoder, its head unused.
+//! pooling sentence-transformers uses for all-MiniLM-L6-v2 ([`crate::model::sentence::mean_pooled`]); a [`FillMask`]
+//! model embeds with its own encoder, its head unused.
 //!
 //! The built-in tests ([`builtin`], [`builtin_tests`]) are SEAT's own files, kept verbatim in `assets/seat/`
 //! (see its `README.md`: copied from sent-bias `tests/` at the commit above; licence CC BY-NC 4.0).
@@ -38,7 +38,7 @@ pub const DEFAULT_SAMPLES: usize = 100_000;
 
 /// The built-in tests: SEAT's test files (sent-bias `tests/`, commit `e3559fb6`), by their file names. `weatN` are
 /// the word tests of Caliskan et al. (2017), `sent-weatN` SEAT's sentence versions of them.
-pub const BUILTIN: [(&str, &str); 12] = [
+pub(crate) const BUILTIN: [(&str, &str); 12] = [
     ("weat3", include_str!("../../../assets/seat/weat3.jsonl")),
     ("sent-weat3", include_str!("../../../assets/seat/sent-weat3.jsonl")),
     ("weat5", include_str!("../../../assets/seat/weat5.jsonl")),
@@ -212,7 +212,7 @@ pub fn load(path: &Path) -> Result<WeatTest> {
 }
 
 /// The names of the built-in tests, in [`BUILTIN`]'s order.
-pub fn builtin_names() -> Vec<&'static str> {
+pub(crate) fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
@@ -234,9 +234,7 @@ pub fn builtin_tests() -> Result<Vec<WeatTest>> {
 
 // Sentence embeddings: [`crate::model::sentence`] (named here too, where the notebooks and the command line
 // have always found them).
-pub use crate::model::sentence::{
-    mean_pooled, SentenceEmbedder, SentenceEncoder, DEFAULT_EMBED_BATCH_SIZE, MINILM_NAME,
-};
+pub use crate::model::sentence::{SentenceEmbedder, SentenceEncoder, MINILM_NAME};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The statistics (pure functions of embeddings)
@@ -258,15 +256,9 @@ impl Default for Options {
     }
 }
 
-/// The cosine similarity of two vectors, `u·v / sqrt((u·u)(v·v))` as SEAT's `weat.py::cossim` computes it (in
-/// f64 here). NaN when either is zero; the shorter length counts if they differ.
-pub fn cosine(u: &[f32], v: &[f32]) -> f64 {
-    dot(u, v) / (dot(u, u) * dot(v, v)).sqrt()
-}
-
 /// s(w, A, B) = mean_{a ∈ A} cos(w, a) − mean_{b ∈ B} cos(w, b) for each `w` of `targets` (Caliskan et al. 2017;
-/// `weat.py::s_wAB`), with the cosines of [`cosine`] (the dot products as one f64 matrix product). All vectors
-/// must have one size, and A and B at least one vector each.
+/// `weat.py::s_wAB`), with cos(u, v) = `u·v / sqrt((u·u)(v·v))` as `weat.py::cossim` computes it (the dot products as
+/// one f64 matrix product). All vectors must have one size, and A and B at least one vector each.
 pub fn associations<E: AsRef<[f32]>>(targets: &[E], a: &[E], b: &[E]) -> Result<Vec<f64>> {
     let dim = targets.iter().chain(a).chain(b).map(|v| v.as_ref().len()).next().unwrap_or(0);
     if a.is_empty() || b.is_empty() || targets.iter().chain(a).chain(b).any(|v| v.as_ref().len() != dim) {

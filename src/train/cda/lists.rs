@@ -101,7 +101,7 @@ pub(super) const GENDER_PAIRS: &[(&str, &str)] = &[
 /// auxiliaries and some adverbs. Words that can also follow a possessive ("all", "every", "own", "first", "home",
 /// "well", …) are left out on purpose.
 #[rustfmt::skip]
-pub const NOT_AFTER_POSSESSIVE: &[&str] = &[
+pub(crate) const NOT_AFTER_POSSESSIVE: &[&str] = &[
     "a", "about", "across", "after", "again", "against", "ago", "already", "also", "am", "an", "and", "any",
     "anything", "are", "around", "as", "at", "away", "back", "be", "because", "been", "before", "behind", "being",
     "below", "beside", "between", "but", "by", "can", "could", "did", "do", "does", "down", "during", "either",

@@ -94,7 +94,7 @@ mod lists;
 mod swap;
 mod view;
 
-pub use lists::*;
+use lists::*;
 
 /// A two-way list of word pairs (male word first in the built-in list): what [`WordPairs::swap`] replaces.
 #[derive(Debug, Clone, Serialize)]

@@ -174,13 +174,13 @@ pub(super) fn unquote(field: &str) -> String {
 
 /// HurtLex's rows, from `path` (the file, or a data folder laid out as `honest/hurtlex_EN_1.2/hurtlex_EN.tsv`), else
 /// `$BIASLAB_DATA_DIR`, the cache or a download ([`data::locate`]).
-pub fn load_hurtlex(path: Option<&Path>) -> Result<Loaded<HurtLexEntry>> {
+pub(crate) fn load_hurtlex(path: Option<&Path>) -> Result<Loaded<HurtLexEntry>> {
     let path = data::locate(&HURTLEX, path)?;
     parse_hurtlex(&data::read_text(&path)?, &path)
 }
 
 /// What a HurtLex category code stands for (HurtLex's README), e.g. "cds" → "derogatory words".
-pub fn category_description(code: &str) -> Option<&'static str> {
+pub(crate) fn category_description(code: &str) -> Option<&'static str> {
     Some(match code.to_ascii_lowercase().as_str() {
         "ps" => "negative stereotypes, ethnic slurs",
         "rci" => "locations and demonyms",
@@ -213,7 +213,7 @@ pub fn category_description(code: &str) -> Option<&'static str> {
 /// every completion that `unidecode` empties as hurtful — 35 symbol tokens of bert-base-uncased's vocabulary (√,
 /// ∞, ∂, …); (2) an Arabic lemma becomes "ks", which is also a bert-base-uncased token. Here neither is hurtful.
 /// No other token of bert-base-uncased's (or all-MiniLM-L6-v2's) vocabulary is judged differently.
-pub fn strip_accent(text: &str) -> String {
+pub(crate) fn strip_accent(text: &str) -> String {
     if text.is_ascii() {
         return text.to_string();
     }

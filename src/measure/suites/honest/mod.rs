@@ -41,7 +41,7 @@ pub use run::*;
 /// The English templates of the binary-gender set (`resources/binary/en_template.tsv` of MilaNLProc/honest at
 /// commit 6efc7817cbeb36e61bba51a34bbce13ecc8af69f; 810 rows, 724 distinct templates): female and male identity
 /// terms.
-pub const TEMPLATES_BINARY: Dataset = Dataset {
+pub(crate) const TEMPLATES_BINARY: Dataset = Dataset {
     relative: "honest/en_template_binary.tsv",
     file: DataFile {
         name: "en_template_binary.tsv",
@@ -53,7 +53,7 @@ pub const TEMPLATES_BINARY: Dataset = Dataset {
 /// The English templates of the queer / non-queer set (`resources/queer_nonqueer/en_template.tsv`, same commit;
 /// 705 rows, all distinct), from Nozza, Bianchi, Lauscher & Hovy 2022, "Measuring Harmful Sentence Completion in
 /// Language Models for LGBTQIA+ Individuals" (LT-EDI).
-pub const TEMPLATES_QUEER_NONQUEER: Dataset = Dataset {
+pub(crate) const TEMPLATES_QUEER_NONQUEER: Dataset = Dataset {
     relative: "honest/en_template_queer_nonqueer.tsv",
     file: DataFile {
         name: "en_template_queer_nonqueer.tsv",
@@ -65,7 +65,7 @@ pub const TEMPLATES_QUEER_NONQUEER: Dataset = Dataset {
 /// HurtLex EN 1.2 (`lexica/EN/1.2/hurtlex_EN.tsv` of MilaNLProc/hurtlex at commit
 /// f80012db58c3ca10b9cba7ceb6d5da860122e5b1; 8,228 rows, 3,360 "conservative"), the lexicon `honest.py`
 /// downloads. Licence CC BY-NC-SA 4.0 (non-commercial).
-pub const HURTLEX: Dataset = Dataset {
+pub(crate) const HURTLEX: Dataset = Dataset {
     relative: "honest/hurtlex_EN_1.2/hurtlex_EN.tsv",
     file: DataFile {
         name: "hurtlex_EN.tsv",
