@@ -76,10 +76,11 @@ CARGO_SET_PREFIXES = ("CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "CARGO_BIN_E
 # Cargo configuration for every build folder under target/kernel/ (evcxr runs cargo in its build folder, and cargo
 # reads `.cargo/config.toml` from that folder and each one above it; evcxr writes its own into the build folder
 # itself, so this one is a level up, in target/kernel/; the grader's sandbox shows it at the same place): the
-# notebook's dependencies, biaslab and all it uses, are compiled without debug assertions or overflow checks. evcxr's profile turns both on for every crate, and in candle's and gemm's loops (with the standard
-# library's checks inlined into them) they cost about half as much CPU time again: lab 03's measurement on the demo
-# model took 105 s of CPU with them and 70 s without (opt-level 2 both, bench's measure of lab 03's options). The
-# notebook's own code (evcxr's crate, the one workspace member) keeps both, as plain evcxr compiles it.
+# notebook's dependencies, biaslab and all it uses, are compiled without debug assertions or overflow checks.
+# evcxr's profile turns both on for every crate, and in candle's and gemm's loops (with the standard library's checks
+# inlined into them) they cost about half as much CPU time again: lab 03's measurement cell on the demo model
+# (examples/measure_bench.rs built with the kernel's profile, opt-level 2) took 105 s of CPU with them and 70 s
+# without. The notebook's own code (evcxr's crate, the one workspace member) keeps both, as plain evcxr compiles it.
 CARGO_CONFIG = """# Written by lab/kernel.py: the notebook's dependencies without debug assertions or overflow checks.
 [profile.dev.package."*"]
 debug-assertions = false
