@@ -24,7 +24,9 @@ fn offline_env(cache: &std::path::Path) -> Vec<(String, String)> {
 
 fn biaslab(args: &[&str], env: &[(String, String)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_biaslab"));
-    command.args(args).env_remove("BIASLAB_MODEL");
+    // The encoder's folder comes from `env` alone (offline_env names it; a test may leave it out), never from the
+    // shell that runs the tests.
+    command.args(args).env_remove("BIASLAB_MODEL").env_remove("BIASLAB_MINILM_DIR");
     for (key, value) in env {
         command.env(key, value);
     }
