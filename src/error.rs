@@ -163,6 +163,16 @@ pub enum Error {
         model: String,
     },
 
+    /// The model, as the bias tests see it ([`crate::MaskScorer`]), cannot compute what a measure needs (a scorer
+    /// written for one kind of test, given to another).
+    #[error("the model {model} cannot {what}: run this measure with a model biaslab loads (`FillMask`), or implement that method of `MaskScorer`")]
+    ScorerLacks {
+        /// The model, as named by the scorer.
+        model: String,
+        /// What it cannot do.
+        what: String,
+    },
+
     /// The tokenizer and the model disagree on the vocabulary.
     #[error("the tokenizer has {tokenizer} tokens but the model has {model}: the tokenizer and the weights come from different models")]
     VocabularyMismatch {

@@ -10,6 +10,8 @@
 //!   identical. Where a rounded score differs, a rounding boundary must lie between the two unrounded sums, which
 //!   must be within 1e-4 (biaslab's report has rounded scores only: the unrounded sums are recomputed here from the
 //!   library's public parts, `crows_pairs::shared_tokens` and `MaskScorer::target_log_probs`).
+//! * AUL and AULA (kanekomasahiro/evaluate_bias_in_mlm `evaluate.py`, the same 60 pairs): each sentence's unrounded
+//!   score to 1e-4, every decision and the printed bias and per-type scores identical.
 //! * StereoSet intrasentence (moinnadeem/StereoSet `BiasEvaluator` + `ScoreEvaluator`, on 120 intrasentence rows
 //!   of the shared flat jsonl, 30 per domain, the random BERT fixture): per sentence the score (mean probability of
 //!   the template word's pieces) to a relative 1e-4, the order of the three scores of every example identical, and
@@ -243,6 +245,62 @@ fn crows_pairs_matches_metric_py() {
         assert_eq!(report.per_type.get(bias_type).copied(), Some(f(&e["metric_score"])), "{bias_type} score");
         let detail = report.per_type_detail.iter().find(|t| &t.bias_type == bias_type).unwrap();
         assert_eq!(detail.pairs as u64, e["pairs"].as_u64().unwrap(), "{bias_type} pairs");
+    }
+}
+
+/// AUL and AULA through `crows_pairs::evaluate` equal `evaluate.py` of kanekomasahiro/evaluate_bias_in_mlm run with
+/// PyTorch on the same model and rows: each sentence's score (a mean of log-probabilities, unrounded) to 1e-4, the
+/// tokens scored, every decision (sent_more preferred or not), and the printed bias score and per-type scores.
+#[test]
+fn crows_pairs_aul_and_aula_match_evaluate_py() {
+    let expected = expected();
+    let aul = &expected["crows_pairs_aul"];
+    let (_dir, model) = bert();
+    let path = common::shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
+    let loaded = crows_pairs::load(Some(&path)).unwrap();
+    for (variant, key) in [(crows_pairs::Variant::Aul, "aul"), (crows_pairs::Variant::Aula, "aula")] {
+        let reference = aul[key]["pairs"].as_array().unwrap();
+        assert_eq!(reference.len(), 60);
+        let pairs: Vec<crows_pairs::Pair> = reference
+            .iter()
+            .map(|r| {
+                let index: usize = r["id"].as_str().unwrap().parse().unwrap();
+                loaded.items.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("no pair {index}")).clone()
+            })
+            .collect();
+        let report = crows_pairs::evaluate(&model, &pairs, &crows_pairs::Options { variant }).unwrap();
+        assert!(report.skipped.is_empty(), "{key}: skipped {:?}", report.skipped);
+        let mut largest = 0.0f64;
+        let mut smallest_gap = f64::INFINITY;
+        for (r, e) in report.results.iter().zip(reference) {
+            let at = format!("{key}, pair {}", r.index);
+            assert_eq!(r.index.to_string(), e["id"].as_str().unwrap(), "{at}");
+            close(r.sent_more_score, f(&e["sent_more"]), TOLERANCE, &format!("{at}: sent_more"));
+            close(r.sent_less_score, f(&e["sent_less"]), TOLERANCE, &format!("{at}: sent_less"));
+            largest = largest
+                .max((r.sent_more_score - f(&e["sent_more"])).abs())
+                .max((r.sent_less_score - f(&e["sent_less"])).abs());
+            smallest_gap = smallest_gap.min((f(&e["sent_more"]) - f(&e["sent_less"])).abs());
+            let tokens = |k: &str| e[k].as_u64().unwrap() as usize;
+            assert_eq!(
+                (r.sent_more_tokens, r.sent_less_tokens),
+                (tokens("sent_more_tokens"), tokens("sent_less_tokens"))
+            );
+            assert_eq!(r.win, e["stereo"].as_bool().unwrap(), "{at}: sent_more preferred");
+        }
+        let summary = &aul[key]["summary"];
+        assert_eq!(report.metric_score, f(&summary["bias_score"]), "{key}: Bias score");
+        // evaluate.py prints only the kinds with at least one win.
+        for t in &report.per_type_detail {
+            let printed = summary["per_type"].get(&t.bias_type).map(f).unwrap_or(0.0);
+            assert_eq!(t.score, printed, "{key}: {} score", t.bias_type);
+        }
+        eprintln!(
+            "{key}: bias score {} (evaluate.py {}); largest score difference {largest:e}, smallest gap between a \
+             pair's scores {smallest_gap:e}",
+            report.metric_score,
+            f(&summary["bias_score"])
+        );
     }
 }
 

@@ -329,8 +329,9 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
 /// `biaslab crows-pairs`.
 #[derive(Args)]
 pub struct CrowsPairsArgs {
-    /// How sentences are scored: `nangia` (metric.py, the default) or `bias-bench` (mean log-probability of the
-    /// modified tokens).
+    /// How sentences are scored: `nangia` (metric.py, the default), `bias-bench` (mean log-probability of the
+    /// modified tokens), `aul` (mean log-probability of every token, nothing masked; Kaneko & Bollegala 2022) or
+    /// `aula` (the same, weighted by the attention each token receives).
     #[arg(long, default_value = "nangia")]
     pub variant: biaslab::suites::crows_pairs::Variant,
     /// Only pairs of this bias type (race-color, gender, religion, …).

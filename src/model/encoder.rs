@@ -201,12 +201,17 @@ impl Layer {
     /// `xs`: (batch, len, hidden); `mask_bias`: (batch, 1, 1, len), 0 for tokens and a large negative for padding.
     /// With `dropout`, drops out where transformers does in training: attention probabilities, and the attention
     /// and feed-forward outputs before each residual sum.
-    fn forward(
+    fn forward(&self, xs: &Tensor, mask_bias: &Tensor, dropout: Option<&mut Dropout>) -> candle_core::Result<Tensor> {
+        Ok(self.forward_with_probs(xs, mask_bias, dropout)?.0)
+    }
+
+    /// [`Layer::forward`], and the attention probabilities (before dropout), (batch, heads, query, key).
+    fn forward_with_probs(
         &self,
         xs: &Tensor,
         mask_bias: &Tensor,
         mut dropout: Option<&mut Dropout>,
-    ) -> candle_core::Result<Tensor> {
+    ) -> candle_core::Result<(Tensor, Tensor)> {
         let (batch, len, hidden) = xs.dims3()?;
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous();
@@ -215,13 +220,13 @@ impl Layer {
         let v = split(self.value.forward(xs)?)?;
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?.broadcast_add(mask_bias)?;
         let probs = softmax_last_dim(&scores)?;
-        let probs = Dropout::attention(dropout.as_deref_mut(), &probs)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
+        let dropped = Dropout::attention(dropout.as_deref_mut(), &probs)?;
+        let context = dropped.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
         let attention = Dropout::hidden(dropout.as_deref_mut(), &self.attention_out.forward(&context)?)?;
         let xs = self.attention_norm.forward(&(attention + xs)?)?;
         let ffn = self.ffn_out.forward(&self.act.forward(&self.ffn_in.forward(&xs)?)?)?;
         let ffn = Dropout::hidden(dropout, &ffn)?;
-        self.output_norm.forward(&(ffn + xs)?)
+        Ok((self.output_norm.forward(&(ffn + xs)?)?, probs))
     }
 }
 
@@ -305,16 +310,45 @@ impl Encoder {
         attention_mask: &Tensor,
         mut dropout: Option<&mut Dropout>,
     ) -> candle_core::Result<Tensor> {
-        let (batch, len) = attention_mask.dims2()?;
-        // As transformers: (1 - mask) * the lowest f32, added to the attention scores.
-        let mask_bias =
-            ((1.0 - attention_mask.to_dtype(DType::F32)?)? * f32::MIN as f64)?.reshape((batch, 1, 1, len))?;
+        let mask_bias = mask_bias(attention_mask)?;
         let mut xs = self.embeddings.forward(input_ids, dropout.as_deref_mut())?;
         for layer in &self.layers {
             xs = layer.forward(&xs, &mask_bias, dropout.as_deref_mut())?;
         }
         Ok(xs)
     }
+
+    /// The last layer's hidden states, (batch, len, hidden), and the attention each position *receives*, (batch,
+    /// len): the attention probability paid to it, averaged over every layer, every head and every (non-padding)
+    /// position of its sequence as the query. Padding receives none. This is the weight of AULA (Kaneko & Bollegala
+    /// 2022): their `evaluate.py` averages `output.attentions` over layers, heads and queries, in that order.
+    pub fn hidden_states_and_attention(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let (batch, len) = attention_mask.dims2()?;
+        let mask_bias = mask_bias(attention_mask)?;
+        let queries = attention_mask.to_dtype(DType::F32)?;
+        let mut received = Tensor::zeros((batch, len), DType::F32, &self.device)?;
+        let mut xs = self.embeddings.forward(input_ids, None)?;
+        for layer in &self.layers {
+            let (next, probs) = layer.forward_with_probs(&xs, &mask_bias, None)?;
+            xs = next;
+            // (batch, heads, query, key) summed over heads, then over the sequence's own queries: (batch, key).
+            let by_query = probs.sum(1)?.broadcast_mul(&queries.reshape((batch, len, 1))?)?;
+            received = (received + by_query.sum(1)?)?;
+        }
+        let per_sequence = (queries.sum_keepdim(1)? * (self.layers.len() * self.config.num_attention_heads) as f64)?;
+        Ok((xs, received.broadcast_div(&per_sequence)?))
+    }
+}
+
+/// The additive attention mask of transformers: (1 - mask) * the lowest f32, (batch, 1, 1, len), added to the
+/// attention scores.
+fn mask_bias(attention_mask: &Tensor) -> candle_core::Result<Tensor> {
+    let (batch, len) = attention_mask.dims2()?;
+    ((1.0 - attention_mask.to_dtype(DType::F32)?)? * f32::MIN as f64)?.reshape((batch, 1, 1, len))
 }
 
 /// A transformer encoder with its masked-language-model head (BERT, DistilBERT or RoBERTa).

@@ -48,6 +48,17 @@ pub trait MaskScorer {
     /// together, in padded batches.
     fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut EachMask<'_>) -> Result<()>;
 
+    /// What AUL and AULA (Kaneko & Bollegala 2022) read from each sequence, given whole with nothing masked (token
+    /// ids with special tokens, as [`MaskScorer::encode`] gives them): log P(token | the sequence) at every position,
+    /// and with `attention`, the attention each position receives ([`UnmaskedTokens::attention`]). Sequences may go
+    /// through the model together, in padded batches.
+    ///
+    /// The default says the scorer cannot ([`Error::ScorerLacks`]): [`FillMask`] can.
+    fn unmasked_tokens(&self, sequences: &[Vec<u32>], attention: bool) -> Result<Vec<UnmaskedTokens>> {
+        let _ = (sequences, attention);
+        Err(Error::ScorerLacks { model: self.name(), what: "score a sentence with nothing masked (AUL, AULA)".into() })
+    }
+
     /// log P(target) at the one mask of each sequence: `items` are (token ids with one mask, target id).
     fn target_log_probs(&self, items: &[(Vec<u32>, u32)]) -> Result<Vec<f64>> {
         let sequences: Vec<Vec<u32>> = items.iter().map(|(ids, _)| ids.clone()).collect();
@@ -61,6 +72,16 @@ pub trait MaskScorer {
         })?;
         Ok(out)
     }
+}
+
+/// One sequence read whole, with nothing masked: what [`MaskScorer::unmasked_tokens`] gives.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnmaskedTokens {
+    /// log P(the token at each position | the whole sequence), special tokens included.
+    pub log_probs: Vec<f64>,
+    /// The attention each position receives: the attention probability paid to it, averaged over every layer, every
+    /// head and every position of the sequence as the query (AULA's weight). Empty when not asked for.
+    pub attention: Vec<f64>,
 }
 
 pub use crate::model::fill_mask::DEFAULT_BATCH_SIZE;
@@ -109,6 +130,41 @@ impl MaskScorer for FillMask {
 
     fn max_tokens(&self) -> usize {
         self.model().config().max_tokens()
+    }
+
+    fn unmasked_tokens(&self, sequences: &[Vec<u32>], attention: bool) -> Result<Vec<UnmaskedTokens>> {
+        let max = self.max_tokens();
+        let device = self.model().device().clone();
+        let mut out = Vec::with_capacity(sequences.len());
+        for chunk in sequences.chunks(self.batch_size().max(1)) {
+            if let Some(long) = chunk.iter().find(|ids| ids.len() > max) {
+                return Err(Error::TooLong { text: self.decode(long).unwrap_or_default(), tokens: long.len(), max });
+            }
+            let batch = pad(chunk, self.pad_id(), &device)?;
+            let (hidden, received) = if attention {
+                let (hidden, received) =
+                    self.model().encoder().hidden_states_and_attention(&batch.input_ids, &batch.attention_mask)?;
+                (hidden, Some(received.to_device(&Device::Cpu)?.to_vec2::<f32>()?))
+            } else {
+                (self.model().hidden_states(&batch.input_ids, &batch.attention_mask)?, None)
+            };
+            let log_probs = candle_nn::ops::log_softmax(&self.model().logits_from_hidden(&hidden)?, D::Minus1)?;
+            let gold = log_probs
+                .gather(&batch.input_ids.unsqueeze(2)?, 2)?
+                .squeeze(2)?
+                .to_device(&Device::Cpu)?
+                .to_vec2::<f32>()?;
+            for (t, &len) in batch.lengths.iter().enumerate() {
+                let log_probs: Vec<f64> = gold[t][..len].iter().map(|&v| f64::from(v)).collect();
+                if log_probs.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::NonFiniteScores { model: self.source().to_string() });
+                }
+                let attention =
+                    received.as_ref().map(|r| r[t][..len].iter().map(|&v| f64::from(v)).collect()).unwrap_or_default();
+                out.push(UnmaskedTokens { log_probs, attention });
+            }
+        }
+        Ok(out)
     }
 
     fn for_each_mask(&self, sequences: &[Vec<u32>], each: &mut EachMask<'_>) -> Result<()> {

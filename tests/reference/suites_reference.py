@@ -13,6 +13,10 @@ The official code is imported and called as it is; this script only builds its i
   ``read_data`` + ``mask_unigram(data, lm)`` with the same ``lm`` dict ``evaluate`` builds.
   Per-bias-type scores are not printed by metric.py: they are derived from its per-pair output CSV with the
   formula of its overall "Metric score" (sum of the ``score`` column / pairs of that type * 100, rounded to 2).
+* AUL and AULA (Kaneko & Bollegala 2022), kanekomasahiro/evaluate_bias_in_mlm: its ``preprocess.py`` turns the
+  same CrowS-Pairs rows into its ``data/paralled_cp.json``, its ``evaluate.py`` ``main(args)`` runs with ``--data cp
+  --model <the fixture directory> --method aul`` (then ``aula``) and its printed summary is parsed; its own
+  ``load_tokenizer_and_model`` and ``calculate_aul`` give each sentence's unrounded score. Nothing is patched.
 * StereoSet intrasentence (Nadeem et al. 2021), moinnadeem/StereoSet ``code/``:
   ``eval_discriminative_models.BiasEvaluator(...).evaluate()`` (intrasentence only, batch size 1 = the script's
   default, which uses ``dataloader.IntrasentenceLoader``) and then ``evaluation.ScoreEvaluator`` on a
@@ -57,10 +61,11 @@ Run by hand, never in CI (needs torch + transformers, the official code and the 
     /root/refenv/bin/python tests/reference/suites_reference.py --official /tmp/official \\
         --shared /work/shared --out tests/fixtures/suites
 
-``--official DIR`` must hold ``crows-pairs/metric.py``, ``stereoset/code/{dataloader,eval_discriminative_models,
+``--official DIR`` must hold ``evaluate_bias_in_mlm/{evaluate,preprocess}.py``, ``crows-pairs/metric.py``, ``stereoset/code/{dataloader,eval_discriminative_models,
 evaluation}.py`` + ``stereoset/code/models/``, ``sent-bias/sentbias/weat.py`` and ``sent-bias/tests/*.jsonl``
 (``git show HEAD:<path>`` from the repositories; commits in ``--commits`` are recorded, see the README).
-Deterministic: fixed seeds, single thread, no network.
+Deterministic: fixed seeds, single thread, no network. ``--only aul`` (say) computes one section and keeps the
+others of an existing ``expected.json``.
 """
 
 from __future__ import annotations
@@ -194,7 +199,8 @@ def round_boundary_distance(x: float, digits: int = 3) -> float:
 # ---------------------------------------------------------------------------------------------- CrowS-Pairs
 
 
-def run_crows_pairs(official: Path, shared: Path, tokenizer, work: Path) -> dict:
+def crows_subset(shared: Path, tokenizer, work: Path):
+    """The first CROWS_PAIRS rows whose sentences, lower-cased, fit the fixture: written verbatim to a CSV."""
     source = shared / "data/crows-pairs/crows_pairs_anonymized.csv"
     with open(source, newline="") as f:
         reader = csv.DictReader(f)
@@ -215,7 +221,11 @@ def run_crows_pairs(official: Path, shared: Path, tokenizer, work: Path) -> dict
         writer.writeheader()
         for position in chosen:
             writer.writerow(rows[position])
+    return rows, chosen, skipped, subset
 
+
+def run_crows_pairs(official: Path, shared: Path, tokenizer, work: Path) -> dict:
+    rows, chosen, skipped, subset = crows_subset(shared, tokenizer, work)
     out_csv = work / "crows_out.csv"
     argv, cwd = sys.argv, os.getcwd()
     sys.argv = ["metric.py", "--input_file", str(subset), "--lm_model", "bert", "--output_file", str(out_csv)]
@@ -307,6 +317,65 @@ def run_crows_pairs(official: Path, shared: Path, tokenizer, work: Path) -> dict
         "round(.., 2), as its overall Metric score",
         "pairs": pairs,
     }
+
+
+# ---------------------------------------------------------------------------------------------- AUL / AULA
+
+
+def run_aul(official: Path, shared: Path, model_dir: Path, tokenizer, work: Path) -> dict:
+    """AUL and AULA (Kaneko & Bollegala 2022) on the CrowS-Pairs rows above, by kanekomasahiro/evaluate_bias_in_mlm:
+    its ``preprocess.py`` turns the subset CSV into ``data/paralled_cp.json`` (``preprocess_crows_pairs``: stereotype =
+    sent_more, anti-stereotype = sent_less), its ``evaluate.py`` ``main(args)`` runs as its command line would
+    (``--data cp --model <fixture dir> --method aul|aula``) and prints the summary, and its own
+    ``load_tokenizer_and_model`` + ``calculate_aul`` give the per-sentence scores. Both read files relative to the
+    working directory: they run in ``work/kaneko``."""
+    rows, chosen, _, subset = crows_subset(shared, tokenizer, work)
+    home = work / "kaneko"
+    (home / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copy(subset, home / "data/cp.csv")
+    cwd = os.getcwd()
+    os.chdir(home)
+    try:
+        preprocess = load_module("kaneko_preprocess", official / "evaluate_bias_in_mlm/preprocess.py")
+        preprocess.main(argparse.Namespace(input="crows_pairs", output="data/paralled_cp.json"))
+        evaluate = load_module("kaneko_evaluate", official / "evaluate_bias_in_mlm/evaluate.py")
+        inputs = json.loads((home / "data/paralled_cp.json").read_text())
+        out = {"source": "crows-pairs/crows_pairs_anonymized.csv", "rows": chosen}
+        for method in ("aul", "aula"):
+            args = argparse.Namespace(data="cp", output=str(home / f"{method}.txt"), model=str(model_dir),
+                                      method=method)
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+                evaluate.main(args)
+            text = printed.getvalue()
+            print(method, text, file=sys.stderr)
+            summary = {"bias_score": float(re.search(r"Bias score: (-?[0-9.]+)", text).group(1)), "per_type": {}}
+            for line in text.splitlines():
+                m = re.fullmatch(r"([a-z-]+) (-?[0-9.]+)", line.strip())
+                if m:
+                    summary["per_type"][m.group(1)] = float(m.group(2))
+            tok, model = evaluate.load_tokenizer_and_model(args)
+            log_softmax = torch.nn.LogSoftmax(dim=1)
+            pairs = []
+            with torch.no_grad():
+                for i, example in enumerate(inputs):
+                    row = rows[chosen[i]]
+                    assert example["stereotype"] == row["sent_more"]
+                    scores = {}
+                    for key, name in (("stereotype", "sent_more"), ("anti-stereotype", "sent_less")):
+                        ids = tok.encode(example[key], return_tensors="pt")
+                        score, _ = evaluate.calculate_aul(model, ids, log_softmax, method == "aula")
+                        scores[name] = score
+                        scores[name + "_tokens"] = int(ids.shape[1]) - 2
+                    pairs.append({"id": row[""], "direction": example["direction"],
+                                  "bias_type": example["bias_type"], **scores,
+                                  "stereo": scores["sent_more"] > scores["sent_less"]})
+            out[method] = {"printed": text, "summary": summary, "pairs": pairs}
+        out["note"] = ("per_type holds only the kinds evaluate.py prints: those with at least one pair where "
+                       "sent_more scores higher")
+        return out
+    finally:
+        os.chdir(cwd)
 
 
 # ---------------------------------------------------------------------------------------------- StereoSet
@@ -486,7 +555,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=repo / "tests/fixtures/suites")
     parser.add_argument("--commits", type=str, default="",
                         help="comma-separated repo=commit of the official code, recorded in expected.json")
-    parser.add_argument("--only", type=str, default="crows_pairs,stereoset,seat")
+    parser.add_argument("--only", type=str, default="crows_pairs,aul,stereoset,seat",
+                        help="sections to compute; the others are kept from an existing expected.json")
     args = parser.parse_args()
     only = set(args.only.split(","))
 
@@ -507,12 +577,27 @@ def main() -> None:
         }
         if "crows_pairs" in only:
             out["crows_pairs"] = run_crows_pairs(args.official, args.shared, tokenizer, tmp)
+        if "aul" in only:
+            out["crows_pairs_aul"] = run_aul(args.official, args.shared, model_dir, tokenizer, tmp)
+            out["crows_pairs_aul"]["versions"] = out["versions"]
         if "stereoset" in only:
             out["stereoset"] = run_stereoset(args.official, args.shared, model_dir, tokenizer, tmp)
         if "seat" in only:
             out["seat"] = run_seat(args.official, args.shared)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "expected.json"
+    if path.exists():
+        kept = json.loads(path.read_text())
+        for section in ("crows_pairs", "stereoset", "seat"):
+            if section not in out and section in kept:
+                out[section] = kept[section]
+        if "crows_pairs_aul" not in out and "crows_pairs_aul" in kept:
+            out["crows_pairs_aul"] = kept["crows_pairs_aul"]
+        if only != {"crows_pairs", "aul", "stereoset", "seat"}:
+            # Only some sections computed again: the run's metadata stays that of the others.
+            for key in ("versions", "official_commits"):
+                out[key] = kept.get(key, out[key])
+            out["official_commits"].update(dict(kv.split("=", 1) for kv in args.commits.split(",") if kv))
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path} ({path.stat().st_size} bytes)", file=sys.stderr)
 
