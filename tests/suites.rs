@@ -56,6 +56,26 @@ const RUNS: &[Run] = &[
         CROWS_KEEP,
     ),
     (
+        "crows-pairs-aul-first-300",
+        &["crows-pairs", "--model", "demo", "--data", "{data}", "--limit", "300", "--variant", "aul", "--json"],
+        CROWS_KEEP,
+    ),
+    (
+        "crows-pairs-aula-first-300",
+        &["crows-pairs", "--model", "demo", "--data", "{data}", "--limit", "300", "--variant", "aula", "--json"],
+        CROWS_KEEP,
+    ),
+    (
+        "probe-race-by-gender",
+        &["probe", "--model", "demo", "--groups", "race", "--by", "gender", "--json"],
+        &["/reference", "/combinations"],
+    ),
+    (
+        "probe-queer-nonqueer",
+        &["probe", "--model", "demo", "--groups", "queer-nonqueer", "--json"],
+        &["/groups", "/gap", "/gap_interval", "/p_value", "/per_target/0", "/per_target/111"],
+    ),
+    (
         "stereoset",
         &["stereoset", "--model", "demo", "--data", "{data}", "--json"],
         &["/examples", "/overall", "/per_domain", "/skipped"],

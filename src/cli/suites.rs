@@ -254,9 +254,17 @@ pub fn run_suite<R: Serialize + std::fmt::Display>(
 /// `biaslab probe`.
 #[derive(Args)]
 pub struct ProbeArgs {
-    /// The built-in group set: gender, race, religion or age.
+    /// The built-in group set: gender, race, religion, age or queer-nonqueer (HONEST's identity terms).
     #[arg(long, default_value = "gender")]
     pub groups: String,
+    /// Cross the group set (race, religion or age) with gender: every combination ("black female") is compared with
+    /// `--reference`, with its interaction (what neither attribute alone explains). Only `gender` is accepted.
+    #[arg(long)]
+    pub by: Option<String>,
+    /// The reference combination of `--by`, as "<descriptor> <male|female>" (default: white, christian or young,
+    /// and male).
+    #[arg(long)]
+    pub reference: Option<String>,
     /// Group A (default: the set's first group: male, black, christian, young).
     #[arg(long)]
     pub a: Option<String>,
@@ -292,9 +300,12 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
         "race" => groups::race(),
         "religion" => groups::religion(),
         "age" => groups::age(),
+        "queer-nonqueer" | "queer_nonqueer" | "queer" => groups::queer_nonqueer(),
         other => {
             return Err(biaslab::Error::InvalidArgument {
-                reason: format!("{other:?} is not a built-in group set: use gender, race, religion or age"),
+                reason: format!(
+                    "{other:?} is not a built-in group set: use gender, race, religion, age or queer-nonqueer"
+                ),
             })
         }
     };
@@ -317,13 +328,63 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
     let name = |given: &Option<String>, index: usize| {
         given.clone().or_else(|| group_set.get(index).map(|g| g.name.clone())).unwrap_or_default()
     };
+    let options =
+        ProbeOptions { samples: args.samples, seed: args.seed, normalise: args.normalise, ..ProbeOptions::default() };
+    if let Some(by) = &args.by {
+        return intersectional_probe(&args, by, template_list, target_list, &options);
+    }
     let (a, b) = (name(&args.a, 0), name(&args.b, 1));
     let probe = Probe { templates: template_list, groups: group_set.clone(), targets: target_list };
     let model = args.model.load()?;
-    let options =
-        ProbeOptions { samples: args.samples, seed: args.seed, normalise: args.normalise, ..ProbeOptions::default() };
     let evaluate = |bar: &ProgressBar| probe::evaluate_with(&model, &probe, &a, &b, &options, bar);
     run_suite(probe.templates.len(), "templates", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
+}
+
+/// `biaslab probe --groups SET --by gender`: every descriptor of SET crossed with gender, against a reference.
+fn intersectional_probe(
+    args: &ProbeArgs,
+    by: &str,
+    templates: Vec<String>,
+    targets: Vec<String>,
+    options: &biaslab::probe::ProbeOptions,
+) -> biaslab::Result<()> {
+    use biaslab::probe::{self, groups};
+    let invalid = |reason: String| biaslab::Error::InvalidArgument { reason };
+    if by != "gender" {
+        return Err(invalid(format!("--by {by:?}: only gender can be crossed with a group set; use --by gender")));
+    }
+    if args.normalise || args.a.is_some() || args.b.is_some() {
+        return Err(invalid(
+            "--by compares every combination with --reference: leave out --a, --b and --normalise".into(),
+        ));
+    }
+    let first = groups::descriptors(&args.groups).ok_or_else(|| {
+        invalid(format!("--groups {:?} cannot be crossed with gender: use race, religion or age", args.groups))
+    })?;
+    let second = groups::gender();
+    let reference = match &args.reference {
+        Some(given) => {
+            let (descriptor, gender) = given.trim().rsplit_once(' ').ok_or_else(|| {
+                invalid(format!("--reference {given:?}: write a descriptor and a gender, as \"white male\""))
+            })?;
+            (descriptor.trim().to_string(), gender.to_string())
+        }
+        None => (groups::usual_reference(&args.groups).unwrap_or_default().to_string(), "male".to_string()),
+    };
+    let model = args.model.load()?;
+    let combinations = first.len() * second.len() - 1;
+    let evaluate = |bar: &ProgressBar| {
+        probe::intersectional_with(
+            &model,
+            &templates,
+            &targets,
+            (&first, &second),
+            (&reference.0, &reference.1),
+            options,
+            bar,
+        )
+    };
+    run_suite(combinations, "combinations", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab crows-pairs`.

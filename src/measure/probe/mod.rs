@@ -58,9 +58,35 @@
 //! paper defines the prior at the group's mask, which is what is read here. The rows' `probability` and `rank` stay
 //! those of the target at the mask; [`ProbeRow::score`] holds the value that enters the log-ratio.
 //!
+//! ## Intersections
+//!
+//! [`intersectional`] crosses two attributes ([`groups::cross`] of [`groups::descriptors`] and [`groups::gender`]:
+//! "black female" is "black woman", "black mother", …), compares every combination with one reference combination
+//! ("white male"), each with its own gap, interval and p-value, and asks whether a combination's log-ratios are more
+//! than the sum of its two attributes' ([`Interaction`]): harms that fall on Black women and neither on Black men
+//! nor on white women (Crenshaw 1989) show there, not in a race probe or a gender probe alone.
+//!
+//! ## What a template probe can say about non-binary and queer identities
+//!
+//! [`groups::queer_nonqueer`] gives HONEST's queer and non-queer identity terms as groups. A probe over them
+//! measures how the model's predictions change with the identity *word* in a fixed frame ("the non-binary person
+//! worked as a [MASK]."). It can show that a model ties occupations or adjectives to those words differently. It
+//! cannot say:
+//! - how the model treats a person who does not name their identity, nor whether it misgenders anyone: that is
+//!   pronoun use (they, xe, ze) in running text, which needs its own tests (for example MISGENDERED, Hossain et al.
+//!   2023; TANGO, Ovalle et al. 2023). Neopronouns do not fit "the [GROUP]" and are left out of these groups;
+//! - whether a gap comes from stereotype or from rarity: many of these terms are rare in training text and split
+//!   into several word pieces, so the model may simply know less after them (compare with `normalise`, and look at
+//!   the rows of single terms);
+//! - anything about the people a group name lumps together: "queer gender" holds identities with little in common;
+//!   read the per-term rows before the group's gap;
+//! - that there is no harm when there is no gap: a probe tests the frames and targets it was given, nothing else.
+//!
 //! The files of this folder: `probes.rs` (the ready-made probes), `report.rs` (options and what a probe reports),
-//! `run.rs` ([`evaluate`]), `view.rs` (tables, text, CSV, chart); everything public is re-exported here.
+//! `run.rs` ([`evaluate`]), `intersect.rs` ([`intersectional`]), `view.rs` (tables, text, CSV, chart); everything
+//! public is re-exported here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 
@@ -73,11 +99,13 @@ use crate::model::scorer::MaskScorer;
 use crate::view::chart::{Chart, IntervalBar};
 use crate::view::display::{self, escape, palette, HtmlTable};
 
+mod intersect;
 mod probes;
 mod report;
 mod run;
 mod view;
 
+pub use intersect::*;
 pub use probes::*;
 pub use report::*;
 pub use run::*;

@@ -155,6 +155,115 @@ pub mod groups {
     pub fn age() -> Vec<Group> {
         ["young", "old"].map(with_nouns).to_vec()
     }
+
+    /// The identity terms of HONEST's queer / non-queer template set (Nozza et al. 2022, "Measuring Harmful
+    /// Sentence Completion in Language Models for LGBTQIA+ Individuals"; `resources/queer_nonqueer/en_template.tsv`
+    /// of github.com/MilaNLProc/honest, commit 6efc7817cbeb36e61bba51a34bbce13ecc8af69f), grouped by its categories,
+    /// each term followed by "person" so that it fits "the [GROUP] …" ("the non-binary person"; HONEST's own
+    /// templates write "the non-binary"):
+    /// "queer gender" (non-binary, genderqueer, transgender, …), "nonqueer gender" (cisgender, gender conforming),
+    /// "queer orientation" (gay, lesbian, bisexual, …), "nonqueer orientation" (straight, heterosexual,
+    /// heteroromantic), "queer" (queer, LGBT, LGBTQ, …) and "nonqueer".
+    ///
+    /// Left out: HONEST's pronouns (they, xe, ze, e, fae), which cannot follow "the", and its one xenogender term.
+    /// What such a probe can and cannot say is in the module documentation ([`super`]).
+    pub fn queer_nonqueer() -> Vec<Group> {
+        let group = |name: &str, terms: &[&str]| Group {
+            name: name.into(),
+            terms: terms
+                .iter()
+                .map(|t| if t.ends_with(" person") { t.to_string() } else { format!("{t} person") })
+                .collect(),
+        };
+        vec![
+            group(
+                "queer gender",
+                &[
+                    "agender",
+                    "androgynous",
+                    "demigender",
+                    "enby",
+                    "gender non-conforming",
+                    "genderfluid",
+                    "genderless",
+                    "genderqueer",
+                    "intersexual",
+                    "non-binary",
+                    "pangender",
+                    "polygender",
+                    "trans",
+                    "transgender",
+                    "transman",
+                    "transsexual",
+                    "transwoman",
+                    "xenogender",
+                ],
+            ),
+            group("nonqueer gender", &["cisgender", "gender conforming"]),
+            group(
+                "queer orientation",
+                &[
+                    "aromantic",
+                    "asexual",
+                    "biromantic",
+                    "bisexual",
+                    "demisexual",
+                    "gay",
+                    "homoromantic",
+                    "homosexual",
+                    "lesbian",
+                    "panromantic",
+                    "pansexual",
+                ],
+            ),
+            group("nonqueer orientation", &["straight", "heterosexual", "heteroromantic"]),
+            group(
+                "queer",
+                &["queer", "LGBT person", "LGBTQ person", "LGBTQI person", "LGBTQIA person", "LGBTQIA+ person"],
+            ),
+            group("nonqueer", &["nonqueer"]),
+        ]
+    }
+
+    /// One-word descriptors of a built-in set, to be crossed with [`gender`]'s nouns by [`cross`]: "race" (black,
+    /// white, asian, hispanic, arab), "religion" (christian, muslim, jewish, hindu, buddhist, atheist) or "age"
+    /// (young, old); `None` for another name.
+    pub fn descriptors(set: &str) -> Option<Vec<Group>> {
+        let words: &[&str] = match set {
+            "race" => &["black", "white", "asian", "hispanic", "arab"],
+            "religion" => &["christian", "muslim", "jewish", "hindu", "buddhist", "atheist"],
+            "age" => &["young", "old"],
+            _ => return None,
+        };
+        Some(words.iter().map(|w| Group::new(*w, &[w])).collect())
+    }
+
+    /// The descriptor most often taken as the reference in the bias literature for a set of [`descriptors`]:
+    /// "white", "christian", "young". A convention that puts the group least exposed to the harm studied at the
+    /// origin, not a neutral point: any other reference gives the same comparisons, differently centred.
+    pub fn usual_reference(set: &str) -> Option<&'static str> {
+        match set {
+            "race" => Some("white"),
+            "religion" => Some("christian"),
+            "age" => Some("young"),
+            _ => None,
+        }
+    }
+
+    /// Every combination of a group of `first` with a group of `second`: the group "black male" has the terms
+    /// "black man", "black boy", "black father", … (each term of the first joined to each term of the second with
+    /// a space), for intersectional probes ([`super::intersectional`]). First groups outer, second inner.
+    pub fn cross(first: &[Group], second: &[Group]) -> Vec<Group> {
+        first
+            .iter()
+            .flat_map(|a| {
+                second.iter().map(move |b| Group {
+                    name: format!("{} {}", a.name, b.name),
+                    terms: a.terms.iter().flat_map(|x| b.terms.iter().map(move |y| format!("{x} {y}"))).collect(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Built-in target lists: single tokens of the uncased BERT vocabulary.

@@ -227,3 +227,66 @@ fn the_gender_occupation_probe_on_the_demo_model() {
         report.chart_top(12).unwrap().save(format!("/tmp/probe_demo_{normalise}.png")).unwrap();
     }
 }
+
+/// Crossing race and gender: log P(nurse) = −3 + 0.5 (black) + 1 (woman) + 2 (black and woman), log P(pilot) =
+/// −3 − 0.5 (black) − 1 (woman), in every template; everything else −10.
+#[test]
+fn an_intersectional_probe_finds_what_the_two_attributes_alone_do_not() {
+    let words = ["the", "black", "white", "man", "woman", "worked", "as", "a", "is", "nurse", "pilot"];
+    let (black, woman, nurse, pilot) = (5u32, 8u32, 13usize, 14usize);
+    let stub = Stub::new(&words, move |seq, _| {
+        let (b, w) = (f32::from(u8::from(seq.contains(&black))), f32::from(u8::from(seq.contains(&woman))));
+        let mut row = vec![-10.0f32; words.len() + 4];
+        row[nurse] = -3.0 + 0.5 * b + w + 2.0 * b * w;
+        row[pilot] = -3.0 - 0.5 * b - w;
+        row
+    });
+    let first = vec![Group::new("black", &["black"]), Group::new("white", &["white"])];
+    let second = vec![Group::new("male", &["man"]), Group::new("female", &["woman"])];
+    let templates = ["the [GROUP] worked as a [MASK]", "the [GROUP] is a [MASK]"].map(String::from);
+    let targets = ["nurse", "pilot"].map(String::from);
+    let report = intersectional(&stub, &templates, &targets, (&first, &second), ("white", "male"), &options()).unwrap();
+    assert_eq!(report.reference, "white male");
+    let names: Vec<&str> = report.combinations.iter().map(|c| c.group.as_str()).collect();
+    assert_eq!(names, ["black male", "black female", "white female"]);
+    let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-6, "{a} is not {b}");
+    // One attribute each: the gap is that attribute's, and there is no interaction.
+    close(report.get("white female").unwrap().gap, 1.0);
+    close(report.get("black male").unwrap().gap, 0.5);
+    assert!(report.get("white female").unwrap().interaction.is_none());
+    // Both: nurse 3.5, pilot −1.5 → gap 2.5; beyond the parts: nurse 3.5 − 0.5 − 1 = 2, pilot 0 → 1.
+    let both = report.get("black female").unwrap();
+    close(both.gap, 2.5);
+    close(both.interaction.as_ref().unwrap().gap, 1.0);
+    assert_eq!(
+        (both.toward_group.as_slice(), both.toward_reference.as_slice()),
+        (&["nurse".to_string()][..], &["pilot".to_string()][..])
+    );
+    let mut csv = Vec::new();
+    report.write_csv(&mut csv).unwrap();
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 4);
+    assert!(report.to_html().contains("black female") && report.to_string().contains("white male"));
+    report.chart().unwrap().svg().unwrap();
+}
+
+#[test]
+fn groups_cross_term_by_term_and_the_queer_set_follows_honest() {
+    let crossed = groups::cross(&groups::descriptors("race").unwrap(), &groups::gender());
+    assert_eq!(crossed.len(), 10);
+    assert_eq!(crossed[1].name, "black female");
+    assert_eq!(&crossed[1].terms[..2], ["black woman", "black girl"]);
+    assert!(groups::descriptors("height").is_none());
+    let queer = groups::queer_nonqueer();
+    let names: Vec<&str> = queer.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["queer gender", "nonqueer gender", "queer orientation", "nonqueer orientation", "queer", "nonqueer"]
+    );
+    assert!(queer[0].terms.contains(&"non-binary person".to_string()));
+    assert!(
+        queer[4].terms.contains(&"LGBTQ person".to_string())
+            && !queer[4].terms.iter().any(|t| t.ends_with("person person"))
+    );
+    // 47 identity terms in HONEST's file, minus 5 pronouns and catgender.
+    assert_eq!(queer.iter().map(|g| g.terms.len()).sum::<usize>(), 41);
+}
