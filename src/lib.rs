@@ -60,3 +60,4 @@ pub use hub::ModelFiles;
 pub use model::choose::ModelSource;
 pub use model::{Encoder, MaskedLm};
 pub use scorer::MaskScorer;
+pub use view::show::View;

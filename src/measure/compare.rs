@@ -13,6 +13,7 @@ use crate::measure::words;
 use crate::model::fill_mask::{FillMask, FillOptions, Prediction};
 use crate::view::chart::{Chart, Panel};
 use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::show::View;
 
 /// The model the lab uses when `BIASLAB_MODEL` is not set ([`crate::env::DEFAULT_MODEL`]).
 pub const DEFAULT_MODEL: &str = crate::env::DEFAULT_MODEL;
@@ -89,12 +90,20 @@ impl TopK {
         }
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows [`TopK::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html());
+impl View for TopK {
+    fn to_html(&self) -> String {
+        TopK::to_html(self)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(TopK);
 
 impl fmt::Display for TopK {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -194,12 +203,24 @@ impl Comparison {
         );
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows [`Comparison::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html());
+impl View for Comparison {
+    fn to_html(&self) -> String {
+        Comparison::to_html(self)
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        Comparison::chart(self)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(Comparison);
 
 impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,12 +354,27 @@ impl WordGaps {
         caption.push_str("</span>");
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows the ten most tilted words each way in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html_top(10));
+/// How many words each way [`WordGaps`] shows in a notebook and charts as a [`View`].
+const SHOWN_WORDS: usize = 10;
+
+impl View for WordGaps {
+    fn to_html(&self) -> String {
+        self.to_html_top(SHOWN_WORDS)
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        WordGaps::chart(self, SHOWN_WORDS)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(WordGaps);
 
 impl fmt::Display for WordGaps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -461,6 +497,7 @@ impl FillMask {
     }
 
     /// Shows [`FillMask::describe`] in the evcxr Jupyter kernel.
+    // Not a `View`: a model, not a result, with no text form (`Display`) of its own.
     pub fn evcxr_display(&self) {
         display::emit_html(&format!("<p><b>Model:</b> {}</p>", escape(&self.describe())));
     }

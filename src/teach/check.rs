@@ -10,7 +10,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use serde::Serialize;
 
-use crate::view::display::{self, escape, palette};
+use crate::view::display::{escape, palette};
+use crate::view::show::View;
 
 /// The outcome of one case of a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,12 +102,15 @@ impl CheckReport {
             )
         }
     }
+}
 
-    /// Shows the report in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for CheckReport {
+    fn to_html(&self) -> String {
+        CheckReport::to_html(self)
     }
 }
+
+crate::view::show::evcxr_display!(CheckReport);
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,7 +14,8 @@ use crate::model::fill_mask::FillMask;
 use crate::model::scorer::MaskScorer;
 use crate::teach::check::{self, rounded, CheckReport};
 use crate::view::chart::{Chart, ScatterPoint};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.
@@ -205,17 +206,17 @@ impl<T: fmt::Display> fmt::Display for Attempt<T> {
     }
 }
 
-impl Attempt<ProbeReport> {
-    /// Shows the probe's report, or why there is none.
-    pub fn evcxr_display(&self) {
+/// The probe's report, or why there is none.
+impl View for Attempt<ProbeReport> {
+    fn to_html(&self) -> String {
         match self {
-            Attempt::Done(report) => report.evcxr_display(),
-            Attempt::NotYet(why) => {
-                display::emit_html_and_text(&format!("<p><i>not run:</i> {}</p>", escape(why)), &self.to_string())
-            }
+            Attempt::Done(report) => report.to_html(),
+            Attempt::NotYet(why) => format!("<p><i>not run:</i> {}</p>", escape(why)),
         }
     }
 }
+
+crate::view::show::evcxr_display!(Attempt<ProbeReport>);
 
 /// Runs the student's probe (exercise 1) on `model`, comparing its first two groups; an unfinished or failing
 /// probe is reported, not raised, so the notebook goes on.
@@ -249,9 +250,10 @@ impl ScoreComparison {
     pub fn agree(&self) -> bool {
         matches!(self.student, Ok(score) if (score - self.biaslab).abs() < 0.005)
     }
+}
 
-    /// Shows the comparison in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for ScoreComparison {
+    fn to_html(&self) -> String {
         let mut table = HtmlTable::new(&["", "metric score"], &[false, true]);
         let student = match &self.student {
             Ok(score) => format!("{score:.2}"),
@@ -259,9 +261,11 @@ impl ScoreComparison {
         };
         table.row(vec!["your metric_score".into(), escape(&student)]);
         table.row(vec!["biaslab::suites::crows_pairs".into(), format!("{:.2}", self.biaslab)]);
-        display::emit_html_and_text(&table.to_html(), &self.to_string());
+        table.to_html()
     }
 }
+
+crate::view::show::evcxr_display!(ScoreComparison);
 
 impl fmt::Display for ScoreComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -346,9 +350,10 @@ impl ModelComparison {
             Some(100.0),
         )
     }
+}
 
-    /// Shows the table in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for ModelComparison {
+    fn to_html(&self) -> String {
         let mut table =
             HtmlTable::new(&["", "model", "examples", "SS", "LMS", "ICAT"], &[false, false, true, true, true, true]);
         for (i, r) in self.reports.iter().enumerate() {
@@ -361,9 +366,15 @@ impl ModelComparison {
                 format!("{:.2}", r.overall.icat),
             ]);
         }
-        display::emit_html_and_text(&table.to_html(), &self.to_string());
+        table.to_html()
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        ModelComparison::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(ModelComparison);
 
 impl fmt::Display for ModelComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -20,7 +20,8 @@ use crate::teach::check::{self, CheckReport};
 use crate::train::cda::WordPairs;
 use crate::train::finetune::{BaseModel, FinetuneOptions, FinetuneRun};
 use crate::train::mitigate::{self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationText, Verdict};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The notebook's settings: CDA on a random sample of 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
 /// sentences of at most 32 tokens at a peak learning rate of 2e-4, with the embeddings and every encoder layer but
@@ -320,9 +321,10 @@ impl MeasuresTable {
             ("seconds to measure", "", col(&|x| format!("{:.0}", x.seconds))),
         ]
     }
+}
 
-    /// Shows the table in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for MeasuresTable {
+    fn to_html(&self) -> String {
         let mut header = vec!["measure".to_string(), "ideal".to_string()];
         header.extend(self.measures.iter().map(|m| m.model.clone()));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -333,9 +335,11 @@ impl MeasuresTable {
             row.extend(values.iter().map(|v| escape(v)));
             html.row(row);
         }
-        display::emit_html_and_text(&html.to_html(), &self.to_string());
+        html.to_html()
     }
 }
+
+crate::view::show::evcxr_display!(MeasuresTable);
 
 impl fmt::Display for MeasuresTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

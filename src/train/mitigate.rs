@@ -31,7 +31,8 @@ use crate::model::mlm::{self, TokenizedCorpus};
 use crate::train::cda::{CdaStats, WordPairs};
 use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
 use crate::view::chart::{Chart, IntervalBar};
-use crate::view::display::{emit_html_and_text, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// How the training text and dropout are prepared before fine-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -698,12 +699,23 @@ impl MitigationReport {
         }
         writer.flush().map_err(|err| Error::Io { path: "<csv output>".into(), source: err })
     }
+}
 
-    /// Shows the table and verdict in a notebook.
-    pub fn evcxr_display(&self) {
-        emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for MitigationReport {
+    fn to_html(&self) -> String {
+        MitigationReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        MitigationReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        MitigationReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(MitigationReport);
 
 impl fmt::Display for MitigationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -272,6 +272,7 @@ impl Chart {
     }
 
     /// Shows the chart inline in the evcxr Jupyter kernel (an SVG); prints an error message if it cannot be drawn.
+    // Not a `View`: a chart is drawn, not a result with a table, and drawing it can fail.
     pub fn evcxr_display(&self) {
         match self.svg() {
             Ok(svg) => display::emit_html(&format!("<div class=\"biaslab-chart\">{svg}</div>")),

@@ -57,7 +57,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::view::chart::Chart;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
 
 /// How many sentence hashes are kept to count duplicates; past it, duplicates are no longer counted (and the report
 /// says so). 4 million 64-bit hashes take about 64 MB.

@@ -71,7 +71,7 @@ use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
 use crate::view::chart::{Chart, IntervalBar};
-use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::display::{escape, palette, HtmlTable};
 
 mod probes;
 mod report;

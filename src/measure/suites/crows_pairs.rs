@@ -45,7 +45,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, numpy_mean, Interval};
 use crate::model::scorer::{MaskScorer, UnmaskedTokens};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The CrowS-Pairs data file (`data/crows_pairs_anonymized.csv` of nyu-mll/crows-pairs, pinned to commit
 /// 8aaac11c485473159ec9328a65253a5be9a479dc; 1508 pairs).
@@ -798,17 +799,28 @@ impl CrowsPairsReport {
         html
     }
 
-    /// Shows the report in a notebook (evcxr).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     /// How many pairs were left out, with the lines and reasons of the first few.
     fn left_out(&self) -> String {
         let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
         crate::data::left_out(("pair", "pairs"), &lines)
     }
 }
+
+impl View for CrowsPairsReport {
+    fn to_html(&self) -> String {
+        CrowsPairsReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        CrowsPairsReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        CrowsPairsReport::chart(self)
+    }
+}
+
+crate::view::show::evcxr_display!(CrowsPairsReport);
 
 impl fmt::Display for CrowsPairsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

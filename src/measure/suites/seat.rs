@@ -30,7 +30,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The number of random partitions of the permutation test unless told otherwise: `--n_samples` of SEAT's
 /// `sentbias/main.py` (100,000). When X ∪ Y has at most this many equal-size partitions, the test is exact.
@@ -642,12 +643,23 @@ impl SeatReport {
         }
         table.to_html()
     }
+}
 
-    /// Shows the report in an evcxr notebook cell (an HTML table, with this text for plain-text readers).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for SeatReport {
+    fn to_html(&self) -> String {
+        SeatReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        SeatReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        SeatReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(SeatReport);
 
 impl fmt::Display for SeatReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

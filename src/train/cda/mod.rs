@@ -88,7 +88,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::display::{escape, palette, HtmlTable};
 
 mod lists;
 mod swap;

@@ -27,7 +27,7 @@ use crate::data::{self, Dataset, Loaded, Skipped, CONTENT_WARNING};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
 
 mod inputs;
 mod report;
