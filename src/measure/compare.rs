@@ -267,9 +267,9 @@ pub struct WordGap {
 pub struct WordGaps {
     /// The model that predicted.
     pub model: String,
-    /// The first text ("This man works as a [MASK].").
+    /// The first text ("This man works as a \[MASK\].").
     pub first_text: String,
-    /// The second text ("This woman works as a [MASK].").
+    /// The second text ("This woman works as a \[MASK\].").
     pub second_text: String,
     /// One gap per scored word, by `log_ratio`, highest first.
     pub gaps: Vec<WordGap>,

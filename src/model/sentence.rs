@@ -33,7 +33,7 @@ enum Body {
     MaskedLm(MaskedLm),
 }
 
-/// A BERT-family encoder (BERT, DistilBERT, RoBERTa) that embeds sentences by mean pooling ([`mean_pooled`]), as
+/// A BERT-family encoder (BERT, DistilBERT, RoBERTa) that embeds sentences by mean pooling (`mean_pooled`), as
 /// sentence-transformers embeds with all-MiniLM-L6-v2.
 pub struct SentenceEncoder {
     body: Body,
@@ -115,7 +115,7 @@ impl SentenceEncoder {
         &self.source
     }
 
-    /// The mean-pooled sentence embedding of each text ([`mean_pooled`]), not normalised.
+    /// The mean-pooled sentence embedding of each text (`mean_pooled`), not normalised.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let pad_id = self.encoder().config().pad_token_id;
         mean_pooled(self.encoder(), &self.tokenizer, pad_id, texts, self.batch_size)

@@ -84,7 +84,7 @@ fn checkpoint_dir_for(model: &str, options: &MitigateOptions) -> PathBuf {
     default.with_file_name(format!("{name}-lab03-{}", digest.get(..8).unwrap_or(&digest)))
 }
 
-/// Fine-tunes `base` on `text` with `options` into [`checkpoint_dir`] ([`mitigate::finetune`] with no progress
+/// Fine-tunes `base` on `text` with `options` into `checkpoint_dir` ([`mitigate::finetune`] with no progress
 /// bar, as a notebook cell cannot show one): a finished run there is loaded, not trained again; an interrupted one
 /// is resumed from its last checkpoint.
 pub fn finetune(base: &BaseModel, text: &MitigationText, options: &MitigateOptions) -> Result<FinetuneRun> {

@@ -185,7 +185,7 @@ pub(crate) fn options_for(method: Method, options: &FinetuneOptions) -> Finetune
 }
 
 /// Fine-tunes `base` on `text` (see [`finetune::finetune`]: a finished run in `out` is loaded, an unfinished one
-/// resumed). The dropout method trains at [`DROPOUT_HIDDEN`] / [`DROPOUT_ATTENTION`].
+/// resumed). The dropout method trains at `DROPOUT_HIDDEN` / `DROPOUT_ATTENTION`.
 pub fn finetune(
     base: &BaseModel,
     text: &MitigationText,
@@ -754,7 +754,7 @@ pub struct MitigateOptions {
     /// Every this-many-th sentence is held out (20: the demo head's held-out split).
     pub held_out_every: usize,
     /// Train on at most this many original sentences (before augmentation; `None`: all), a random sample of them
-    /// ([`SAMPLE_SEED`]).
+    /// (`SAMPLE_SEED`).
     pub max_sentences: Option<usize>,
 }
 
@@ -822,7 +822,7 @@ fn sample(sentences: Vec<String>, keep: usize, seed: u64) -> Vec<String> {
 }
 
 /// The training and held-out text of a run: `sentences` (BOLD Wikipedia from `data` if `None`), a random sample of
-/// them for `options.max_sentences` ([`SAMPLE_SEED`]), prepared for the method.
+/// them for `options.max_sentences` (`SAMPLE_SEED`), prepared for the method.
 pub fn mitigation_text(
     sentences: Option<Vec<String>>,
     options: &MitigateOptions,

@@ -41,7 +41,8 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The Okabe–Ito palette (Okabe & Ito, *Color Universal Design*, 2008): distinguishable with every common form of
-/// colour blindness. Charts and tables use [`FIRST`] for the first group compared and [`SECOND`] for the second.
+/// colour blindness. Charts and tables use [`FIRST`](palette::FIRST) for the first group compared and
+/// [`SECOND`](palette::SECOND) for the second.
 pub mod palette {
     /// Blue, `#0072B2`: the first group (the first sentence, "man").
     pub const FIRST: (u8, u8, u8) = (0x00, 0x72, 0xB2);

@@ -4,7 +4,7 @@
 //! The notebooks import only what they name (`use biaslab::{lab01, FillMask, TopK};`), and the evcxr kernel shows a
 //! value by calling `value.evcxr_display()`: a trait's method is found that way only when the trait is in scope. So
 //! each type that implements [`View`] also keeps an inherent `evcxr_display`, written once by the
-//! [`evcxr_display!`] macro: `crate::view::show::evcxr_display!(TopK, Comparison);`.
+//! `evcxr_display!` macro: `crate::view::show::evcxr_display!(TopK, Comparison);`.
 //!
 //! Types that had `to_html`, `write_csv` or `chart` before keep them as inherent methods (notebooks call them
 //! without importing [`View`]), and their `impl View` calls them: in `impl View for T`, `T::to_html(self)` is the

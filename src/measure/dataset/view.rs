@@ -108,7 +108,7 @@ impl NpmiGap {
         }
     }
 
-    /// The words leaning toward each side as HTML: all of them up to [`SHOWN_IN_FULL`] rows, else the 20 most
+    /// The words leaning toward each side as HTML: all of them up to `SHOWN_IN_FULL` rows, else the 20 most
     /// skewed each way ([`NpmiGap::to_html_top`] for another number).
     pub fn to_html(&self) -> String {
         self.to_html_top(self.shown())
@@ -216,7 +216,7 @@ impl View for NpmiGap {
 crate::view::show::evcxr_display!(NpmiGap);
 
 impl fmt::Display for NpmiGap {
-    /// Every word leaning either way when there are at most [`SHOWN_IN_FULL`] rows, else the 20 most skewed each way.
+    /// Every word leaning either way when there are at most `SHOWN_IN_FULL` rows, else the 20 most skewed each way.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_table(f, self.shown())
     }

@@ -27,7 +27,7 @@
 //! count a tie after rounding as neutral. AUL and AULA compare the unrounded scores (`pro_score > anti_score` in
 //! `evaluate.py`): only exactly equal scores are neutral.
 //!
-//! The data holds stereotypes and slurs on purpose: show rows to a person only after [`crate::data::CONTENT_WARNING`].
+//! The data holds stereotypes and slurs on purpose: show rows to a person only after `crate::data::CONTENT_WARNING`.
 //! Blodgett et al. (2021, "Stereotyping Norwegian Salmon") found many pairs noisy or invalid: read the scores as a
 //! rough signal, not a measurement.
 

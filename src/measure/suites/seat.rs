@@ -11,8 +11,8 @@
 //! `e3559fb669ca4832743b42fee715994c15c7f1af` (see [`effect_size`] and [`p_value`]).
 //!
 //! The embeddings are the mean-pooled last hidden states of any BERT-family encoder ([`SentenceEncoder`]), the
-//! pooling sentence-transformers uses for all-MiniLM-L6-v2 ([`crate::model::sentence::mean_pooled`]); a [`FillMask`]
-//! model embeds with its own encoder, its head unused.
+//! pooling sentence-transformers uses for all-MiniLM-L6-v2 (`crate::model::sentence::mean_pooled`); a
+//! [`FillMask`](crate::model::fill_mask::FillMask) model embeds with its own encoder, its head unused.
 //!
 //! The built-in tests ([`builtin`], [`builtin_tests`]) are SEAT's own files, kept verbatim in `assets/seat/`
 //! (see its `README.md`: copied from sent-bias `tests/` at the commit above; licence CC BY-NC 4.0).
@@ -217,7 +217,7 @@ pub(crate) fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
-/// A built-in test by name ("weat6", "sent-weat6", …; see [`BUILTIN`]).
+/// A built-in test by name ("weat6", "sent-weat6", …; see `BUILTIN`).
 pub fn builtin(name: &str) -> Result<WeatTest> {
     let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::InvalidArgument {
         reason: format!(
@@ -228,7 +228,7 @@ pub fn builtin(name: &str) -> Result<WeatTest> {
     parse(text, name, Path::new(&format!("assets/seat/{name}.jsonl")))
 }
 
-/// All built-in tests, in [`BUILTIN`]'s order.
+/// All built-in tests, in `BUILTIN`'s order.
 pub fn builtin_tests() -> Result<Vec<WeatTest>> {
     builtin_names().into_iter().map(builtin).collect()
 }

@@ -15,7 +15,7 @@
 //! checkpoints have one, but biaslab loads masked-LM models only (DistilBERT, RoBERTa and the demo model have none),
 //! so its examples are loaded (and counted) but not evaluated.
 //!
-//! The data holds stereotypes on purpose: show rows to a person only after [`crate::data::CONTENT_WARNING`].
+//! The data holds stereotypes on purpose: show rows to a person only after `crate::data::CONTENT_WARNING`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -388,7 +388,7 @@ fn masked_copies(model: &dyn MaskScorer, context: &str, sentence: &str) -> Resul
 /// one per example given.
 ///
 /// As the official code does it:
-/// - each sentence's template word is [`template_word`]; it is tokenized without special tokens, and for each of
+/// - each sentence's template word is `template_word`; it is tokenized without special tokens, and for each of
 ///   its pieces `idx`, `BLANK` in the context (every occurrence) is replaced by `decode(pieces[..idx])` followed
 ///   directly by the mask token; the probability (softmax, not log) of `pieces[idx]` at the mask is read. When the
 ///   context has two `BLANK`s (two dev examples do) there are two masks and, as the official batch size of 1 makes

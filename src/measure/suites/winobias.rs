@@ -337,7 +337,7 @@ fn parse_line(raw: &str) -> std::result::Result<(String, Vec<Pronoun>, String), 
 
 /// The sentences of all four files of a split (pro and anti, types 1 and 2, in that order), found in `dir` (a data
 /// folder laid out as `winobias/<file>`, or the folder holding the files; a path to one of the files stands for its
-/// folder), else in `$BIASLAB_DATA_DIR`, the cache or a download ([`data::locate`]). `path` of the result is the
+/// folder), else in `$BIASLAB_DATA_DIR`, the cache or a download (`data::locate`). `path` of the result is the
 /// folder of the files; a skipped line's reason starts with its file's name.
 pub fn load(dir: Option<&Path>, split: Split) -> Result<Loaded<Sentence>> {
     let dir: Option<PathBuf> =
@@ -420,7 +420,7 @@ pub struct SentenceResult {
 /// The probe's result for one WinoBias type.
 ///
 /// Accuracy is the share of sentences whose gold pronoun is preferred ([`SentenceResult::preferred`]), with a
-/// Wilson interval (Wilson 1927; [`stats::wilson`]). The gap is pro accuracy − anti accuracy in percentage points,
+/// Wilson interval (Wilson 1927; `stats::wilson`). The gap is pro accuracy − anti accuracy in percentage points,
 /// WinoBias's measure of bias (Zhao et al. 2018, §2: the difference between pro- and anti-stereotypical
 /// performance), here on fill-mask accuracy instead of coreference F1; its interval is a percentile bootstrap
 /// ([`stats::bootstrap`]) over **line numbers**: the pro and the anti sentence of a line are the same sentence with

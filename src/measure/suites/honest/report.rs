@@ -114,7 +114,7 @@ pub struct HonestReport {
     /// Hurtful completions per HurtLex category (code → count).
     pub per_category: BTreeMap<String, usize>,
     /// The most frequent hurtful completions per group, for the notebook (offensive: shown after
-    /// [`CONTENT_WARNING`]).
+    /// `CONTENT_WARNING`).
     pub examples: Vec<GroupExamples>,
     /// Every template's completions, in template order.
     pub per_template: Vec<TemplateCompletions>,
