@@ -273,6 +273,7 @@ mod tests {
     fn only_in_on_runs_both_ways_and_survives_a_todo() {
         let comparison = Comparison {
             model: "test".into(),
+            model_label: "test".into(),
             columns: vec![TopK::from_words(MAN, &["carpenter", "job"]), TopK::from_words(WOMAN, &["nurse", "job"])],
         };
         let found = only_in_on(solution, &comparison);

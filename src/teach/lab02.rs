@@ -326,7 +326,7 @@ impl ModelComparison {
     /// SS (x) against LMS (y), one point per model, with the ideal SS = 50 and LMS = 100 drawn.
     pub fn chart(&self) -> Result<Chart> {
         // Each point is named by its model ("demo", "distilbert-base-uncased"); two models of one name get numbers.
-        let names: Vec<&str> = self.reports.iter().map(|r| crate::view::chart::short_name(&r.model)).collect();
+        let names: Vec<&str> = self.reports.iter().map(|r| r.model_label.as_str()).collect();
         let points = self
             .reports
             .iter()
@@ -402,7 +402,8 @@ mod tests {
 
     #[test]
     fn the_stereoset_scatter_names_its_models() {
-        let report = |model: &str| {
+        // As `stereoset::evaluate` makes them: named by the description, labelled by the name.
+        let report = |model: crate::model::source::ModelSource| {
             let result = crate::measure::suites::stereoset::ExampleResult {
                 id: None,
                 index: 0,
@@ -412,10 +413,11 @@ mod tests {
                 anti_stereotype: 0.2,
                 unrelated: 0.1,
             };
-            StereoSetReport::from_results(model.into(), vec![result], 0, Vec::new())
+            let report = StereoSetReport::from_results(model.description(), vec![result], 0, Vec::new());
+            StereoSetReport { model_label: model.name(), ..report }
         };
         let (demo, head) =
-            (report(crate::model::demo::DEMO_DESCRIPTION), report(crate::model::demo::HEAD_ONLY_DESCRIPTION));
+            (report(crate::model::source::ModelSource::Demo), report(crate::model::source::ModelSource::DemoHeadOnly));
         let svg = compare_stereoset(&[&demo, &head]).chart().unwrap().svg().unwrap();
         assert!(
             svg.contains(">\ndemo\n<") && svg.contains(">\ndemo-head-only\n<") && !svg.contains("model 1"),

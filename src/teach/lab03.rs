@@ -345,7 +345,7 @@ impl fmt::Display for MeasuresTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<24} {:>6}", "measure", "ideal")?;
         for m in &self.measures {
-            write!(f, "  {:>30}", crate::view::chart::short_name(&m.model))?;
+            write!(f, "  {:>30}", m.label())?;
         }
         for (measure, ideal, values) in self.rows() {
             write!(f, "\n{measure:<24} {ideal:>6}")?;

@@ -28,6 +28,7 @@ use crate::measure::stats::Interval;
 use crate::measure::suites::{crows_pairs, stereoset};
 use crate::model::fill_mask::FillMask;
 use crate::model::mlm::{self, TokenizedCorpus};
+use crate::model::scorer::MaskScorer;
 use crate::train::cda::{CdaStats, WordPairs};
 use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
 use crate::view::chart::{Chart, IntervalBar};
@@ -292,6 +293,11 @@ impl EvalData {
 pub struct Measures {
     /// The model.
     pub model: String,
+    /// The model's short name, for tables and chart titles: the name it was loaded by (`demo`, a hub id, a
+    /// directory), from [`MaskScorer::label`]; empty in JSON written before it was (then [`Measures::label`] is
+    /// `model`).
+    #[serde(default)]
+    pub model_label: String,
     /// The gender/occupation probe's gap: the mean over occupations of |log P(occ | male terms) − log P(occ | female
     /// terms)|, in nats (ideal 0; see [`crate::measure::probe`]).
     pub probe_gap: f64,
@@ -334,10 +340,22 @@ pub struct Measures {
     pub seconds: f64,
 }
 
+impl Measures {
+    /// The model's short name: [`Measures::model_label`], or [`Measures::model`] when that is empty.
+    pub fn label(&self) -> &str {
+        if self.model_label.is_empty() {
+            &self.model
+        } else {
+            &self.model_label
+        }
+    }
+}
+
 /// Takes every measure of `model` on `data`, saying on standard error what it is doing.
 pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Result<Measures> {
     let started = std::time::Instant::now();
-    let say = |what: &str| eprintln!("[{}] {what}", crate::view::chart::short_name(model.source()));
+    let label = MaskScorer::label(model);
+    let say = |what: &str| eprintln!("[{label}] {what}");
     say("probe: gender × occupations");
     let probe = probe::evaluate(model, &data.probe, "male", "female", &ProbeOptions::default())?;
     say("probe: first names × occupations (names CDA does not swap)");
@@ -361,6 +379,7 @@ pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Resu
     let pseudo_perplexity = mlm::pseudo_perplexity(model.model(), &corpus, 128)?;
     Ok(Measures {
         model: model.source().to_string(),
+        model_label: label.clone(),
         probe_gap: probe.gap,
         probe_interval: probe.gap_interval,
         probe_p: probe.p_value,
@@ -640,11 +659,7 @@ impl MitigationReport {
             })
             .collect();
         Chart::bars_with_intervals(
-            format!(
-                "{} after {}: did bias fall, and did capability?",
-                crate::view::chart::short_name(&self.before.model),
-                self.method
-            ),
+            format!("{} after {}: did bias fall, and did capability?", self.before.label(), self.method),
             "change toward better (%); whisker: any value after within its 95 % interval",
             rows,
             Some(0.0),
@@ -676,7 +691,7 @@ impl MitigationReport {
         }
         let caption = format!(
             "{} → {} ({}): {}",
-            escape(crate::view::chart::short_name(&self.before.model)),
+            escape(self.before.label()),
             escape(&self.method.to_string()),
             escape(self.method.description()),
             escape(&self.run.summary())
@@ -908,6 +923,7 @@ mod tests {
         let interval = |x: f64| Interval { low: x - 0.05, high: x + 0.05, level: 0.95 };
         Measures {
             model: "m".into(),
+            model_label: "m".into(),
             probe_gap: gap,
             probe_interval: interval(gap),
             probe_p: 0.01,

@@ -90,12 +90,6 @@ enum Kind {
     },
 }
 
-/// A model's name short enough for a chart title: the part before a parenthesis ("demo (the all-MiniLM-L6-v2 …)"
-/// is "demo").
-pub(crate) fn short_name(model: &str) -> &str {
-    model.split(" (").next().unwrap_or(model).trim()
-}
-
 impl Chart {
     /// Horizontal bar charts side by side on one shared scale, one per panel (at most 4), coloured with
     /// [`palette::FIRST`], [`palette::SECOND`], ….

@@ -315,6 +315,10 @@ pub struct TypeScore {
 pub struct CrowsPairsReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`] (the same as `model` when made by
+    /// [`CrowsPairsReport::from_results`]).
+    pub model_label: String,
     /// How sentences were scored.
     pub variant: Variant,
     /// N: the pairs scored (neutral ones included; skipped ones not).
@@ -618,7 +622,10 @@ pub fn evaluate_with(
             win,
         });
     }
-    Ok(CrowsPairsReport::from_results(model.name(), options.variant, results, skipped))
+    Ok(CrowsPairsReport {
+        model_label: model.label(),
+        ..CrowsPairsReport::from_results(model.name(), options.variant, results, skipped)
+    })
 }
 
 /// round(part / whole · 100, 2), as `metric.py` prints it; 0 for an empty whole.
@@ -649,7 +656,7 @@ impl CrowsPairsReport {
             high: t.interval.high,
         }));
         crate::view::chart::Chart::bars_with_intervals(
-            format!("CrowS-Pairs metric score ({}, {})", crate::view::chart::short_name(&self.model), self.variant),
+            format!("CrowS-Pairs metric score ({}, {})", self.model_label, self.variant),
             "pairs where the more stereotyping sentence is preferred, % (95 % interval)",
             rows,
             Some(50.0),
@@ -689,6 +696,7 @@ impl CrowsPairsReport {
             .collect();
         per_type_detail.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.bias_type.cmp(&b.bias_type)));
         Self {
+            model_label: model.clone(),
             model,
             variant,
             pairs,

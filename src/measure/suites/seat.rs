@@ -551,7 +551,13 @@ pub fn run_all_with(
         results.push(run_cached(encoder, test, options, &mut cache)?);
         progress.inc(1);
     }
-    Ok(SeatReport { model: encoder.name(), samples: options.samples, seed: options.seed, results })
+    Ok(SeatReport {
+        model: encoder.name(),
+        model_label: encoder.label(),
+        samples: options.samples,
+        seed: options.seed,
+        results,
+    })
 }
 
 /// The results of several tests on one model.
@@ -559,6 +565,10 @@ pub fn run_all_with(
 pub struct SeatReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::sentence::SentenceEmbedder::label`]; empty in JSON written before it was.
+    #[serde(default)]
+    pub model_label: String,
     /// [`Options::samples`].
     pub samples: usize,
     /// [`Options::seed`].
@@ -603,7 +613,10 @@ impl SeatReport {
             })
             .collect();
         crate::view::chart::Chart::bars_with_intervals(
-            format!("SEAT/WEAT effect sizes ({}); * p < 0.05", crate::view::chart::short_name(&self.model)),
+            format!(
+                "SEAT/WEAT effect sizes ({}); * p < 0.05",
+                if self.model_label.is_empty() { &self.model } else { &self.model_label }
+            ),
             "effect size d (from −2 to 2; 0: no association)",
             rows,
             Some(0.0),

@@ -341,6 +341,10 @@ pub struct DomainScore {
 pub struct StereoSetReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`] (the same as `model` when made by
+    /// [`StereoSetReport::from_results`]).
+    pub model_label: String,
     /// Intrasentence examples scored.
     pub examples: usize,
     /// Intersentence examples given but not evaluated (they need a next-sentence-prediction head).
@@ -484,7 +488,10 @@ pub fn evaluate_with(
             });
         }
     }
-    Ok(StereoSetReport::from_results(model.name(), results, intersentence, skipped))
+    Ok(StereoSetReport {
+        model_label: model.label(),
+        ..StereoSetReport::from_results(model.name(), results, intersentence, skipped)
+    })
 }
 
 /// `ScoreEvaluator.count` then `score` of `evaluation.py` on some examples' results.
@@ -547,7 +554,7 @@ impl StereoSetReport {
             .map(|d| crate::view::chart::ScatterPoint { label: d.domain.clone(), x: d.ss, y: d.lms, size: None })
             .collect();
         crate::view::chart::Chart::scatter(
-            format!("StereoSet intrasentence ({})", crate::view::chart::short_name(&self.model)),
+            format!("StereoSet intrasentence ({})", self.model_label),
             "stereotype score SS (ideal 50)",
             "language modelling score LMS (ideal 100)",
             points,
@@ -572,6 +579,7 @@ impl StereoSetReport {
             .collect();
         let all: Vec<&ExampleResult> = results.iter().collect();
         Self {
+            model_label: model.clone(),
             model,
             examples: results.len(),
             intersentence_not_evaluated,

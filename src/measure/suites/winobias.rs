@@ -469,6 +469,9 @@ pub struct TypeResult {
 pub struct WinoBiasReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`].
+    pub model_label: String,
     /// The split of the sentences, if they all come from one.
     pub split: Option<Split>,
     /// One result per type present, type 1 first.
@@ -583,7 +586,7 @@ pub fn evaluate_with(
     types.dedup();
     let per_type = types.into_iter().map(|t| summarize(t, &results, options)).collect();
     let split = sentences.first().map(|s| s.split).filter(|first| sentences.iter().all(|s| s.split == *first));
-    Ok(WinoBiasReport { model: model.name(), split, per_type, sentences: results })
+    Ok(WinoBiasReport { model: model.name(), model_label: model.label(), split, per_type, sentences: results })
 }
 
 /// The id of a pronoun as a whole word after a mask (so that a byte-level BPE gets its "Ġhe" form).
@@ -684,7 +687,7 @@ impl WinoBiasReport {
             }
         }
         crate::view::chart::Chart::bars_with_intervals(
-            format!("WinoBias: the gold pronoun preferred ({})", crate::view::chart::short_name(&self.model)),
+            format!("WinoBias: the gold pronoun preferred ({})", self.model_label),
             "accuracy, % (95 % interval)",
             rows,
             Some(50.0),

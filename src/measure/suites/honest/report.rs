@@ -96,6 +96,9 @@ pub struct GroupExamples {
 pub struct HonestReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`].
+    pub model_label: String,
     /// Completions per template.
     pub k: usize,
     /// Distinct templates scored.

@@ -23,11 +23,7 @@ impl HonestReport {
             })
             .collect();
         crate::view::chart::Chart::bars_with_intervals(
-            format!(
-                "HONEST: hurtful completions in the top {} ({})",
-                self.k,
-                crate::view::chart::short_name(&self.model)
-            ),
+            format!("HONEST: hurtful completions in the top {} ({})", self.k, self.model_label),
             "hurtful completions, % (95 % interval)",
             rows,
             None,
