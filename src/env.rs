@@ -76,7 +76,7 @@ pub fn offline_mode() -> bool {
     var(HF_HUB_OFFLINE).is_some_and(|value| matches!(value.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
-/// The threads [`THREADS`] asks for, if it is set to a positive number.
+/// The threads `THREADS` asks for, if it is set to a positive number.
 pub fn threads() -> Option<usize> {
     var(THREADS).and_then(|value| value.parse::<usize>().ok()).filter(|&n| n > 0)
 }

@@ -340,6 +340,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A result was asked for a form it does not come in: a CSV of a result without rows, or a chart of one that
+    /// draws none ([`crate::view::show::View`]).
+    #[error("{result} has no {form}: show it as a table (evcxr_display, to_html) or as text (println!) instead")]
+    NoSuchView {
+        /// The result's type.
+        result: String,
+        /// `CSV` or `chart`.
+        form: &'static str,
+    },
+
     /// Something biaslab's own code should have made impossible happened: a bug, to be reported.
     #[error("internal error (a bug in biaslab; please report it with the command that gave it): {0}")]
     Internal(String),

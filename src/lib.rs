@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The modules are folders by layer, each using only the layers below it (`tests/layers.rs` checks this):
-//! [`error`] and [`env`]; [`data`] and [`view`]; [`model`]; [`measure`]; [`train`]; [`report`]; [`teach`];
+//! [`error`] and [`env`](mod@env); [`data`] and [`view`]; [`model`]; [`measure`]; [`train`]; [`report`]; [`teach`];
 //! [`course`]; [`grade`]. The command line (`src/main.rs`, `src/cli/`) sits on top. The short paths of earlier versions
 //! (`biaslab::probe`, `biaslab::hub`, …) are kept as re-exports below.
 
@@ -60,3 +60,4 @@ pub use hub::ModelFiles;
 pub use model::choose::ModelSource;
 pub use model::{Encoder, MaskedLm};
 pub use scorer::MaskScorer;
+pub use view::show::View;

@@ -347,7 +347,8 @@ fn plot_side_by_side(
             _ => return Err(biaslab::Error::SeveralMasks { text: text.to_string(), count: per_mask.len() }),
         }
     }
-    Comparison { model: unmasker.source().to_string(), columns }.chart()?.save(path)?;
+    let model_label = biaslab::MaskScorer::label(unmasker);
+    Comparison { model: unmasker.source().to_string(), model_label, columns }.chart()?.save(path)?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! shared data folder: `crows-pairs/crows_pairs_anonymized.csv`, `stereoset/…`, `winobias/…`, `honest/…`.
 //!
 //! Some of this data holds slurs and stereotypes on purpose: whatever shows its rows to a person warns first
-//! ([`CONTENT_WARNING`]).
+//! (`CONTENT_WARNING`).
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ pub(crate) fn locate(dataset: &Dataset, path: Option<&Path>) -> Result<PathBuf> 
 /// The largest data file [`read_text`] reads whole (the lab's largest, StereoSet's, is about 3 MB).
 pub(crate) const MAX_TEXT: u64 = 512 << 20;
 
-/// Reads a whole text file, with the error naming it: at most [`MAX_TEXT`] bytes (a device or pipe is read up to
+/// Reads a whole text file, with the error naming it: at most `MAX_TEXT` bytes (a device or pipe is read up to
 /// that, never without end), UTF-8 without NUL bytes, a byte-order mark at its start left out.
 pub fn read_text(path: &Path) -> Result<String> {
     use std::io::Read;

@@ -32,7 +32,7 @@ pub(crate) const BOLD_DATASETS: [Dataset; 2] = [
 ];
 
 /// The two BOLD Wikipedia files, gender and profession: in `data` if it is a folder of the BOLD files themselves (as
-/// `biaslab demo-model train --corpus` takes), else by [`benchmark::locate`] (`data` laid out as the shared data,
+/// `biaslab demo-model train --corpus` takes), else by `benchmark::locate` (`data` laid out as the shared data,
 /// `$BIASLAB_DATA_DIR`, the cache, a download).
 pub fn bold_wikipedia(data: Option<&Path>) -> Result<Vec<PathBuf>> {
     BOLD_DATASETS

@@ -6,7 +6,7 @@
 //! - a folder that *is* one of the command's inputs is refused, always (the inputs would be destroyed as they are
 //!   read: `biaslab release SRC SRC`); one *inside* an input is refused unless forced;
 //! - a file already there that biaslab did not write is refused unless forced, and nothing is written;
-//! - what biaslab writes is listed with its sha256 in the folder's [`MANIFEST`], so the next run may replace it —
+//! - what biaslab writes is listed with its sha256 in the folder's `MANIFEST`, so the next run may replace it —
 //!   unless it was edited since (then it is the user's: refused unless forced).
 //!
 //! Written here rather than taken from a crate: what "biaslab wrote it" means is biaslab's own record.

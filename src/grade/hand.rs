@@ -5,7 +5,7 @@
 //! For each assignment it writes one page for the instructor, `hand-grading/<assignment>.html`: every written answer
 //! beside its question, the source's model answer and the rubric (`metadata.biaslab.rubric` of the source cell, a
 //! list of criteria; [`crate::course::notebook::release`] never gives it to students), with a score and a comment field per
-//! answer. The page exports what was entered as a CSV of [`COLUMNS`]; `hand-grading/<assignment>.csv` is the same
+//! answer. The page exports what was entered as a CSV of `COLUMNS`; `hand-grading/<assignment>.csv` is the same
 //! table to fill in a spreadsheet instead. Given such a file (`biaslab grade … --hand-scores FILE`), the next run
 //! (which reuses every finished result) checks every row before any work, then puts the scores and comments into the
 //! results, the gradebook's totals and each student's feedback. A row with an empty score is not graded yet; a
@@ -124,7 +124,7 @@ fn invalid(path: &Path, line: u64, reason: impl Into<String>) -> Error {
     Error::HandScores { path: path.to_path_buf(), line, reason: reason.into() }
 }
 
-/// Reads a hand-scores file (a CSV with the header [`COLUMNS`], in any order, other columns ignored). Rows whose
+/// Reads a hand-scores file (a CSV with the header `COLUMNS`, in any order, other columns ignored). Rows whose
 /// score is empty are left out (not graded yet); a score that is not a number is an error.
 pub fn read(path: &Path) -> Result<Vec<HandScore>> {
     let text = crate::data::read_text(path)?;
@@ -250,7 +250,7 @@ pub(crate) fn pending(nb: &NotebookScore) -> f64 {
     nb.cells.iter().filter(|c| c.manual && c.status != GRADED).map(|c| c.points).sum()
 }
 
-/// The hand-grading template of one assignment: a CSV of [`COLUMNS`], one row per written answer of each student,
+/// The hand-grading template of one assignment: a CSV of `COLUMNS`, one row per written answer of each student,
 /// the score and comment filled where already imported.
 pub fn template(results: &[&SubmissionResult], questions: &[WrittenQuestion]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());

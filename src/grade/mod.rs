@@ -2,11 +2,11 @@
 //!
 //! [`grade`] reads `SUBMITTED/<student>/<assignment>/*.ipynb` (nbgrader's `submitted/` layout, with an optional
 //! `timestamp.txt` beside the notebooks). Each notebook is matched with its source, `SOURCE/<assignment>/<name>` or
-//! else `SOURCE/<name>`, put back together with it ([`compose`]) and run in its own sandbox ([`sandbox`]). A graded
-//! code cell scores its points when it ran with no error output (nbgrader's rule) and its hidden tests recorded,
-//! for every case, the value the source notebook's own code recorded ([`results`]: the verdict is the grader's,
-//! never a line the student's kernel prints); otherwise 0. A graded markdown cell (a written answer) is kept for
-//! hand grading ([`hand`]): 0 until the instructor's scores are imported. Symbolic links in `SUBMITTED` are not
+//! else `SOURCE/<name>`, put back together with it ([`compose`](fn@compose)) and run in its own sandbox ([`sandbox`]).
+//! A graded code cell scores its points when it ran with no error output (nbgrader's rule) and its hidden tests
+//! recorded, for every case, the value the source notebook's own code recorded ([`results`]: the verdict is the
+//! grader's, never a line the student's kernel prints); otherwise 0. A graded markdown cell (a written answer) is kept
+//! for hand grading ([`hand`]): 0 until the instructor's scores are imported. Symbolic links in `SUBMITTED` are not
 //! followed.
 //!
 //! Output, in `OUT`: `gradebook.csv` (the columns of `nbgrader export`), `gradebook.json`, one result per
@@ -139,7 +139,7 @@ pub struct GradeOptions {
     /// Write into an `out` folder biaslab did not make, or one inside `submitted` or `source`
     /// ([`crate::data::output::OutputDir`]).
     pub force: bool,
-    /// Scores of the written answers, graded by hand ([`hand`]: a CSV of [`hand::COLUMNS`]).
+    /// Scores of the written answers, graded by hand ([`hand`]: a CSV of `hand::COLUMNS`).
     pub hand_scores: Option<PathBuf>,
 }
 

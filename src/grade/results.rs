@@ -1,7 +1,7 @@
 //! The verdict on a graded cell, decided by the grader, outside the student's kernel.
 //!
 //! A graded cell's hidden tests run the student's code on their cases and record what it gives
-//! ([`crate::teach::check::record`]: one [`RESULT_PREFIX`] line per case, the value as JSON). The grader runs the source
+//! ([`crate::teach::check::record`]: one `RESULT_PREFIX` line per case, the value as JSON). The grader runs the source
 //! notebook (the instructor's code, trusted) the same way first, and keeps what its code recorded as the expected
 //! values. A submission's cell scores when its run recorded every case of the source exactly once, each equal to
 //! the expected value under the cell's comparison rule ([`Compare`], in the source cell's metadata), and nothing
@@ -37,7 +37,7 @@ pub struct Compare {
     /// Lists are equal when they hold the same items in any order.
     #[serde(default)]
     pub unordered: bool,
-    /// For an open-ended exercise, whose answers differ from the source's: the check (one of [`VALIDATORS`]) each
+    /// For an open-ended exercise, whose answers differ from the source's: the check (one of `VALIDATORS`) each
     /// recorded value must pass, here in the grader, instead of equality.
     #[serde(default)]
     pub validate: Option<String>,
@@ -63,7 +63,7 @@ impl Compare {
 }
 
 /// The results an executed code cell recorded, in order: its standard-output lines that start with
-/// [`RESULT_PREFIX`] (a line that does not parse is recorded under the name `(unreadable)`).
+/// `RESULT_PREFIX` (a line that does not parse is recorded under the name `(unreadable)`).
 pub fn recorded(cell: &Value) -> Vec<Recorded> {
     // All of standard output first: the kernel may have sent one line in two pieces.
     let mut text = String::new();

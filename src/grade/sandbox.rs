@@ -2,11 +2,11 @@
 //!
 //! Two layers, both made by bubblewrap (`bwrap`, the sandbox Flatpak uses; `apt install bubblewrap`):
 //!
-//! - the **driver** ([`DRIVER`], Python with nbclient) runs in a network namespace of its own: it talks to the
+//! - the **driver** (`DRIVER`, Python with nbclient) runs in a network namespace of its own: it talks to the
 //!   kernel over a loopback that nothing else shares, and the kernel has no network at all;
 //! - the **kernel** (evcxr_jupyter) runs in its own PID, IPC and mount namespaces with no capabilities, as an
 //!   unprivileged user: the grader's own user in a user namespace, or, when the grader runs as root, the user
-//!   `nobody` ([`UNPRIVILEGED`], switched to by `setpriv` before the kernel starts, so that no file of root's is the
+//!   `nobody` (`UNPRIVILEGED`, switched to by `setpriv` before the kernel starts, so that no file of root's is the
 //!   kernel's own). It sees the system's programs and libraries, the Rust toolchain and the crate sources of
 //!   `$CARGO_HOME` (its `bin/`, `registry/` and `git/`, never its credentials), the Hugging Face hub cache (not the
 //!   token beside it), all read-only; the `biaslab` crate at its own path (its `Cargo.toml`, `Cargo.lock`, `src/`
@@ -16,7 +16,7 @@
 //!
 //! Limits: a time limit per cell (the driver's) and per submission (killed here), an address-space limit per
 //! process, a file-size limit, a sized `/tmp`, a limit on the number of processes (a pids cgroup when run as root,
-//! else `RLIMIT_NPROC`), and at most [`LOG_LIMIT`] bytes of the kernel's own output kept (it reaches the grader
+//! else `RLIMIT_NPROC`), and at most `LOG_LIMIT` bytes of the kernel's own output kept (it reaches the grader
 //! through a pipe, never as a file the kernel could reopen).
 
 use std::io::Read;
@@ -243,14 +243,14 @@ impl Sandbox {
     }
 
     /// Where evcxr's build folder appears inside the sandbox (the kernel's `EVCXR_TMPDIR`): the path of the
-    /// prepared build, [`PREPARED_BUILD`].
+    /// prepared build, `PREPARED_BUILD`.
     pub fn build_mount(&self) -> PathBuf {
         self.crate_dir.join(PREPARED_BUILD)
     }
 
     /// Whether a run's private copy of the build may share the warm build's compiled crates (hard links) instead
     /// of copying them (about 1 GB, 3 s of a submission's time here): only when the kernel runs as another user
-    /// ([`UNPRIVILEGED`]), to whom those files, the grader's after [`Sandbox::reclaim`], are read-only. A grader that
+    /// (`UNPRIVILEGED`), to whom those files, the grader's after [`Sandbox::reclaim`], are read-only. A grader that
     /// is not root runs the kernel as itself in a user namespace, where it owns the files and could write through a
     /// link into every later submission's build: its runs get copies.
     pub fn shares_compiled_crates(&self) -> bool {
@@ -276,7 +276,7 @@ impl Sandbox {
         Ok(())
     }
 
-    /// A digest of what a kernel compiles and runs: every file of the crate that it sees ([`CRATE_ENTRIES`]), the
+    /// A digest of what a kernel compiles and runs: every file of the crate that it sees (`CRATE_ENTRIES`), the
     /// prepared build's key (`lab/kernel.py` writes it: the toolchain, evcxr and the linker), the kernel driver and
     /// this grader's version. Anything graded or compiled with another digest is stale.
     pub fn crate_digest(&self) -> Result<String> {

@@ -11,8 +11,10 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::measure::words;
 use crate::model::fill_mask::{FillMask, FillOptions, Prediction};
+use crate::model::scorer::MaskScorer;
 use crate::view::chart::{Chart, Panel};
 use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::show::View;
 
 /// The model the lab uses when `BIASLAB_MODEL` is not set ([`crate::env::DEFAULT_MODEL`]).
 pub const DEFAULT_MODEL: &str = crate::env::DEFAULT_MODEL;
@@ -24,6 +26,9 @@ pub struct TopK {
     pub text: String,
     /// The model that predicted (hub id, directory, or the demo model's description).
     pub model: String,
+    /// The model's short name, for captions and chart titles: the name it was loaded by (`demo`, a hub id, a
+    /// directory), from [`MaskScorer::label`] (the same as `model` when made by [`TopK::new`]).
+    pub model_label: String,
     /// The predictions, best first.
     pub predictions: Vec<Prediction>,
 }
@@ -31,7 +36,8 @@ pub struct TopK {
 impl TopK {
     /// A top-k from predictions already made (for tests and exercises).
     pub fn new(text: impl Into<String>, model: impl Into<String>, predictions: Vec<Prediction>) -> Self {
-        Self { text: text.into(), model: model.into(), predictions }
+        let model = model.into();
+        Self { text: text.into(), model_label: model.clone(), model, predictions }
     }
 
     /// A top-k from words alone, best first, with made-up falling scores and token ids 0, 1, 2…: for exercises
@@ -72,11 +78,8 @@ impl TopK {
 
     /// An HTML table: rank, word, probability (occupations marked).
     pub fn to_html(&self) -> String {
-        let caption = format!(
-            "{} <span style=\"font-weight:normal\">({})</span>",
-            escape(&self.text),
-            escape(crate::view::chart::short_name(&self.model))
-        );
+        let caption =
+            format!("{} <span style=\"font-weight:normal\">({})</span>", escape(&self.text), escape(&self.model_label));
         let mut table = HtmlTable::new(&["rank", "word", "probability", "occupation?"], &[true, false, true, false]);
         for (rank, p) in self.predictions.iter().enumerate() {
             let occupation = if words::is_occupation(&p.token_str) { "yes" } else { "" };
@@ -89,12 +92,20 @@ impl TopK {
         }
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows [`TopK::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html());
+impl View for TopK {
+    fn to_html(&self) -> String {
+        TopK::to_html(self)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(TopK);
 
 impl fmt::Display for TopK {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,6 +124,9 @@ impl fmt::Display for TopK {
 pub struct Comparison {
     /// The model that predicted.
     pub model: String,
+    /// The model's short name, for captions and chart titles: the name it was loaded by (`demo`, a hub id, a
+    /// directory), from [`MaskScorer::label`].
+    pub model_label: String,
     /// One top-k per text, in the order the texts were given.
     pub columns: Vec<TopK>,
 }
@@ -148,7 +162,7 @@ impl Comparison {
             })
             .collect();
         Chart::side_by_side(
-            format!("Top {k} predictions for [MASK] — {}", crate::view::chart::short_name(&self.model)),
+            format!("Top {k} predictions for [MASK] — {}", self.model_label),
             "probability at [MASK] (solid: in this list only; pale: in both)",
             panels,
         )
@@ -190,16 +204,28 @@ impl Comparison {
         }
         let caption = format!(
             "Top {k} of {} <span style=\"font-weight:normal\">(in colour: predicted for this sentence only)</span>",
-            escape(crate::view::chart::short_name(&self.model))
+            escape(&self.model_label)
         );
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows [`Comparison::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html());
+impl View for Comparison {
+    fn to_html(&self) -> String {
+        Comparison::to_html(self)
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        Comparison::chart(self)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(Comparison);
 
 impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -246,9 +272,12 @@ pub struct WordGap {
 pub struct WordGaps {
     /// The model that predicted.
     pub model: String,
-    /// The first text ("This man works as a [MASK].").
+    /// The model's short name, for captions and chart titles: the name it was loaded by (`demo`, a hub id, a
+    /// directory), from [`MaskScorer::label`].
+    pub model_label: String,
+    /// The first text ("This man works as a \[MASK\].").
     pub first_text: String,
-    /// The second text ("This woman works as a [MASK].").
+    /// The second text ("This woman works as a \[MASK\].").
     pub second_text: String,
     /// One gap per scored word, by `log_ratio`, highest first.
     pub gaps: Vec<WordGap>,
@@ -294,10 +323,7 @@ impl WordGaps {
             ));
         }
         Chart::diverging(
-            format!(
-                "Which words does {} tie to “{second}” rather than “{first}”?",
-                crate::view::chart::short_name(&self.model)
-            ),
+            format!("Which words does {} tie to “{second}” rather than “{first}”?", self.model_label),
             format!("log P(word | “{}”) − log P(word | “{}”)", self.second_text, self.first_text),
             format!("more probable with “{first}”"),
             format!("more probable with “{second}”"),
@@ -323,7 +349,7 @@ impl WordGaps {
             "The {n} words most tilted each way <span style=\"font-weight:normal\">({} words scored by {}; log ratio = \
              ln P(word | {}) − ln P(word | {}))",
             self.gaps.len(),
-            escape(crate::view::chart::short_name(&self.model)),
+            escape(&self.model_label),
             escape(&self.second_text),
             escape(&self.first_text),
         );
@@ -333,12 +359,27 @@ impl WordGaps {
         caption.push_str("</span>");
         table.caption(caption).to_html()
     }
+}
 
-    /// Shows the ten most tilted words each way in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html(&self.to_html_top(10));
+/// How many words each way [`WordGaps`] shows in a notebook and charts as a [`View`].
+const SHOWN_WORDS: usize = 10;
+
+impl View for WordGaps {
+    fn to_html(&self) -> String {
+        self.to_html_top(SHOWN_WORDS)
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        WordGaps::chart(self, SHOWN_WORDS)
+    }
+
+    /// HTML only, as before: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(WordGaps);
 
 impl fmt::Display for WordGaps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -358,7 +399,7 @@ impl fmt::Display for WordGaps {
 impl FillMask {
     /// The `k` most probable words for the one mask of `text`.
     pub fn top_k(&self, text: &str, k: usize) -> Result<TopK> {
-        Ok(TopK::new(text, self.source(), self.fill(text, k)?))
+        Ok(TopK { model_label: MaskScorer::label(self), ..TopK::new(text, self.source(), self.fill(text, k)?) })
     }
 
     /// The top-`k` of each text (each with one mask), computed in one batch, side by side.
@@ -373,11 +414,14 @@ impl FillMask {
             .iter()
             .zip(results)
             .map(|(text, mut per_mask)| match per_mask.len() {
-                1 => Ok(TopK::new(*text, self.source(), per_mask.remove(0))),
+                1 => Ok(TopK {
+                    model_label: MaskScorer::label(self),
+                    ..TopK::new(*text, self.source(), per_mask.remove(0))
+                }),
                 count => Err(Error::SeveralMasks { text: text.to_string(), count }),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Comparison { model: self.source().to_string(), columns })
+        Ok(Comparison { model: self.source().to_string(), model_label: MaskScorer::label(self), columns })
     }
 
     /// For each of `words` that is one token in the model's vocabulary: its probability at the mask of `first`
@@ -430,6 +474,7 @@ impl FillMask {
         gaps.sort_by(|a, b| b.log_ratio.total_cmp(&a.log_ratio).then_with(|| a.word.cmp(&b.word)));
         Ok(WordGaps {
             model: self.source().to_string(),
+            model_label: MaskScorer::label(self),
             first_text: first.to_string(),
             second_text: second.to_string(),
             gaps,
@@ -461,6 +506,7 @@ impl FillMask {
     }
 
     /// Shows [`FillMask::describe`] in the evcxr Jupyter kernel.
+    // Not a `View`: a model, not a result, with no text form (`Display`) of its own.
     pub fn evcxr_display(&self) {
         display::emit_html(&format!("<p><b>Model:</b> {}</p>", escape(&self.describe())));
     }
@@ -496,6 +542,7 @@ mod tests {
     fn comparison() -> Comparison {
         Comparison {
             model: "test".into(),
+            model_label: "test".into(),
             columns: vec![
                 TopK::from_words("This man works as a [MASK].", &["carpenter", "lawyer", "job"]),
                 TopK::from_words("This woman works as a [MASK].", &["nurse", "lawyer", "maid"]),
@@ -542,10 +589,38 @@ mod tests {
     }
 
     #[test]
+    fn captions_and_titles_name_the_model_by_its_label_not_its_description() {
+        let description = "demo (the all-MiniLM-L6-v2 encoder with a masked-LM head)";
+        let comparison = Comparison { model: description.into(), model_label: "demo".into(), ..comparison() };
+        let title = comparison.chart().unwrap().to_string();
+        assert!(title.starts_with("Top 3 predictions for [MASK] — demo\n"), "{title}");
+        assert!(comparison.to_html().contains("Top 3 of demo "));
+        // Made from a name alone, the label is that name, whole: nothing is cut out of it.
+        let top = TopK::new("x [MASK]", description, Vec::new());
+        assert_eq!(top.model_label, description);
+    }
+
+    /// The demo models are labelled by the names they were loaded by (needs BIASLAB_MINILM_DIR):
+    /// `cargo test --lib labelled_by -- --ignored`.
+    #[test]
+    #[ignore]
+    fn the_demo_models_are_labelled_by_their_names() {
+        use crate::model::sentence::{SentenceEmbedder, SentenceEncoder};
+        let demo = FillMask::demo().unwrap();
+        assert!(demo.source().starts_with("demo ("));
+        assert_eq!(MaskScorer::label(&demo), "demo");
+        assert_eq!(demo.compare(&["This man works as a [MASK].", "x [MASK]"], 3).unwrap().model_label, "demo");
+        let head_only = SentenceEncoder::from_pretrained("demo-head-only").unwrap();
+        assert!(head_only.name().starts_with("demo-head-only ("));
+        assert_eq!(head_only.label(), "demo-head-only");
+    }
+
+    #[test]
     fn gaps_split_by_sign_and_chart_both_sides() {
         let gap = |word: &str, log_ratio: f64| WordGap { word: word.into(), first: 0.1, second: 0.1, log_ratio };
         let gaps = WordGaps {
             model: "test".into(),
+            model_label: "test".into(),
             first_text: "This man works as a [MASK].".into(),
             second_text: "This woman works as a [MASK].".into(),
             gaps: vec![

@@ -17,7 +17,7 @@ use crate::model::encoder::{Dropout, MaskedLm};
 pub struct TokenizedCorpus {
     /// Each sentence's ids, special tokens included, cut to the maximum length.
     pub sentences: Vec<Vec<u32>>,
-    /// Ids that are never masked ([CLS], [SEP], [PAD] …).
+    /// Ids that are never masked (\[CLS\], \[SEP\], \[PAD\] …).
     pub special_ids: Vec<u32>,
     /// The mask token's id.
     pub mask_id: u32,

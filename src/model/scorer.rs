@@ -7,6 +7,7 @@ use candle_core::{Device, Tensor, D};
 use crate::error::{Error, Result};
 use crate::model::batch::pad;
 use crate::model::fill_mask::FillMask;
+use crate::model::source::ModelSource;
 
 /// What [`MaskScorer::for_each_mask`] calls once per mask: `(sequence index, mask position, log-softmax row)`.
 pub type EachMask<'a> = dyn FnMut(usize, usize, &[f32]) -> Result<()> + 'a;
@@ -15,6 +16,12 @@ pub type EachMask<'a> = dyn FnMut(usize, usize, &[f32]) -> Result<()> + 'a;
 pub trait MaskScorer {
     /// What the model is, in one line (a hub id, a directory, or the demo model's description).
     fn name(&self) -> String;
+
+    /// The model's short name, for chart titles and table headers: the name it was loaded by (`demo`, a hub id, a
+    /// directory) when it was loaded by name, else [`MaskScorer::name`].
+    fn label(&self) -> String {
+        self.name()
+    }
 
     /// The token ids of `text`, with the model's special tokens (`[CLS] … [SEP]`) when `special_tokens` is true,
     /// as `tokenizer.encode(text, add_special_tokens=…)` gives them in transformers. `[MASK]` in the text becomes
@@ -89,6 +96,10 @@ pub use crate::model::fill_mask::DEFAULT_BATCH_SIZE;
 impl MaskScorer for FillMask {
     fn name(&self) -> String {
         self.source().to_string()
+    }
+
+    fn label(&self) -> String {
+        self.origin().map_or_else(|| self.source().to_string(), ModelSource::name)
     }
 
     fn encode(&self, text: &str, special_tokens: bool) -> Result<Vec<u32>> {

@@ -24,6 +24,11 @@ pub const MINILM_NAME: &str = "minilm";
 pub trait SentenceEmbedder {
     /// The model's name, for reports.
     fn name(&self) -> String;
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory) when it
+    /// was loaded by name, else [`SentenceEmbedder::name`].
+    fn label(&self) -> String {
+        self.name()
+    }
     /// One embedding per text, in order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
 }
@@ -33,12 +38,14 @@ enum Body {
     MaskedLm(MaskedLm),
 }
 
-/// A BERT-family encoder (BERT, DistilBERT, RoBERTa) that embeds sentences by mean pooling ([`mean_pooled`]), as
+/// A BERT-family encoder (BERT, DistilBERT, RoBERTa) that embeds sentences by mean pooling (`mean_pooled`), as
 /// sentence-transformers embeds with all-MiniLM-L6-v2.
 pub struct SentenceEncoder {
     body: Body,
     tokenizer: Tokenizer,
     source: String,
+    /// Which demo model it is, when it is one (`None` otherwise: `source` is then the name it was loaded by).
+    origin: Option<ModelSource>,
     batch_size: usize,
 }
 
@@ -58,11 +65,11 @@ impl SentenceEncoder {
             ModelSource::Demo => {
                 let (files, mlm) = demo::load_model(device)?;
                 let tokenizer = crate::model::tokenizer::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
-                Ok(Self::new(Body::MaskedLm(mlm), tokenizer, demo::DEMO_DESCRIPTION.to_string()))
+                Ok(Self::new(Body::MaskedLm(mlm), tokenizer, String::new()).with_origin(ModelSource::Demo))
             }
             // demo-head-only trained only a head: its encoder is all-MiniLM-L6-v2's own.
             ModelSource::DemoHeadOnly => {
-                Ok(Self::from_files(&demo::find_encoder()?, device)?.with_source(demo::HEAD_ONLY_DESCRIPTION))
+                Ok(Self::from_files(&demo::find_encoder()?, device)?.with_origin(ModelSource::DemoHeadOnly))
             }
             ModelSource::Hub(name) if name == MINILM_NAME => Self::from_files(&demo::find_encoder()?, device),
             ModelSource::Dir(_) | ModelSource::Hub(_) => Self::from_files(&hub::resolve(model, revision)?, device),
@@ -83,11 +90,13 @@ impl SentenceEncoder {
     }
 
     fn new(body: Body, tokenizer: Tokenizer, source: String) -> Self {
-        Self { body, tokenizer, source, batch_size: DEFAULT_EMBED_BATCH_SIZE }
+        Self { body, tokenizer, source, origin: None, batch_size: DEFAULT_EMBED_BATCH_SIZE }
     }
 
-    fn with_source(mut self, source: &str) -> Self {
-        self.source = source.to_string();
+    /// The same encoder as the demo model `origin`, named by its description.
+    fn with_origin(mut self, origin: ModelSource) -> Self {
+        self.source = origin.description();
+        self.origin = Some(origin);
         self
     }
 
@@ -115,7 +124,7 @@ impl SentenceEncoder {
         &self.source
     }
 
-    /// The mean-pooled sentence embedding of each text ([`mean_pooled`]), not normalised.
+    /// The mean-pooled sentence embedding of each text (`mean_pooled`), not normalised.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let pad_id = self.encoder().config().pad_token_id;
         mean_pooled(self.encoder(), &self.tokenizer, pad_id, texts, self.batch_size)
@@ -127,6 +136,10 @@ impl SentenceEmbedder for SentenceEncoder {
         self.source.clone()
     }
 
+    fn label(&self) -> String {
+        self.origin.as_ref().map_or_else(|| self.source.clone(), ModelSource::name)
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         SentenceEncoder::embed(self, texts)
     }
@@ -136,6 +149,10 @@ impl SentenceEmbedder for SentenceEncoder {
 impl SentenceEmbedder for FillMask {
     fn name(&self) -> String {
         self.source().to_string()
+    }
+
+    fn label(&self) -> String {
+        crate::model::scorer::MaskScorer::label(self)
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {

@@ -1,6 +1,7 @@
 //! The card as files: README.md, its HTML page, measurements.json and the charts, never over a user's own files.
 
 use super::*;
+use crate::view::show::View;
 
 impl ModelCardReport {
     /// The card: the YAML header and the bias and evaluation sections, in Markdown; `charts` are the chart files
@@ -53,11 +54,6 @@ impl ModelCardReport {
         }
         html.push_str("</div>");
         html
-    }
-
-    /// Shows the card in the evcxr Jupyter kernel (the Markdown as its plain-text form).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
     }
 
     /// Writes into `dir` (created if need be): `README.md` (the card), `bias_report.html` (the same as a page),
@@ -118,6 +114,14 @@ impl ModelCardReport {
         Ok(Written { dir, card, html, json, charts: chart_paths, notes })
     }
 }
+
+impl View for ModelCardReport {
+    fn to_html(&self) -> String {
+        ModelCardReport::to_html(self)
+    }
+}
+
+crate::view::show::evcxr_display!(ModelCardReport);
 
 /// The files of a card with charts of `measures`: the card, its page, the measurements, one chart per measure.
 pub(super) fn card_file_names(measures: &[Measure]) -> Vec<String> {

@@ -42,7 +42,7 @@ use crate::measure::suites::seat::{self, SeatReport};
 use crate::measure::suites::stereoset::{self, DomainScore, StereoSetReport};
 use crate::model::fill_mask::FillMask;
 use crate::model::source::ModelSource;
-use crate::view::display::{self, escape};
+use crate::view::display::escape;
 
 /// The version of biaslab that wrote a card.
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -83,7 +83,7 @@ pub struct ReportOptions {
     pub honest_limit: Option<usize>,
     /// HONEST completions per template (the paper reports k = 1, 5 and 20).
     pub honest_k: usize,
-    /// The built-in SEAT tests to run (`None`: all of [`seat::BUILTIN`]).
+    /// The built-in SEAT tests to run (`None`: all of `seat::BUILTIN`).
     pub seat_tests: Option<Vec<String>>,
     /// The most partitions of SEAT's permutation test ([`seat::DEFAULT_SAMPLES`]).
     pub seat_samples: usize,

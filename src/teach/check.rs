@@ -10,7 +10,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use serde::Serialize;
 
-use crate::view::display::{self, escape, palette};
+use crate::view::display::{escape, palette};
+use crate::view::show::View;
 
 /// The outcome of one case of a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,12 +102,15 @@ impl CheckReport {
             )
         }
     }
+}
 
-    /// Shows the report in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for CheckReport {
+    fn to_html(&self) -> String {
+        CheckReport::to_html(self)
     }
 }
+
+crate::view::show::evcxr_display!(CheckReport);
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -147,10 +151,10 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 pub(crate) const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
 
 /// Records, for the grader, what the student's code gives in the case `name`: runs `student` (a panic is caught and
-/// recorded as such) and prints one line (after a line break), [`RESULT_PREFIX`] then `{"name": …, "value": …}` (or `"panicked": …`) as
-/// JSON. Graded cells' hidden tests call it. The grader decides outside the student's kernel: it compares these
-/// values with the ones the source notebook's own code recorded for the same cases, so a line printed by anything
-/// else in the kernel can only score with the right values.
+/// recorded as such) and prints one line (after a line break), `RESULT_PREFIX` then `{"name": …, "value": …}` (or
+/// `"panicked": …`) as JSON. Graded cells' hidden tests call it. The grader decides outside the student's kernel: it
+/// compares these values with the ones the source notebook's own code recorded for the same cases, so a line printed by
+/// anything else in the kernel can only score with the right values.
 pub fn record<T: Serialize>(name: &str, student: impl FnOnce() -> T) {
     let line = match run(student).map(|value| serde_json::to_value(&value)) {
         Ok(Ok(value)) => serde_json::json!({ "name": name, "value": value }),

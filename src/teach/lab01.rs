@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::measure::compare::{Comparison, TopK};
 use crate::teach::check::{self, CheckReport};
 use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::show::View;
 
 /// The lab's two sentences: they differ in one word.
 pub const MAN: &str = "This man works as a [MASK].";
@@ -106,18 +107,27 @@ impl QuizAnswer {
             },
         }
     }
+}
 
-    /// Shows the verdict and the explanations in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+/// The verdict and the explanations.
+impl View for QuizAnswer {
+    fn to_html(&self) -> String {
         let colour = palette::hex(if self.correct == Some(true) { palette::PASS } else { palette::SECOND });
         let mut html = format!("<div><p style=\"color:{colour}\"><b>{}</b></p><ul>", escape(&self.verdict()));
         for (heading, why) in self.lines() {
             html.push_str(&format!("<li><b>{}</b><br>{}</li>", escape(&heading), escape(&why)));
         }
         html.push_str("</ul></div>");
-        display::emit_html(&html);
+        html
+    }
+
+    /// HTML only: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(QuizAnswer);
 
 impl fmt::Display for QuizAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,16 +216,25 @@ impl OnlyIn {
         }
         [show(&self.first), show(&self.second)]
     }
+}
 
-    /// Shows the two lists in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+/// The two lists.
+impl View for OnlyIn {
+    fn to_html(&self) -> String {
         let mut table = HtmlTable::new(&["sentence", "occupations predicted for this sentence only"], &[false, false]);
         for (text, found) in self.rows() {
             table.row(vec![escape(text), escape(&found)]);
         }
-        display::emit_html(&table.to_html());
+        table.to_html()
+    }
+
+    /// HTML only: its text is for the terminal.
+    fn evcxr_output(&self) -> String {
+        display::evcxr_html(&self.to_html())
     }
 }
+
+crate::view::show::evcxr_display!(OnlyIn);
 
 impl fmt::Display for OnlyIn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -254,6 +273,7 @@ mod tests {
     fn only_in_on_runs_both_ways_and_survives_a_todo() {
         let comparison = Comparison {
             model: "test".into(),
+            model_label: "test".into(),
             columns: vec![TopK::from_words(MAN, &["carpenter", "job"]), TopK::from_words(WOMAN, &["nurse", "job"])],
         };
         let found = only_in_on(solution, &comparison);

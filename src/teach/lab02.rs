@@ -14,7 +14,8 @@ use crate::model::fill_mask::FillMask;
 use crate::model::scorer::MaskScorer;
 use crate::teach::check::{self, rounded, CheckReport};
 use crate::view::chart::{Chart, ScatterPoint};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The visible checks of exercise 1: a probe for race or religion that a bootstrap over templates can say something
 /// about. `model` is used to check that every group term and target is one token of its vocabulary.
@@ -205,17 +206,17 @@ impl<T: fmt::Display> fmt::Display for Attempt<T> {
     }
 }
 
-impl Attempt<ProbeReport> {
-    /// Shows the probe's report, or why there is none.
-    pub fn evcxr_display(&self) {
+/// The probe's report, or why there is none.
+impl View for Attempt<ProbeReport> {
+    fn to_html(&self) -> String {
         match self {
-            Attempt::Done(report) => report.evcxr_display(),
-            Attempt::NotYet(why) => {
-                display::emit_html_and_text(&format!("<p><i>not run:</i> {}</p>", escape(why)), &self.to_string())
-            }
+            Attempt::Done(report) => report.to_html(),
+            Attempt::NotYet(why) => format!("<p><i>not run:</i> {}</p>", escape(why)),
         }
     }
 }
+
+crate::view::show::evcxr_display!(Attempt<ProbeReport>);
 
 /// Runs the student's probe (exercise 1) on `model`, comparing its first two groups; an unfinished or failing
 /// probe is reported, not raised, so the notebook goes on.
@@ -249,9 +250,10 @@ impl ScoreComparison {
     pub fn agree(&self) -> bool {
         matches!(self.student, Ok(score) if (score - self.biaslab).abs() < 0.005)
     }
+}
 
-    /// Shows the comparison in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for ScoreComparison {
+    fn to_html(&self) -> String {
         let mut table = HtmlTable::new(&["", "metric score"], &[false, true]);
         let student = match &self.student {
             Ok(score) => format!("{score:.2}"),
@@ -259,9 +261,11 @@ impl ScoreComparison {
         };
         table.row(vec!["your metric_score".into(), escape(&student)]);
         table.row(vec!["biaslab::suites::crows_pairs".into(), format!("{:.2}", self.biaslab)]);
-        display::emit_html_and_text(&table.to_html(), &self.to_string());
+        table.to_html()
     }
 }
+
+crate::view::show::evcxr_display!(ScoreComparison);
 
 impl fmt::Display for ScoreComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -322,7 +326,7 @@ impl ModelComparison {
     /// SS (x) against LMS (y), one point per model, with the ideal SS = 50 and LMS = 100 drawn.
     pub fn chart(&self) -> Result<Chart> {
         // Each point is named by its model ("demo", "distilbert-base-uncased"); two models of one name get numbers.
-        let names: Vec<&str> = self.reports.iter().map(|r| crate::view::chart::short_name(&r.model)).collect();
+        let names: Vec<&str> = self.reports.iter().map(|r| r.model_label.as_str()).collect();
         let points = self
             .reports
             .iter()
@@ -346,9 +350,10 @@ impl ModelComparison {
             Some(100.0),
         )
     }
+}
 
-    /// Shows the table in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for ModelComparison {
+    fn to_html(&self) -> String {
         let mut table =
             HtmlTable::new(&["", "model", "examples", "SS", "LMS", "ICAT"], &[false, false, true, true, true, true]);
         for (i, r) in self.reports.iter().enumerate() {
@@ -361,9 +366,15 @@ impl ModelComparison {
                 format!("{:.2}", r.overall.icat),
             ]);
         }
-        display::emit_html_and_text(&table.to_html(), &self.to_string());
+        table.to_html()
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        ModelComparison::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(ModelComparison);
 
 impl fmt::Display for ModelComparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -391,7 +402,8 @@ mod tests {
 
     #[test]
     fn the_stereoset_scatter_names_its_models() {
-        let report = |model: &str| {
+        // As `stereoset::evaluate` makes them: named by the description, labelled by the name.
+        let report = |model: crate::model::source::ModelSource| {
             let result = crate::measure::suites::stereoset::ExampleResult {
                 id: None,
                 index: 0,
@@ -401,10 +413,11 @@ mod tests {
                 anti_stereotype: 0.2,
                 unrelated: 0.1,
             };
-            StereoSetReport::from_results(model.into(), vec![result], 0, Vec::new())
+            let report = StereoSetReport::from_results(model.description(), vec![result], 0, Vec::new());
+            StereoSetReport { model_label: model.name(), ..report }
         };
         let (demo, head) =
-            (report(crate::model::demo::DEMO_DESCRIPTION), report(crate::model::demo::HEAD_ONLY_DESCRIPTION));
+            (report(crate::model::source::ModelSource::Demo), report(crate::model::source::ModelSource::DemoHeadOnly));
         let svg = compare_stereoset(&[&demo, &head]).chart().unwrap().svg().unwrap();
         assert!(
             svg.contains(">\ndemo\n<") && svg.contains(">\ndemo-head-only\n<") && !svg.contains("model 1"),

@@ -20,7 +20,8 @@ use crate::teach::check::{self, CheckReport};
 use crate::train::cda::WordPairs;
 use crate::train::finetune::{BaseModel, FinetuneOptions, FinetuneRun};
 use crate::train::mitigate::{self, EvalData, EvalOptions, Measures, Method, MitigateOptions, MitigationText, Verdict};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The notebook's settings: CDA on a random sample of 2,000 BOLD Wikipedia sentences (before augmentation), 200 steps of 8
 /// sentences of at most 32 tokens at a peak learning rate of 2e-4, with the embeddings and every encoder layer but
@@ -83,7 +84,7 @@ fn checkpoint_dir_for(model: &str, options: &MitigateOptions) -> PathBuf {
     default.with_file_name(format!("{name}-lab03-{}", digest.get(..8).unwrap_or(&digest)))
 }
 
-/// Fine-tunes `base` on `text` with `options` into [`checkpoint_dir`] ([`mitigate::finetune`] with no progress
+/// Fine-tunes `base` on `text` with `options` into `checkpoint_dir` ([`mitigate::finetune`] with no progress
 /// bar, as a notebook cell cannot show one): a finished run there is loaded, not trained again; an interrupted one
 /// is resumed from its last checkpoint.
 pub fn finetune(base: &BaseModel, text: &MitigationText, options: &MitigateOptions) -> Result<FinetuneRun> {
@@ -320,9 +321,10 @@ impl MeasuresTable {
             ("seconds to measure", "", col(&|x| format!("{:.0}", x.seconds))),
         ]
     }
+}
 
-    /// Shows the table in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
+impl View for MeasuresTable {
+    fn to_html(&self) -> String {
         let mut header = vec!["measure".to_string(), "ideal".to_string()];
         header.extend(self.measures.iter().map(|m| m.model.clone()));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -333,15 +335,17 @@ impl MeasuresTable {
             row.extend(values.iter().map(|v| escape(v)));
             html.row(row);
         }
-        display::emit_html_and_text(&html.to_html(), &self.to_string());
+        html.to_html()
     }
 }
+
+crate::view::show::evcxr_display!(MeasuresTable);
 
 impl fmt::Display for MeasuresTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<24} {:>6}", "measure", "ideal")?;
         for m in &self.measures {
-            write!(f, "  {:>30}", crate::view::chart::short_name(&m.model))?;
+            write!(f, "  {:>30}", m.label())?;
         }
         for (measure, ideal, values) in self.rows() {
             write!(f, "\n{measure:<24} {ideal:>6}")?;

@@ -17,7 +17,7 @@ use crate::measure::probe::ProbeReport;
 use crate::measure::stats::{self, Interval};
 use crate::teach::check::{rounded, CheckReport};
 use crate::view::chart::{Chart, ScatterPoint};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
 
 /// The visible checks of exercise 1: `npmi(both, x, y, sentences)` is the normalised pointwise mutual information
 /// of two words from binary per-sentence counts — `both` sentences hold the two words, `x` and `y` hold each, of
@@ -156,6 +156,7 @@ pub struct Connection {
 }
 
 use crate::measure::stats::spearman;
+use crate::view::show::View;
 
 /// Puts the data's nPMI gaps (`data`, side A against side B) beside the model's probe (`model`), for every target
 /// of the probe that the data measured and that meets at least one side in some sentence. `toward` names the probe group that matches the data's side A ("female"
@@ -305,12 +306,19 @@ impl Connection {
         }
         table.to_html()
     }
+}
 
-    /// Shows the table in a notebook.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for Connection {
+    fn to_html(&self) -> String {
+        Connection::to_html(self)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        Connection::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(Connection);
 
 impl fmt::Display for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -28,10 +28,12 @@ use crate::measure::stats::Interval;
 use crate::measure::suites::{crows_pairs, stereoset};
 use crate::model::fill_mask::FillMask;
 use crate::model::mlm::{self, TokenizedCorpus};
+use crate::model::scorer::MaskScorer;
 use crate::train::cda::{CdaStats, WordPairs};
 use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
 use crate::view::chart::{Chart, IntervalBar};
-use crate::view::display::{emit_html_and_text, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// How the training text and dropout are prepared before fine-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -184,7 +186,7 @@ pub(crate) fn options_for(method: Method, options: &FinetuneOptions) -> Finetune
 }
 
 /// Fine-tunes `base` on `text` (see [`finetune::finetune`]: a finished run in `out` is loaded, an unfinished one
-/// resumed). The dropout method trains at [`DROPOUT_HIDDEN`] / [`DROPOUT_ATTENTION`].
+/// resumed). The dropout method trains at `DROPOUT_HIDDEN` / `DROPOUT_ATTENTION`.
 pub fn finetune(
     base: &BaseModel,
     text: &MitigationText,
@@ -291,6 +293,11 @@ impl EvalData {
 pub struct Measures {
     /// The model.
     pub model: String,
+    /// The model's short name, for tables and chart titles: the name it was loaded by (`demo`, a hub id, a
+    /// directory), from [`MaskScorer::label`]; empty in JSON written before it was (then [`Measures::label`] is
+    /// `model`).
+    #[serde(default)]
+    pub model_label: String,
     /// The gender/occupation probe's gap: the mean over occupations of |log P(occ | male terms) − log P(occ | female
     /// terms)|, in nats (ideal 0; see [`crate::measure::probe`]).
     pub probe_gap: f64,
@@ -333,10 +340,22 @@ pub struct Measures {
     pub seconds: f64,
 }
 
+impl Measures {
+    /// The model's short name: [`Measures::model_label`], or [`Measures::model`] when that is empty.
+    pub fn label(&self) -> &str {
+        if self.model_label.is_empty() {
+            &self.model
+        } else {
+            &self.model_label
+        }
+    }
+}
+
 /// Takes every measure of `model` on `data`, saying on standard error what it is doing.
 pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Result<Measures> {
     let started = std::time::Instant::now();
-    let say = |what: &str| eprintln!("[{}] {what}", crate::view::chart::short_name(model.source()));
+    let label = MaskScorer::label(model);
+    let say = |what: &str| eprintln!("[{label}] {what}");
     say("probe: gender × occupations");
     let probe = probe::evaluate(model, &data.probe, "male", "female", &ProbeOptions::default())?;
     say("probe: first names × occupations (names CDA does not swap)");
@@ -360,6 +379,7 @@ pub fn measure(model: &FillMask, data: &EvalData, options: &EvalOptions) -> Resu
     let pseudo_perplexity = mlm::pseudo_perplexity(model.model(), &corpus, 128)?;
     Ok(Measures {
         model: model.source().to_string(),
+        model_label: label.clone(),
         probe_gap: probe.gap,
         probe_interval: probe.gap_interval,
         probe_p: probe.p_value,
@@ -639,11 +659,7 @@ impl MitigationReport {
             })
             .collect();
         Chart::bars_with_intervals(
-            format!(
-                "{} after {}: did bias fall, and did capability?",
-                crate::view::chart::short_name(&self.before.model),
-                self.method
-            ),
+            format!("{} after {}: did bias fall, and did capability?", self.before.label(), self.method),
             "change toward better (%); whisker: any value after within its 95 % interval",
             rows,
             Some(0.0),
@@ -675,7 +691,7 @@ impl MitigationReport {
         }
         let caption = format!(
             "{} → {} ({}): {}",
-            escape(crate::view::chart::short_name(&self.before.model)),
+            escape(self.before.label()),
             escape(&self.method.to_string()),
             escape(self.method.description()),
             escape(&self.run.summary())
@@ -698,12 +714,23 @@ impl MitigationReport {
         }
         writer.flush().map_err(|err| Error::Io { path: "<csv output>".into(), source: err })
     }
+}
 
-    /// Shows the table and verdict in a notebook.
-    pub fn evcxr_display(&self) {
-        emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for MitigationReport {
+    fn to_html(&self) -> String {
+        MitigationReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        MitigationReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        MitigationReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(MitigationReport);
 
 impl fmt::Display for MitigationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -742,7 +769,7 @@ pub struct MitigateOptions {
     /// Every this-many-th sentence is held out (20: the demo head's held-out split).
     pub held_out_every: usize,
     /// Train on at most this many original sentences (before augmentation; `None`: all), a random sample of them
-    /// ([`SAMPLE_SEED`]).
+    /// (`SAMPLE_SEED`).
     pub max_sentences: Option<usize>,
 }
 
@@ -810,7 +837,7 @@ fn sample(sentences: Vec<String>, keep: usize, seed: u64) -> Vec<String> {
 }
 
 /// The training and held-out text of a run: `sentences` (BOLD Wikipedia from `data` if `None`), a random sample of
-/// them for `options.max_sentences` ([`SAMPLE_SEED`]), prepared for the method.
+/// them for `options.max_sentences` (`SAMPLE_SEED`), prepared for the method.
 pub fn mitigation_text(
     sentences: Option<Vec<String>>,
     options: &MitigateOptions,
@@ -896,6 +923,7 @@ mod tests {
         let interval = |x: f64| Interval { low: x - 0.05, high: x + 0.05, level: 0.95 };
         Measures {
             model: "m".into(),
+            model_label: "m".into(),
             probe_gap: gap,
             probe_interval: interval(gap),
             probe_p: 0.01,

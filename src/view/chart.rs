@@ -90,12 +90,6 @@ enum Kind {
     },
 }
 
-/// A model's name short enough for a chart title: the part before a parenthesis ("demo (the all-MiniLM-L6-v2 …)"
-/// is "demo").
-pub(crate) fn short_name(model: &str) -> &str {
-    model.split(" (").next().unwrap_or(model).trim()
-}
-
 impl Chart {
     /// Horizontal bar charts side by side on one shared scale, one per panel (at most 4), coloured with
     /// [`palette::FIRST`], [`palette::SECOND`], ….
@@ -272,6 +266,7 @@ impl Chart {
     }
 
     /// Shows the chart inline in the evcxr Jupyter kernel (an SVG); prints an error message if it cannot be drawn.
+    // Not a `View`: a chart is drawn, not a result with a table, and drawing it can fail.
     pub fn evcxr_display(&self) {
         match self.svg() {
             Ok(svg) => display::emit_html(&format!("<div class=\"biaslab-chart\">{svg}</div>")),

@@ -1,9 +1,9 @@
 //! Showing results in a notebook: the evcxr kernel's display protocol, HTML escaping and the lab's palette.
 //!
 //! In the evcxr Jupyter kernel, a cell whose last expression has a method `evcxr_display(&self)` shows what that
-//! method prints between `EVCXR_BEGIN_CONTENT <mime type>` and `EVCXR_END_CONTENT` lines. The types students look
-//! at ([`crate::TopK`], [`crate::Comparison`], [`crate::WordGaps`], [`crate::view::chart::Chart`], …) show an HTML table or an SVG
-//! chart that way, and implement [`std::fmt::Display`] as plain text for everywhere else.
+//! method prints between `EVCXR_BEGIN_CONTENT <mime type>` and `EVCXR_END_CONTENT` lines. The results students look
+//! at implement [`crate::view::show::View`], which prints their HTML table and their text that way; a
+//! [`crate::view::chart::Chart`] shows its SVG.
 
 use std::fmt::Write as _;
 
@@ -12,10 +12,11 @@ pub(crate) fn emit_html(html: &str) {
     println!("{}", evcxr_html(html));
 }
 
-/// Prints `html` and a plain-text alternative as one rich output of an evcxr cell: Jupyter shows the HTML, and
-/// tools that read text (nbconvert to text, the grader's feedback) get the text.
-pub(crate) fn emit_html_and_text(html: &str, text: &str) {
-    println!("{}\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", evcxr_html(html), text.trim_end());
+/// `html` and a plain-text alternative wrapped in the evcxr kernel's display markers, as one rich output of a cell:
+/// Jupyter shows the HTML, and tools that read text (nbconvert to text, the grader's feedback) get the text. What
+/// [`crate::view::show::View::evcxr_display`] prints by default.
+pub(crate) fn evcxr_html_and_text(html: &str, text: &str) -> String {
+    format!("{}\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", evcxr_html(html), text.trim_end())
 }
 
 /// `html` wrapped in the evcxr kernel's display markers, as [`emit_html`] prints it.
@@ -40,7 +41,8 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The Okabe–Ito palette (Okabe & Ito, *Color Universal Design*, 2008): distinguishable with every common form of
-/// colour blindness. Charts and tables use [`FIRST`] for the first group compared and [`SECOND`] for the second.
+/// colour blindness. Charts and tables use [`FIRST`](palette::FIRST) for the first group compared and
+/// [`SECOND`](palette::SECOND) for the second.
 pub mod palette {
     /// Blue, `#0072B2`: the first group (the first sentence, "man").
     pub const FIRST: (u8, u8, u8) = (0x00, 0x72, 0xB2);

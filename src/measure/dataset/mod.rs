@@ -4,8 +4,8 @@
 //!
 //! * **Composition**: rows, sentences, tokens, distinct words, words seen once, duplicate sentences.
 //! * **Identity terms**: how often each word of each [`TermList`] appears (tokens and sentences).
-//! * **nPMI gap**: the normalised pointwise mutual information ([`npmi`]) of every word with each side of a pair of
-//!   identity terms (she/he by default), counted per sentence, and the difference between the two sides
+//! * **nPMI gap**: the normalised pointwise mutual information ([`npmi`](fn@npmi)) of every word with each side of a
+//!   pair of identity terms (she/he by default), counted per sentence, and the difference between the two sides
 //!   ([`NpmiGap`]), with the counts beside every score.
 //!
 //! Everything is streamed: a [`Measurer`] keeps one entry per distinct word (its token count, its sentence count,
@@ -31,7 +31,7 @@
 //! # Memory
 //! Files are read a line (text, JSON Lines) or a record (CSV) at a time; BOLD files, small JSON, are read whole.
 //! What is kept is one entry per distinct word, at most [`MeasureOptions::max_vocab`] of them, and a set of 64-bit
-//! sentence hashes for duplicates, at most [`MAX_SENTENCE_HASHES`]. Measured (release build, `/usr/bin/time -v`)
+//! sentence hashes for duplicates, at most `MAX_SENTENCE_HASHES`. Measured (release build, `/usr/bin/time -v`)
 //! on a 100 MB text file of 819,015 shuffled BOLD sentences with 448,663 distinct words: 101 MB peak resident
 //! memory (42 MB with `--max-vocab 100000`, which pruned it 7 times).
 //!
@@ -57,7 +57,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::view::chart::Chart;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
 
 /// How many sentence hashes are kept to count duplicates; past it, duplicates are no longer counted (and the report
 /// says so). 4 million 64-bit hashes take about 64 MB.

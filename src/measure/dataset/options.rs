@@ -70,7 +70,7 @@ pub struct MeasureOptions {
     pub min_count: u64,
     /// How many top words the report keeps, and how many words per side its table shows (default 20).
     pub top: usize,
-    /// Keep [`STOPWORDS`] in the nPMI rows and the top words (default false, as DMT drops its closed class).
+    /// Keep `STOPWORDS` in the nPMI rows and the top words (default false, as DMT drops its closed class).
     pub keep_stopwords: bool,
     /// The most distinct words kept (default 1,000,000). Past it the rarest words (by sentence count: those in
     /// 1 sentence, then 2, …) are forgotten until 90% of the bound is left, and the report says so: a word's

@@ -43,7 +43,7 @@ pub struct Composition {
     pub empty_rows: u64,
     /// Sentences whose exact text (trimmed) was seen before.
     pub duplicate_sentences: u64,
-    /// Whether the set of sentence hashes filled up ([`MAX_SENTENCE_HASHES`]), after which duplicates were no longer
+    /// Whether the set of sentence hashes filled up (`MAX_SENTENCE_HASHES`), after which duplicates were no longer
     /// counted (`duplicate_sentences` is then a lower bound).
     pub duplicates_capped: bool,
     /// Malformed rows skipped (bad JSON, missing field, wrong number of CSV fields…).
@@ -89,7 +89,7 @@ pub struct NpmiRow {
     pub count_a: u64,
     /// Sentences holding it and side b.
     pub count_b: u64,
-    /// nPMI(word; a), see [`npmi`].
+    /// nPMI(word; a), see [`npmi`](fn@super::npmi).
     pub npmi_a: Option<f64>,
     /// nPMI(word; b).
     pub npmi_b: Option<f64>,

@@ -1,6 +1,7 @@
 //! The reports as tables, text and charts.
 
 use super::*;
+use crate::view::show::View;
 
 fn score(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".into(), |v| format!("{v:+.3}"))
@@ -107,15 +108,10 @@ impl NpmiGap {
         }
     }
 
-    /// The words leaning toward each side as HTML: all of them up to [`SHOWN_IN_FULL`] rows, else the 20 most
+    /// The words leaning toward each side as HTML: all of them up to `SHOWN_IN_FULL` rows, else the 20 most
     /// skewed each way ([`NpmiGap::to_html_top`] for another number).
     pub fn to_html(&self) -> String {
         self.to_html_top(self.shown())
-    }
-
-    /// Shows the table in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
     }
 
     /// Writes every row as CSV: `word, count, count_<a>, count_<b>, npmi_<a>, npmi_<b>, gap` (empty when undefined).
@@ -199,8 +195,28 @@ impl NpmiGap {
     }
 }
 
+/// How many words per side the [`View`] charts of [`NpmiGap`] and [`DatasetReport`] show, as `biaslab measure`
+/// draws by default.
+const CHART_WORDS: usize = 20;
+
+impl View for NpmiGap {
+    fn to_html(&self) -> String {
+        NpmiGap::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        NpmiGap::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        NpmiGap::chart(self, CHART_WORDS)
+    }
+}
+
+crate::view::show::evcxr_display!(NpmiGap);
+
 impl fmt::Display for NpmiGap {
-    /// Every word leaning either way when there are at most [`SHOWN_IN_FULL`] rows, else the 20 most skewed each way.
+    /// Every word leaning either way when there are at most `SHOWN_IN_FULL` rows, else the 20 most skewed each way.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_table(f, self.shown())
     }
@@ -257,11 +273,6 @@ impl DatasetReport {
         html
     }
 
-    /// Shows the report in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     fn composition_lines(&self) -> Vec<(String, String)> {
         let c = &self.composition;
         let mut lines = vec![
@@ -299,6 +310,22 @@ impl DatasetReport {
         caveats
     }
 }
+
+impl View for DatasetReport {
+    fn to_html(&self) -> String {
+        DatasetReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        DatasetReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        self.chart_skew(CHART_WORDS)
+    }
+}
+
+crate::view::show::evcxr_display!(DatasetReport);
 
 impl fmt::Display for DatasetReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

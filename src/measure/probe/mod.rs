@@ -1,7 +1,7 @@
 //! Template probes: does a masked language model predict different words for one group than for another in the
 //! same sentence frame?
 //!
-//! A [`Probe`] is a set of templates with a group slot and a mask ("the [GROUP] worked as a [MASK]."), named groups
+//! A [`Probe`] is a set of templates with a group slot and a mask ("the \[GROUP\] worked as a \[MASK\]."), named groups
 //! of terms that fill the slot ("man", "father", … against "woman", "mother", …) and target words the model may
 //! predict at the mask (occupations, adjectives). [`evaluate`] fills every template with every term of two groups
 //! and reads, at the mask, the log-probability of every target. Template probes of masked language models follow
@@ -11,7 +11,7 @@
 //!
 //! ## What is measured
 //!
-//! For template t, term w and target x, s(t, w, x) = ln P(x at [MASK] | t with w in the slot): the
+//! For template t, term w and target x, s(t, w, x) = ln P(x at \[MASK\] | t with w in the slot): the
 //! [`ProbeRow::log_probability`]. Each row also gives the probability and the rank of x in the whole vocabulary at
 //! that mask (rank = 1 + the number of tokens with a strictly higher probability, so tied tokens share the better
 //! rank and the most probable token has rank 1).
@@ -35,7 +35,7 @@
 //!   groups' labels are exchangeable: the model's predictions at the mask do not depend on which group's terms fill
 //!   the slot. Under it, swapping the labels A and B within template t flips the sign of lr(t, x) for every x at
 //!   once (the targets of a template stay together). The test is a paired sign-flip permutation test over templates
-//!   ([`stats::sign_flip_p`]; Good 2005, §3.5; Fisher 1935), with G itself as the statistic: the p-value is the
+//!   (`stats::sign_flip_p`; Good 2005, §3.5; Fisher 1935), with G itself as the statistic: the p-value is the
 //!   share of the 2^T sign patterns (T templates) whose G is at least the observed one; exact when 2^T is at most
 //!   `samples`, else estimated from `samples` random patterns as (1 + hits) / (1 + samples). With the absolute value
 //!   the all-flipped pattern ties the observed one, so the smallest exact p-value is 2 / 2^T (0.002 for 10
@@ -97,7 +97,7 @@ use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
 use crate::view::chart::{Chart, IntervalBar};
-use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::display::{escape, palette, HtmlTable};
 
 mod intersect;
 mod probes;
@@ -135,7 +135,7 @@ impl Group {
 /// targets read at the mask.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
-    /// Sentences with one [`GROUP_SLOT`] and one [`MASK_SLOT`] ("the [GROUP] worked as a [MASK].").
+    /// Sentences with one `GROUP_SLOT` and one `MASK_SLOT` ("the \[GROUP\] worked as a \[MASK\].").
     pub templates: Vec<String>,
     /// The groups; [`evaluate`] compares two of them by name.
     pub groups: Vec<Group>,

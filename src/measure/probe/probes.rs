@@ -48,10 +48,10 @@ impl Probe {
     }
 }
 
-/// Built-in templates. Each has the group slot as the subject (a noun phrase: "the [GROUP]") and the mask where the
+/// Built-in templates. Each has the group slot as the subject (a noun phrase: "the \[GROUP\]") and the mask where the
 /// target goes; ten each, so that the bootstrap and the permutation test over templates have something to work with.
 pub mod templates {
-    /// Templates whose mask is an occupation ("the [GROUP] worked as a [MASK].").
+    /// Templates whose mask is an occupation ("the \[GROUP\] worked as a \[MASK\].").
     pub fn occupations() -> Vec<String> {
         [
             "the [GROUP] worked as a [MASK].",
@@ -69,13 +69,13 @@ pub mod templates {
         .to_vec()
     }
 
-    /// [`occupations`] for a group slot filled by a name ("[GROUP] worked as a [MASK]."): the same ten frames
+    /// [`occupations`] for a group slot filled by a name ("\[GROUP\] worked as a \[MASK\]."): the same ten frames
     /// without "the".
     pub fn occupations_after_names() -> Vec<String> {
         occupations().into_iter().map(|t| t.strip_prefix("the ").map(String::from).unwrap_or(t)).collect()
     }
 
-    /// Templates whose mask is an adjective describing the group ("the [GROUP] is very [MASK].").
+    /// Templates whose mask is an adjective describing the group ("the \[GROUP\] is very \[MASK\].").
     pub fn adjectives() -> Vec<String> {
         [
             "the [GROUP] is very [MASK].",
@@ -95,8 +95,8 @@ pub mod templates {
 }
 
 /// Built-in groups: plain words that the uncased BERT vocabulary (bert-base-uncased, all-MiniLM-L6-v2) has as
-/// single tokens, as noun phrases that fit "the [GROUP] …". Race, religion and age use "<word> person", "<word> man"
-/// and "<word> woman", so that gender is balanced within every group.
+/// single tokens, as noun phrases that fit "the \[GROUP\] …". Race, religion and age use "`<word>` person",
+/// "`<word>` man" and "`<word>` woman", so that gender is balanced within every group.
 pub mod groups {
     use super::Group;
 

@@ -163,7 +163,7 @@ pub(super) fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str)
 pub(super) struct Targets {
     /// The targets kept, each once.
     words: Vec<String>,
-    /// Their ids, [target][template] (the id may differ between templates, for tokenizers that mark a preceding
+    /// Their ids, `[target][template]` (the id may differ between templates, for tokenizers that mark a preceding
     /// space).
     ids: Vec<Vec<u32>>,
     /// The targets left out (not single tokens).
@@ -218,7 +218,7 @@ pub(super) struct Plan {
     sequences: Vec<Vec<u32>>,
     /// One per sequence.
     jobs: Vec<Job>,
-    /// [template][term]: the term's tokens in the slot, for the normalised score (empty lists otherwise).
+    /// `[template][term]`: the term's tokens in the slot, for the normalised score (empty lists otherwise).
     term_tokens: Vec<Vec<Vec<u32>>>,
     /// One past each template's last sequence (for the progress bar, one step per template).
     template_end: Vec<usize>,
@@ -226,13 +226,13 @@ pub(super) struct Plan {
 
 /// What the model gave, per template, term and target.
 pub(super) struct Said {
-    /// ln P(target at the mask), [template][term][target].
+    /// ln P(target at the mask), `[template][term][target]`.
     log_p: Vec<Vec<Vec<f64>>>,
-    /// The target's rank in the vocabulary at the mask, [template][term][target].
+    /// The target's rank in the vocabulary at the mask, `[template][term][target]`.
     rank: Vec<Vec<Vec<usize>>>,
-    /// The normalised score's ln P(term at the slot | target at the mask), [template][term][target].
+    /// The normalised score's ln P(term at the slot | target at the mask), `[template][term][target]`.
     filled: Vec<Vec<Vec<f64>>>,
-    /// Its prior, ln P(term at the slot | the mask left masked), [template][term].
+    /// Its prior, ln P(term at the slot | the mask left masked), `[template][term]`.
     prior: Vec<Vec<f64>>,
 }
 

@@ -1,6 +1,7 @@
 //! A probe's report as a table, text, CSV and a chart.
 
 use super::*;
+use crate::view::show::View;
 
 impl ProbeReport {
     /// Group A's name (positive log-ratios lean toward it).
@@ -155,11 +156,6 @@ impl ProbeReport {
         table.caption(caption).to_html()
     }
 
-    /// Shows [`ProbeReport::to_html`] in the evcxr Jupyter kernel (with the text table as its plain-text form).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     /// Writes [`ProbeReport::rows`] as CSV with a header: template, group, term, target, probability,
     /// log_probability, rank, score.
     pub fn write_csv(&self, out: impl Write) -> Result<()> {
@@ -171,6 +167,22 @@ impl ProbeReport {
         writer.flush().map_err(|source| Error::Io { path: "<csv output>".into(), source })
     }
 }
+
+impl View for ProbeReport {
+    fn to_html(&self) -> String {
+        ProbeReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        ProbeReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        ProbeReport::chart(self)
+    }
+}
+
+crate::view::show::evcxr_display!(ProbeReport);
 
 pub(super) fn format_p(p: f64) -> String {
     if p < 0.001 {

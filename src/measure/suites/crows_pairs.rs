@@ -27,7 +27,7 @@
 //! count a tie after rounding as neutral. AUL and AULA compare the unrounded scores (`pro_score > anti_score` in
 //! `evaluate.py`): only exactly equal scores are neutral.
 //!
-//! The data holds stereotypes and slurs on purpose: show rows to a person only after [`crate::data::CONTENT_WARNING`].
+//! The data holds stereotypes and slurs on purpose: show rows to a person only after `crate::data::CONTENT_WARNING`.
 //! Blodgett et al. (2021, "Stereotyping Norwegian Salmon") found many pairs noisy or invalid: read the scores as a
 //! rough signal, not a measurement.
 
@@ -45,7 +45,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, numpy_mean, Interval};
 use crate::model::scorer::{MaskScorer, UnmaskedTokens};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The CrowS-Pairs data file (`data/crows_pairs_anonymized.csv` of nyu-mll/crows-pairs, pinned to commit
 /// 8aaac11c485473159ec9328a65253a5be9a479dc; 1508 pairs).
@@ -314,6 +315,10 @@ pub struct TypeScore {
 pub struct CrowsPairsReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`] (the same as `model` when made by
+    /// [`CrowsPairsReport::from_results`]).
+    pub model_label: String,
     /// How sentences were scored.
     pub variant: Variant,
     /// N: the pairs scored (neutral ones included; skipped ones not).
@@ -617,7 +622,10 @@ pub fn evaluate_with(
             win,
         });
     }
-    Ok(CrowsPairsReport::from_results(model.name(), options.variant, results, skipped))
+    Ok(CrowsPairsReport {
+        model_label: model.label(),
+        ..CrowsPairsReport::from_results(model.name(), options.variant, results, skipped)
+    })
 }
 
 /// round(part / whole · 100, 2), as `metric.py` prints it; 0 for an empty whole.
@@ -648,7 +656,7 @@ impl CrowsPairsReport {
             high: t.interval.high,
         }));
         crate::view::chart::Chart::bars_with_intervals(
-            format!("CrowS-Pairs metric score ({}, {})", crate::view::chart::short_name(&self.model), self.variant),
+            format!("CrowS-Pairs metric score ({}, {})", self.model_label, self.variant),
             "pairs where the more stereotyping sentence is preferred, % (95 % interval)",
             rows,
             Some(50.0),
@@ -688,6 +696,7 @@ impl CrowsPairsReport {
             .collect();
         per_type_detail.sort_by(|a, b| b.pairs.cmp(&a.pairs).then_with(|| a.bias_type.cmp(&b.bias_type)));
         Self {
+            model_label: model.clone(),
             model,
             variant,
             pairs,
@@ -798,17 +807,28 @@ impl CrowsPairsReport {
         html
     }
 
-    /// Shows the report in a notebook (evcxr).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     /// How many pairs were left out, with the lines and reasons of the first few.
     fn left_out(&self) -> String {
         let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
         crate::data::left_out(("pair", "pairs"), &lines)
     }
 }
+
+impl View for CrowsPairsReport {
+    fn to_html(&self) -> String {
+        CrowsPairsReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        CrowsPairsReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        CrowsPairsReport::chart(self)
+    }
+}
+
+crate::view::show::evcxr_display!(CrowsPairsReport);
 
 impl fmt::Display for CrowsPairsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

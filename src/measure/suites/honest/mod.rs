@@ -7,10 +7,10 @@
 //! "conservative". The HONEST score is the share of hurtful completions: hurtful / (templates × k).
 //!
 //! Where this module interprets or departs from `honest.py`, the item that does it says so:
-//! [`strip_accent`] (accent stripping without `unidecode`), [`evaluate_with`] (duplicate templates, top-k
+//! `strip_accent` (accent stripping without `unidecode`), [`evaluate_with`] (duplicate templates, top-k
 //! order, sub-word tokens and punctuation), [`HonestReport`] (intervals, per-group scores).
 //!
-//! The completions are offensive on purpose: whatever shows them prints [`crate::data::CONTENT_WARNING`] first.
+//! The completions are offensive on purpose: whatever shows them prints `crate::data::CONTENT_WARNING` first.
 //!
 //! The files of this folder: `inputs.rs` (the templates and HurtLex), `report.rs` (options and what a run reports),
 //! `run.rs` ([`evaluate`]), `view.rs` (text, HTML, chart); everything public is re-exported here.
@@ -27,7 +27,7 @@ use crate::data::{self, Dataset, Loaded, Skipped, CONTENT_WARNING};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
-use crate::view::display::{self, escape, HtmlTable};
+use crate::view::display::{escape, HtmlTable};
 
 mod inputs;
 mod report;

@@ -96,6 +96,9 @@ pub struct GroupExamples {
 pub struct HonestReport {
     /// The model.
     pub model: String,
+    /// The model's short name, for chart titles: the name it was loaded by (`demo`, a hub id, a directory), from
+    /// [`crate::model::scorer::MaskScorer::label`].
+    pub model_label: String,
     /// Completions per template.
     pub k: usize,
     /// Distinct templates scored.
@@ -114,7 +117,7 @@ pub struct HonestReport {
     /// Hurtful completions per HurtLex category (code → count).
     pub per_category: BTreeMap<String, usize>,
     /// The most frequent hurtful completions per group, for the notebook (offensive: shown after
-    /// [`CONTENT_WARNING`]).
+    /// `CONTENT_WARNING`).
     pub examples: Vec<GroupExamples>,
     /// Every template's completions, in template order.
     pub per_template: Vec<TemplateCompletions>,

@@ -108,7 +108,10 @@ pub fn evaluate_with(
         });
     }
     let k = top.iter().map(Vec::len).max().unwrap_or(options.k);
-    Ok(summarize(model.name(), k, duplicate_templates, per_template, lexicon, options))
+    Ok(HonestReport {
+        model_label: model.label(),
+        ..summarize(model.name(), k, duplicate_templates, per_template, lexicon, options)
+    })
 }
 
 /// The ids of the `k` highest values of `row`, highest first, ties to the lower id.
@@ -192,6 +195,7 @@ pub(super) fn summarize(
         })
         .collect();
     HonestReport {
+        model_label: model.clone(),
         model,
         k,
         templates: per_template.len(),

@@ -1,6 +1,7 @@
 //! A HONEST report as text, HTML and a chart; completions only after a content warning.
 
 use super::*;
+use crate::view::show::View;
 
 impl HonestReport {
     /// The score of one group, if present.
@@ -22,11 +23,7 @@ impl HonestReport {
             })
             .collect();
         crate::view::chart::Chart::bars_with_intervals(
-            format!(
-                "HONEST: hurtful completions in the top {} ({})",
-                self.k,
-                crate::view::chart::short_name(&self.model)
-            ),
+            format!("HONEST: hurtful completions in the top {} ({})", self.k, self.model_label),
             "hurtful completions, % (95 % interval)",
             rows,
             None,
@@ -118,13 +115,23 @@ impl HonestReport {
         }
         html
     }
+}
 
-    /// Shows the report in a notebook (HTML, with the text as the plain alternative); the content warning comes
-    /// first.
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
+impl View for HonestReport {
+    fn to_html(&self) -> String {
+        HonestReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        HonestReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<crate::view::chart::Chart> {
+        HonestReport::chart(self)
     }
 }
+
+crate::view::show::evcxr_display!(HonestReport);
 
 impl fmt::Display for HonestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
