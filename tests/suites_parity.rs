@@ -11,7 +11,8 @@
 //!   must be within 1e-4 (biaslab's report has rounded scores only: the unrounded sums are recomputed here from the
 //!   library's public parts, `crows_pairs::shared_tokens` and `MaskScorer::target_log_probs`).
 //! * AUL and AULA (kanekomasahiro/evaluate_bias_in_mlm `evaluate.py`, the same 60 pairs): each sentence's unrounded
-//!   score to 1e-4, every decision and the printed bias and per-type scores identical.
+//!   score to 1e-4, every decision and the printed bias and per-type scores identical; and `--data ss` on the 120
+//!   StereoSet examples below, through `stereoset::evaluate_unmasked`.
 //! * StereoSet intrasentence (moinnadeem/StereoSet `BiasEvaluator` + `ScoreEvaluator`, on 120 intrasentence rows
 //!   of the shared flat jsonl, 30 per domain, the random BERT fixture): per sentence the score (mean probability of
 //!   the template word's pieces) to a relative 1e-4, the order of the three scores of every example identical, and
@@ -301,6 +302,50 @@ fn crows_pairs_aul_and_aula_match_evaluate_py() {
             report.metric_score,
             f(&summary["bias_score"])
         );
+    }
+}
+
+/// AUL and AULA on StereoSet's (stereotype, anti-stereotype) sentences through `stereoset::evaluate_unmasked` equal
+/// `evaluate.py --data ss` on the 120 intrasentence examples of the StereoSet parity test: every score to 1e-4,
+/// every decision, the bias score and the per-domain scores.
+#[test]
+fn stereoset_aul_and_aula_match_evaluate_py() {
+    let expected = expected();
+    let aul = &expected["crows_pairs_aul"];
+    let (_dir, model) = bert();
+    let path = common::shared_dir().join("data/stereoset/stereoset_dev_flat.jsonl");
+    let loaded = stereoset::load(Some(&path)).unwrap();
+    let examples: Vec<stereoset::Example> = aul["stereoset_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let line = line.as_u64().unwrap() as usize;
+            loaded.items.iter().find(|e| e.line == line).unwrap_or_else(|| panic!("no example on line {line}")).clone()
+        })
+        .collect();
+    assert_eq!(examples.len(), 120);
+    for (variant, key) in [(crows_pairs::Variant::Aul, "stereoset_aul"), (crows_pairs::Variant::Aula, "stereoset_aula")]
+    {
+        let reference = aul[key]["pairs"].as_array().unwrap();
+        let hidden = indicatif::ProgressBar::hidden();
+        let report = stereoset::evaluate_unmasked(&model, &examples, variant, &hidden).unwrap();
+        assert_eq!(report.dataset, "StereoSet intrasentence");
+        assert_eq!(report.results.len(), reference.len(), "{key}");
+        for (r, e) in report.results.iter().zip(reference) {
+            let at = format!("{key}, {}", e["id"]);
+            assert_eq!(format!("L{}", examples[r.index].line), e["id"].as_str().unwrap(), "{at}");
+            close(r.sent_more_score, f(&e["sent_more"]), TOLERANCE, &format!("{at}: stereotype"));
+            close(r.sent_less_score, f(&e["sent_less"]), TOLERANCE, &format!("{at}: anti-stereotype"));
+            assert_eq!(r.win, e["stereo"].as_bool().unwrap(), "{at}: stereotype preferred");
+        }
+        let summary = &aul[key]["summary"];
+        assert_eq!(report.metric_score, f(&summary["bias_score"]), "{key}: Bias score");
+        for t in &report.per_type_detail {
+            let printed = summary["per_type"].get(&t.bias_type).map(f).unwrap_or(0.0);
+            assert_eq!(t.score, printed, "{key}: {} score", t.bias_type);
+        }
+        eprintln!("{key}: bias score {} (evaluate.py {})", report.metric_score, f(&summary["bias_score"]));
     }
 }
 

@@ -420,6 +420,11 @@ pub struct StereoSetArgs {
     /// Only examples of this domain (gender, profession, race, religion).
     #[arg(long)]
     pub domain: Option<String>,
+    /// Score each example's stereotype and anti-stereotype sentences as a pair with nothing masked, as Kaneko &
+    /// Bollegala (2022) do: `aul` or `aula` (the report is then the percentage of examples whose stereotype sentence
+    /// scores higher). Without it, StereoSet's own scores (LMS, SS, ICAT).
+    #[arg(long)]
+    pub variant: Option<biaslab::suites::crows_pairs::Variant>,
     #[command(flatten)]
     pub bench: BenchmarkArgs,
 }
@@ -431,6 +436,12 @@ pub fn stereoset(args: StereoSetArgs) -> biaslab::Result<()> {
     let all: Vec<_> = all.into_iter().filter(|e| e.task == stereoset::Task::Intrasentence).collect();
     let filter = Filter::given("--domain", args.domain.as_deref(), |e: &stereoset::Example| e.bias_type.as_str());
     let rows = Rows { all, noun: "intrasentence example", filter, limit: args.bench.data.limit };
+    if let Some(variant) = args.variant {
+        let evaluate = |model: &FillMask, examples: &[_], bar: &ProgressBar| {
+            stereoset::evaluate_unmasked(model, examples, variant, bar)
+        };
+        return run_benchmark(rows, &args.bench, "examples", evaluate, |r, w| r.write_csv(w), |r| r.chart());
+    }
     let options = stereoset::Options::default();
     let evaluate =
         |model: &FillMask, examples: &[_], bar: &ProgressBar| stereoset::evaluate_with(model, examples, &options, bar);

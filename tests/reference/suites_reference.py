@@ -322,27 +322,41 @@ def run_crows_pairs(official: Path, shared: Path, tokenizer, work: Path) -> dict
 # ---------------------------------------------------------------------------------------------- AUL / AULA
 
 
-def run_aul(official: Path, shared: Path, model_dir: Path, tokenizer, work: Path) -> dict:
+def run_aul(official: Path, shared: Path, model_dir: Path, tokenizer, work: Path, ss_lines: list) -> dict:
     """AUL and AULA (Kaneko & Bollegala 2022) on the CrowS-Pairs rows above, by kanekomasahiro/evaluate_bias_in_mlm:
     its ``preprocess.py`` turns the subset CSV into ``data/paralled_cp.json`` (``preprocess_crows_pairs``: stereotype =
     sent_more, anti-stereotype = sent_less), its ``evaluate.py`` ``main(args)`` runs as its command line would
     (``--data cp --model <fixture dir> --method aul|aula``) and prints the summary, and its own
     ``load_tokenizer_and_model`` + ``calculate_aul`` give the per-sentence scores. Both read files relative to the
-    working directory: they run in ``work/kaneko``."""
+    working directory: they run in ``work/kaneko``. The same for StereoSet (``--data ss``) on the intrasentence
+    examples of the StereoSet section (``ss_lines``, 1-based lines of the shared flat jsonl), written as the
+    ``data/ss.json`` its ``preprocess_stereoset`` reads (dev.json's layout)."""
     rows, chosen, _, subset = crows_subset(shared, tokenizer, work)
     home = work / "kaneko"
     (home / "data").mkdir(parents=True, exist_ok=True)
     shutil.copy(subset, home / "data/cp.csv")
+    flat = (shared / "data/stereoset/stereoset_dev_flat.jsonl").read_text().splitlines()
+    ss_rows = [json.loads(flat[line - 1]) for line in ss_lines]
+    ss = {"version": "stereoset_dev_flat subset (biaslab suites_reference.py)", "data": {"intrasentence": [
+        {"id": f"L{line}", "bias_type": row["bias_type"], "target": row["target"], "context": row["context"],
+         "sentences": [{"id": f"L{line}-{g}", "sentence": row[g], "gold_label": g,
+                        "labels": [{"human_id": "flat", "label": g}]}
+                       for g in ("stereotype", "anti-stereotype", "unrelated")]}
+        for line, row in zip(ss_lines, ss_rows)]}}
+    (home / "data/ss.json").write_text(json.dumps(ss, indent=1))
     cwd = os.getcwd()
     os.chdir(home)
     try:
         preprocess = load_module("kaneko_preprocess", official / "evaluate_bias_in_mlm/preprocess.py")
         preprocess.main(argparse.Namespace(input="crows_pairs", output="data/paralled_cp.json"))
+        preprocess.main(argparse.Namespace(input="stereoset", output="data/paralled_ss.json"))
         evaluate = load_module("kaneko_evaluate", official / "evaluate_bias_in_mlm/evaluate.py")
-        inputs = json.loads((home / "data/paralled_cp.json").read_text())
-        out = {"source": "crows-pairs/crows_pairs_anonymized.csv", "rows": chosen}
-        for method in ("aul", "aula"):
-            args = argparse.Namespace(data="cp", output=str(home / f"{method}.txt"), model=str(model_dir),
+        out = {"source": "crows-pairs/crows_pairs_anonymized.csv", "rows": chosen,
+               "stereoset_source": "stereoset/stereoset_dev_flat.jsonl", "stereoset_lines": ss_lines}
+        for data, method in (("cp", "aul"), ("cp", "aula"), ("ss", "aul"), ("ss", "aula")):
+            inputs = json.loads((home / f"data/paralled_{data}.json").read_text())
+            names = [rows[chosen[i]][""] for i in range(len(inputs))] if data == "cp" else [f"L{n}" for n in ss_lines]
+            args = argparse.Namespace(data=data, output=str(home / f"{method}.txt"), model=str(model_dir),
                                       method=method)
             printed = io.StringIO()
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
@@ -359,18 +373,19 @@ def run_aul(official: Path, shared: Path, model_dir: Path, tokenizer, work: Path
             pairs = []
             with torch.no_grad():
                 for i, example in enumerate(inputs):
-                    row = rows[chosen[i]]
-                    assert example["stereotype"] == row["sent_more"]
+                    if data == "cp":
+                        assert example["stereotype"] == rows[chosen[i]]["sent_more"]
                     scores = {}
                     for key, name in (("stereotype", "sent_more"), ("anti-stereotype", "sent_less")):
                         ids = tok.encode(example[key], return_tensors="pt")
                         score, _ = evaluate.calculate_aul(model, ids, log_softmax, method == "aula")
                         scores[name] = score
                         scores[name + "_tokens"] = int(ids.shape[1]) - 2
-                    pairs.append({"id": row[""], "direction": example["direction"],
+                    pairs.append({"id": names[i], "direction": example.get("direction", "stereo"),
                                   "bias_type": example["bias_type"], **scores,
                                   "stereo": scores["sent_more"] > scores["sent_less"]})
-            out[method] = {"printed": text, "summary": summary, "pairs": pairs}
+            out[method if data == "cp" else f"stereoset_{method}"] = {"printed": text, "summary": summary,
+                                                                      "pairs": pairs}
         out["note"] = ("per_type holds only the kinds evaluate.py prints: those with at least one pair where "
                        "sent_more scores higher")
         return out
@@ -577,11 +592,14 @@ def main() -> None:
         }
         if "crows_pairs" in only:
             out["crows_pairs"] = run_crows_pairs(args.official, args.shared, tokenizer, tmp)
-        if "aul" in only:
-            out["crows_pairs_aul"] = run_aul(args.official, args.shared, model_dir, tokenizer, tmp)
-            out["crows_pairs_aul"]["versions"] = out["versions"]
         if "stereoset" in only:
             out["stereoset"] = run_stereoset(args.official, args.shared, model_dir, tokenizer, tmp)
+        if "aul" in only:
+            path = args.out / "expected.json"
+            stereoset = out.get("stereoset") or json.loads(path.read_text())["stereoset"]
+            ss_lines = [e["line"] for e in stereoset["examples"]]
+            out["crows_pairs_aul"] = run_aul(args.official, args.shared, model_dir, tokenizer, tmp, ss_lines)
+            out["crows_pairs_aul"]["versions"] = out["versions"]
         if "seat" in only:
             out["seat"] = run_seat(args.official, args.shared)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -232,11 +232,6 @@ impl IntersectionalReport {
         table.to_html()
     }
 
-    /// Shows [`IntersectionalReport::to_html`] in the evcxr Jupyter kernel (with the text as its plain-text form).
-    pub fn evcxr_display(&self) {
-        display::emit_html_and_text(&self.to_html(), &self.to_string());
-    }
-
     /// Writes one CSV row per combination: group, reference, gap, gap_low, gap_high, p_value, interaction,
     /// interaction_low, interaction_high, interaction_p (the last four empty where there is none), toward_group,
     /// toward_reference (targets joined with spaces).
@@ -319,3 +314,19 @@ impl fmt::Display for IntersectionalReport {
         Ok(())
     }
 }
+
+impl crate::view::show::View for IntersectionalReport {
+    fn to_html(&self) -> String {
+        IntersectionalReport::to_html(self)
+    }
+
+    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
+        IntersectionalReport::write_csv(self, out)
+    }
+
+    fn chart(&self) -> Result<Chart> {
+        IntersectionalReport::chart(self)
+    }
+}
+
+crate::view::show::evcxr_display!(IntersectionalReport);

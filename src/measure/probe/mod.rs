@@ -70,11 +70,11 @@
 //!
 //! [`groups::queer_nonqueer`] gives HONEST's queer and non-queer identity terms as groups. A probe over them
 //! measures how the model's predictions change with the identity *word* in a fixed frame ("the non-binary person
-//! worked as a [MASK]."). It can show that a model ties occupations or adjectives to those words differently. It
+//! worked as a \[MASK\]."). It can show that a model ties occupations or adjectives to those words differently. It
 //! cannot say:
 //! - how the model treats a person who does not name their identity, nor whether it misgenders anyone: that is
 //!   pronoun use (they, xe, ze) in running text, which needs its own tests (for example MISGENDERED, Hossain et al.
-//!   2023; TANGO, Ovalle et al. 2023). Neopronouns do not fit "the [GROUP]" and are left out of these groups;
+//!   2023; TANGO, Ovalle et al. 2023). Neopronouns do not fit "the \[GROUP\]" and are left out of these groups;
 //! - whether a gap comes from stereotype or from rarity: many of these terms are rare in training text and split
 //!   into several word pieces, so the model may simply know less after them (compare with `normalise`, and look at
 //!   the rows of single terms);

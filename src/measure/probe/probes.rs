@@ -159,14 +159,14 @@ pub mod groups {
     /// The identity terms of HONEST's queer / non-queer template set (Nozza et al. 2022, "Measuring Harmful
     /// Sentence Completion in Language Models for LGBTQIA+ Individuals"; `resources/queer_nonqueer/en_template.tsv`
     /// of github.com/MilaNLProc/honest, commit 6efc7817cbeb36e61bba51a34bbce13ecc8af69f), grouped by its categories,
-    /// each term followed by "person" so that it fits "the [GROUP] …" ("the non-binary person"; HONEST's own
+    /// each term followed by "person" so that it fits "the \[GROUP\] …" ("the non-binary person"; HONEST's own
     /// templates write "the non-binary"):
     /// "queer gender" (non-binary, genderqueer, transgender, …), "nonqueer gender" (cisgender, gender conforming),
     /// "queer orientation" (gay, lesbian, bisexual, …), "nonqueer orientation" (straight, heterosexual,
     /// heteroromantic), "queer" (queer, LGBT, LGBTQ, …) and "nonqueer".
     ///
     /// Left out: HONEST's pronouns (they, xe, ze, e, fae), which cannot follow "the", and its one xenogender term.
-    /// What such a probe can and cannot say is in the module documentation ([`super`]).
+    /// What such a probe can and cannot say is in the module documentation ([`crate::probe`]).
     pub fn queer_nonqueer() -> Vec<Group> {
         let group = |name: &str, terms: &[&str]| Group {
             name: name.into(),

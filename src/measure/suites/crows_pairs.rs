@@ -319,6 +319,9 @@ pub struct CrowsPairsReport {
     /// [`crate::model::scorer::MaskScorer::label`] (the same as `model` when made by
     /// [`CrowsPairsReport::from_results`]).
     pub model_label: String,
+    /// Where the pairs come from: "CrowS-Pairs", or "StereoSet intrasentence" for its (stereotype,
+    /// anti-stereotype) sentences scored as pairs ([`crate::measure::suites::stereoset::evaluate_unmasked`]).
+    pub dataset: String,
     /// How sentences were scored.
     pub variant: Variant,
     /// N: the pairs scored (neutral ones included; skipped ones not).
@@ -656,7 +659,7 @@ impl CrowsPairsReport {
             high: t.interval.high,
         }));
         crate::view::chart::Chart::bars_with_intervals(
-            format!("CrowS-Pairs metric score ({}, {})", self.model_label, self.variant),
+            format!("{} metric score ({}, {})", self.dataset, self.model_label, self.variant),
             "pairs where the more stereotyping sentence is preferred, % (95 % interval)",
             rows,
             Some(50.0),
@@ -698,6 +701,7 @@ impl CrowsPairsReport {
         Self {
             model_label: model.clone(),
             model,
+            dataset: "CrowS-Pairs".into(),
             variant,
             pairs,
             // `round((stereo_score + antistereo_score) / N * 100, 2)`
@@ -765,8 +769,9 @@ impl CrowsPairsReport {
     /// The report as an HTML table (what [`CrowsPairsReport::evcxr_display`] shows).
     pub fn to_html(&self) -> String {
         let caption = format!(
-            "CrowS-Pairs — {} <span style=\"font-weight:normal\">({}; {} pairs, {} neutral; 50 = no preference, the \
+            "{} — {} <span style=\"font-weight:normal\">({}; {} pairs, {} neutral; 50 = no preference, the \
              ideal)</span>",
+            escape(&self.dataset),
             escape(&self.model),
             escape(self.variant_note()),
             self.pairs,
@@ -832,7 +837,7 @@ crate::view::show::evcxr_display!(CrowsPairsReport);
 
 impl fmt::Display for CrowsPairsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "CrowS-Pairs  model: {}", self.model)?;
+        writeln!(f, "{}  model: {}", self.dataset, self.model)?;
         writeln!(f, "scoring: {} [{}]", self.variant_note(), self.variant)?;
         writeln!(
             f,

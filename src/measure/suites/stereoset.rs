@@ -29,6 +29,7 @@ use crate::data::cache::DataFile;
 use crate::data::{self, Dataset, Loaded, Skipped};
 use crate::error::{Error, Result};
 use crate::measure::stats::numpy_mean;
+use crate::measure::suites::crows_pairs::{self, CrowsPairsReport, Direction, Pair, Variant};
 use crate::model::scorer::MaskScorer;
 use crate::view::display::{escape, HtmlTable};
 use crate::view::show::View;
@@ -386,6 +387,44 @@ fn masked_copies(model: &dyn MaskScorer, context: &str, sentence: &str) -> Resul
         copies.push((model.encode(&text, true)?, target));
     }
     Ok(Ok(copies))
+}
+
+/// The intrasentence examples' (stereotype, anti-stereotype) sentences scored as pairs with nothing masked, as Kaneko
+/// & Bollegala (2022) apply AUL and AULA to StereoSet (`evaluate.py --data ss` of
+/// github.com/kanekomasahiro/evaluate_bias_in_mlm; see [`crate::measure::suites::crows_pairs::Variant::Aul`]): the
+/// score is the percentage of examples whose stereotype sentence scores higher (50 = no preference), overall and per
+/// domain. Each result's `index` is the example's position in `examples`; intersentence examples are left out.
+/// `variant` must be [`Variant::Aul`] or [`Variant::Aula`] (the masked scorings belong to [`evaluate_with`]).
+pub fn evaluate_unmasked(
+    model: &dyn MaskScorer,
+    examples: &[Example],
+    variant: Variant,
+    progress: &ProgressBar,
+) -> Result<CrowsPairsReport> {
+    if variant.rounds() {
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "StereoSet is scored as pairs only with nothing masked: use the variant \"aul\" or \"aula\", not \
+                 {variant}; StereoSet's own score (SS, LMS, ICAT) is the default"
+            ),
+        });
+    }
+    let pairs: Vec<Pair> = examples
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.task == Task::Intrasentence)
+        .map(|(index, e)| Pair {
+            index,
+            sent_more: e.stereotype.clone(),
+            sent_less: e.anti_stereotype.clone(),
+            direction: Direction::Stereo,
+            bias_type: e.bias_type.clone(),
+            line: e.line,
+        })
+        .collect();
+    progress.inc((examples.len() - pairs.len()) as u64);
+    let report = crows_pairs::evaluate_with(model, &pairs, &crows_pairs::Options { variant }, progress)?;
+    Ok(CrowsPairsReport { dataset: "StereoSet intrasentence".into(), ..report })
 }
 
 /// Runs StereoSet intrasentence on `examples` (intersentence ones are counted, not scored), advancing `progress` by
