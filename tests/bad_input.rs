@@ -423,3 +423,19 @@ fn errors_say_what_failed_in_the_words_of_the_command_line() {
     .unwrap();
     refused(&["crows-pairs", "--data", str(&crows), "--model", str(model.path())], "nothing to measure");
 }
+
+#[test]
+fn scoring_variants_and_crossed_groups_say_what_they_accept() {
+    bad_argument(&["crows-pairs", "--variant", "aulx"], "\"aul\" or \"aula\"");
+    refused(&["probe", "--groups", "race", "--by", "age"], "use --by gender");
+    refused(&["probe", "--groups", "gender", "--by", "gender"], "use race, religion or age");
+    refused(&["probe", "--groups", "race", "--by", "gender", "--a", "black"], "leave out --a, --b");
+    refused(&["probe", "--groups", "nonsense"], "queer-nonqueer");
+    // After the model and the data are read: the masked scorings are StereoSet's own, not pairs.
+    let model = model_dir("bert");
+    let data = shared_dir().join("data/stereoset/stereoset_dev_flat.jsonl");
+    refused(
+        &["stereoset", "--model", str(model.path()), "--data", str(&data), "--limit", "2", "--variant", "nangia"],
+        "use the variant \"aul\" or \"aula\"",
+    );
+}
