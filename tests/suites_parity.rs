@@ -168,23 +168,28 @@ fn unrounded_sums(model: &FillMask, sent1: &str, sent2: &str) -> (f64, f64) {
     (sum(&logp[..n]), sum(&logp[n..]))
 }
 
+/// The 60 pairs of the shared CrowS-Pairs file that `reference` names by `id` (the file's index column), in its order.
+fn crows_pairs_of(reference: &[Value]) -> Vec<crows_pairs::Pair> {
+    assert_eq!(reference.len(), 60);
+    let path = common::shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
+    let loaded = crows_pairs::load(Some(&path)).unwrap();
+    reference
+        .iter()
+        .map(|r| {
+            let index: usize = r["id"].as_str().unwrap().parse().unwrap();
+            loaded.items.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("no pair {index}")).clone()
+        })
+        .collect()
+}
+
 /// CrowS-Pairs through `crows_pairs::evaluate` equals `metric.py` run with PyTorch on the same model and rows.
 #[test]
 fn crows_pairs_matches_metric_py() {
     let expected = expected();
     let cp = &expected["crows_pairs"];
     let (_dir, model) = bert();
-    let path = common::shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
-    let loaded = crows_pairs::load(Some(&path)).unwrap();
     let reference = cp["pairs"].as_array().unwrap();
-    assert_eq!(reference.len(), 60);
-    let pairs: Vec<crows_pairs::Pair> = reference
-        .iter()
-        .map(|r| {
-            let index: usize = r["id"].as_str().unwrap().parse().unwrap();
-            loaded.items.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("no pair {index}")).clone()
-        })
-        .collect();
+    let pairs = crows_pairs_of(reference);
     let report = crows_pairs::evaluate(&model, &pairs, &crows_pairs::Options::default()).unwrap();
     assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);
     assert_eq!(report.results.len(), reference.len());
@@ -257,18 +262,9 @@ fn crows_pairs_aul_and_aula_match_evaluate_py() {
     let expected = expected();
     let aul = &expected["crows_pairs_aul"];
     let (_dir, model) = bert();
-    let path = common::shared_dir().join("data/crows-pairs/crows_pairs_anonymized.csv");
-    let loaded = crows_pairs::load(Some(&path)).unwrap();
     for (variant, key) in [(crows_pairs::Variant::Aul, "aul"), (crows_pairs::Variant::Aula, "aula")] {
         let reference = aul[key]["pairs"].as_array().unwrap();
-        assert_eq!(reference.len(), 60);
-        let pairs: Vec<crows_pairs::Pair> = reference
-            .iter()
-            .map(|r| {
-                let index: usize = r["id"].as_str().unwrap().parse().unwrap();
-                loaded.items.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("no pair {index}")).clone()
-            })
-            .collect();
+        let pairs = crows_pairs_of(reference);
         let report = crows_pairs::evaluate(&model, &pairs, &crows_pairs::Options { variant }).unwrap();
         assert!(report.skipped.is_empty(), "{key}: skipped {:?}", report.skipped);
         let mut largest = 0.0f64;

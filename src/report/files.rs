@@ -1,7 +1,6 @@
 //! The card as files: README.md, its HTML page, measurements.json and the charts, never over a user's own files.
 
 use super::*;
-use crate::view::show::View;
 
 impl ModelCardReport {
     /// The card: the YAML header and the bias and evaluation sections, in Markdown; `charts` are the chart files
@@ -115,13 +114,7 @@ impl ModelCardReport {
     }
 }
 
-impl View for ModelCardReport {
-    fn to_html(&self) -> String {
-        ModelCardReport::to_html(self)
-    }
-}
-
-crate::view::show::evcxr_display!(ModelCardReport);
+crate::view::show::view!(ModelCardReport);
 
 /// The files of a card with charts of `measures`: the card, its page, the measurements, one chart per measure.
 pub(super) fn card_file_names(measures: &[Measure]) -> Vec<String> {

@@ -11,7 +11,6 @@ use std::panic::{self, AssertUnwindSafe};
 use serde::Serialize;
 
 use crate::view::display::{escape, palette};
-use crate::view::show::View;
 
 /// The outcome of one case of a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,13 +103,7 @@ impl CheckReport {
     }
 }
 
-impl View for CheckReport {
-    fn to_html(&self) -> String {
-        CheckReport::to_html(self)
-    }
-}
-
-crate::view::show::evcxr_display!(CheckReport);
+crate::view::show::view!(CheckReport);
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

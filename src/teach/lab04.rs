@@ -156,7 +156,6 @@ pub struct Connection {
 }
 
 use crate::measure::stats::spearman;
-use crate::view::show::View;
 
 /// Puts the data's nPMI gaps (`data`, side A against side B) beside the model's probe (`model`), for every target
 /// of the probe that the data measured and that meets at least one side in some sentence. `toward` names the probe group that matches the data's side A ("female"
@@ -308,17 +307,7 @@ impl Connection {
     }
 }
 
-impl View for Connection {
-    fn to_html(&self) -> String {
-        Connection::to_html(self)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        Connection::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(Connection);
+crate::view::show::view!(Connection, chart);
 
 impl fmt::Display for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

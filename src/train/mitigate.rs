@@ -33,7 +33,6 @@ use crate::train::cda::{CdaStats, WordPairs};
 use crate::train::finetune::{self, BaseModel, FinetuneOptions, FinetuneRun};
 use crate::view::chart::{Chart, IntervalBar};
 use crate::view::display::{escape, HtmlTable};
-use crate::view::show::View;
 
 /// How the training text and dropout are prepared before fine-tuning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -716,21 +715,7 @@ impl MitigationReport {
     }
 }
 
-impl View for MitigationReport {
-    fn to_html(&self) -> String {
-        MitigationReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        MitigationReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        MitigationReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(MitigationReport);
+crate::view::show::view!(MitigationReport, csv, chart);
 
 impl fmt::Display for MitigationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,7 +8,8 @@
 //!
 //! Types that had `to_html`, `write_csv` or `chart` before keep them as inherent methods (notebooks call them
 //! without importing [`View`]), and their `impl View` calls them: in `impl View for T`, `T::to_html(self)` is the
-//! inherent method, which Rust picks before a trait's method of the same name.
+//! inherent method, which Rust picks before a trait's method of the same name. Where that is all the impl does, the
+//! `view!` macro writes it and the inherent `evcxr_display` together: `crate::view::show::view!(T, csv, chart);`.
 
 use std::fmt;
 use std::io;
@@ -67,6 +68,32 @@ macro_rules! evcxr_display {
     )+};
 }
 pub(crate) use evcxr_display;
+
+/// For a type whose HTML (and, when named, CSV and chart) are its own inherent methods `to_html`, `write_csv` and
+/// `chart`: implements [`View`] by calling them, and writes the inherent `evcxr_display` ([`evcxr_display!`]), so
+/// that the glue is written once: `crate::view::show::view!(CrowsPairsReport, csv, chart);`.
+macro_rules! view {
+    (@method csv $ty:ty) => {
+        fn write_csv(&self, out: &mut dyn std::io::Write) -> $crate::error::Result<()> {
+            <$ty>::write_csv(self, out)
+        }
+    };
+    (@method chart $ty:ty) => {
+        fn chart(&self) -> $crate::error::Result<$crate::view::chart::Chart> {
+            <$ty>::chart(self)
+        }
+    };
+    ($ty:ty $(, $method:ident)* $(,)?) => {
+        impl $crate::view::show::View for $ty {
+            fn to_html(&self) -> String {
+                <$ty>::to_html(self)
+            }
+            $($crate::view::show::view!(@method $method $ty);)*
+        }
+        $crate::view::show::evcxr_display!($ty);
+    };
+}
+pub(crate) use view;
 
 #[cfg(test)]
 mod tests {

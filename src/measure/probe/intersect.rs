@@ -315,18 +315,4 @@ impl fmt::Display for IntersectionalReport {
     }
 }
 
-impl crate::view::show::View for IntersectionalReport {
-    fn to_html(&self) -> String {
-        IntersectionalReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        IntersectionalReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<Chart> {
-        IntersectionalReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(IntersectionalReport);
+crate::view::show::view!(IntersectionalReport, csv, chart);

@@ -1,7 +1,6 @@
 //! A probe's report as a table, text, CSV and a chart.
 
 use super::*;
-use crate::view::show::View;
 
 impl ProbeReport {
     /// Group A's name (positive log-ratios lean toward it).
@@ -168,21 +167,7 @@ impl ProbeReport {
     }
 }
 
-impl View for ProbeReport {
-    fn to_html(&self) -> String {
-        ProbeReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        ProbeReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        ProbeReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(ProbeReport);
+crate::view::show::view!(ProbeReport, csv, chart);
 
 pub(super) fn format_p(p: f64) -> String {
     if p < 0.001 {

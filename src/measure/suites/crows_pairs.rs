@@ -46,7 +46,6 @@ use crate::error::{Error, Result};
 use crate::measure::stats::{self, numpy_mean, Interval};
 use crate::model::scorer::{MaskScorer, UnmaskedTokens};
 use crate::view::display::{escape, HtmlTable};
-use crate::view::show::View;
 
 /// The CrowS-Pairs data file (`data/crows_pairs_anonymized.csv` of nyu-mll/crows-pairs, pinned to commit
 /// 8aaac11c485473159ec9328a65253a5be9a479dc; 1508 pairs).
@@ -819,21 +818,7 @@ impl CrowsPairsReport {
     }
 }
 
-impl View for CrowsPairsReport {
-    fn to_html(&self) -> String {
-        CrowsPairsReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        CrowsPairsReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        CrowsPairsReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(CrowsPairsReport);
+crate::view::show::view!(CrowsPairsReport, csv, chart);
 
 impl fmt::Display for CrowsPairsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::view::display::{escape, HtmlTable};
-use crate::view::show::View;
 
 /// The number of random partitions of the permutation test unless told otherwise: `--n_samples` of SEAT's
 /// `sentbias/main.py` (100,000). When X ∪ Y has at most this many equal-size partitions, the test is exact.
@@ -658,21 +657,7 @@ impl SeatReport {
     }
 }
 
-impl View for SeatReport {
-    fn to_html(&self) -> String {
-        SeatReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        SeatReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        SeatReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(SeatReport);
+crate::view::show::view!(SeatReport, csv, chart);
 
 impl fmt::Display for SeatReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

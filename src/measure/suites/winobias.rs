@@ -30,7 +30,6 @@ use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
 use crate::model::scorer::MaskScorer;
 use crate::view::display::{escape, HtmlTable};
-use crate::view::show::View;
 
 /// The commit of github uclanlp/corefBias the data files are pinned to (see `data/SOURCES.md`).
 #[cfg_attr(not(test), allow(dead_code))]
@@ -766,21 +765,7 @@ impl WinoBiasReport {
     }
 }
 
-impl View for WinoBiasReport {
-    fn to_html(&self) -> String {
-        WinoBiasReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        WinoBiasReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        WinoBiasReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(WinoBiasReport);
+crate::view::show::view!(WinoBiasReport, csv, chart);
 
 impl fmt::Display for WinoBiasReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -54,13 +54,7 @@ impl Swapped {
     }
 }
 
-impl View for Swapped {
-    fn to_html(&self) -> String {
-        Swapped::to_html(self)
-    }
-}
-
-crate::view::show::evcxr_display!(Swapped);
+crate::view::show::view!(Swapped);
 
 impl fmt::Display for Swapped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,17 +110,7 @@ impl CdaStats {
     }
 }
 
-impl View for CdaStats {
-    fn to_html(&self) -> String {
-        CdaStats::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        CdaStats::write_csv(self, out)
-    }
-}
-
-crate::view::show::evcxr_display!(CdaStats);
+crate::view::show::view!(CdaStats, csv);
 
 impl fmt::Display for CdaStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,6 @@
 //! A HONEST report as text, HTML and a chart; completions only after a content warning.
 
 use super::*;
-use crate::view::show::View;
 
 impl HonestReport {
     /// The score of one group, if present.
@@ -117,21 +116,7 @@ impl HonestReport {
     }
 }
 
-impl View for HonestReport {
-    fn to_html(&self) -> String {
-        HonestReport::to_html(self)
-    }
-
-    fn write_csv(&self, out: &mut dyn std::io::Write) -> Result<()> {
-        HonestReport::write_csv(self, out)
-    }
-
-    fn chart(&self) -> Result<crate::view::chart::Chart> {
-        HonestReport::chart(self)
-    }
-}
-
-crate::view::show::evcxr_display!(HonestReport);
+crate::view::show::view!(HonestReport, csv, chart);
 
 impl fmt::Display for HonestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
