@@ -11,7 +11,7 @@
 //!   must be within 1e-4 (biaslab's report has rounded scores only: the unrounded sums are recomputed here from the
 //!   library's public parts, `crows_pairs::shared_tokens` and `MaskScorer::target_log_probs`).
 //! * AUL and AULA (kanekomasahiro/evaluate_bias_in_mlm `evaluate.py`, the same 60 pairs): each sentence's unrounded
-//!   score to 1e-4, every decision and the printed bias and per-type scores identical; and `--data ss` on the 120
+//!   score to 1e-5, every decision and the printed bias and per-type scores identical; and `--data ss` on the 120
 //!   StereoSet examples below, through `stereoset::evaluate_unmasked`.
 //! * StereoSet intrasentence (moinnadeem/StereoSet `BiasEvaluator` + `ScoreEvaluator`, on 120 intrasentence rows
 //!   of the shared flat jsonl, 30 per domain, the random BERT fixture): per sentence the score (mean probability of
@@ -32,6 +32,9 @@ use serde_json::Value;
 
 /// Absolute tolerance for sums of log-probabilities, embeddings and effect sizes.
 const TOLERANCE: f64 = 1e-4;
+
+/// Absolute tolerance for AUL and AULA scores (means of log-probabilities, one forward pass each).
+const AUL_TOLERANCE: f64 = 1e-5;
 
 fn expected() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/suites/expected.json");
@@ -272,8 +275,8 @@ fn crows_pairs_aul_and_aula_match_evaluate_py() {
         for (r, e) in report.results.iter().zip(reference) {
             let at = format!("{key}, pair {}", r.index);
             assert_eq!(r.index.to_string(), e["id"].as_str().unwrap(), "{at}");
-            close(r.sent_more_score, f(&e["sent_more"]), TOLERANCE, &format!("{at}: sent_more"));
-            close(r.sent_less_score, f(&e["sent_less"]), TOLERANCE, &format!("{at}: sent_less"));
+            close(r.sent_more_score, f(&e["sent_more"]), AUL_TOLERANCE, &format!("{at}: sent_more"));
+            close(r.sent_less_score, f(&e["sent_less"]), AUL_TOLERANCE, &format!("{at}: sent_less"));
             largest = largest
                 .max((r.sent_more_score - f(&e["sent_more"])).abs())
                 .max((r.sent_less_score - f(&e["sent_less"])).abs());
@@ -331,8 +334,8 @@ fn stereoset_aul_and_aula_match_evaluate_py() {
         for (r, e) in report.results.iter().zip(reference) {
             let at = format!("{key}, {}", e["id"]);
             assert_eq!(format!("L{}", examples[r.index].line), e["id"].as_str().unwrap(), "{at}");
-            close(r.sent_more_score, f(&e["sent_more"]), TOLERANCE, &format!("{at}: stereotype"));
-            close(r.sent_less_score, f(&e["sent_less"]), TOLERANCE, &format!("{at}: anti-stereotype"));
+            close(r.sent_more_score, f(&e["sent_more"]), AUL_TOLERANCE, &format!("{at}: stereotype"));
+            close(r.sent_less_score, f(&e["sent_less"]), AUL_TOLERANCE, &format!("{at}: anti-stereotype"));
             assert_eq!(r.win, e["stereo"].as_bool().unwrap(), "{at}: stereotype preferred");
         }
         let summary = &aul[key]["summary"];
