@@ -26,10 +26,13 @@ const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
     ),
     (
         "02_write_a_bias_test.ipynb",
-        5,
+        7,
         2,
         &[
             "male vs female",
+            // The intersectional probe of step 1 and CrowS-Pairs scored by AUL.
+            "each combination against white male",
+            "mean log P of every token, nothing masked",
             "Exercise 1: a probe for race or religion",
             "Exercise 3: the CrowS-Pairs metric score",
             "ideal: SS 50, LMS 100, ICAT 100",
