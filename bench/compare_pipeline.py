@@ -7,9 +7,12 @@ bert-base-uncased tokenizer from ../shared/models/bert-base-uncased) with save_p
   - 64-sentence batch throughput (one call with 64 sentences, batch_size=64),
 for the transformers pipeline (PyTorch, CPU) and for biaslab (release build, examples/fill_bench.rs); then
   - one fine-tuning step of the same shape (8 x 32 tokens, every weight trained, AdamW, clipping, dropout):
-    tests/reference/finetune_bench.py against examples/finetune_bench.rs, the median of --steps steps, and
+    tests/reference/finetune_bench.py against examples/finetune_bench.rs, the median of --steps steps, and the peak
+    resident set of each of the two processes (its own ru_maxrss from os.wait4: the model, gradients, optimizer
+    state and activations, and on PyTorch's side the interpreter and torch's libraries too), and
   - `FillMask::from_env()` on the demo model (examples/load_bench.rs; biaslab only, it has no PyTorch twin),
-and prints them with their ratios. Nothing here runs in CI.
+and prints them with their ratios. The fill-mask rows have no memory figure: transformers' pipeline runs in this
+process. Nothing here runs in CI.
 
     pip install torch transformers
     python bench/compare_pipeline.py [--shared ../shared] [--runs 20] [--steps 6] [--threads N]
@@ -27,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +99,22 @@ def run_json(command: list[str], env: dict | None = None) -> dict:
     return json.loads(result.stdout)
 
 
+def run_json_peak(command: list[str], env: dict | None = None) -> tuple[dict, float]:
+    """`run_json`, and the peak resident set of that one process in MiB: `os.wait4` on its pid gives its own
+    `ru_maxrss` (KiB on Linux), where `RUSAGE_CHILDREN` would give the largest of every child waited for so far (the
+    cargo builds included). Output goes through temporary files so that the child never blocks on a full pipe."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command, stdout, stderr)
+    return json.loads(stdout), usage.ru_maxrss / 1024
+
+
 def time_biaslab(model_dir: Path, runs: int) -> dict:
     subprocess.run(["cargo", "build", "--release", "--example", "fill_bench"], cwd=REPO, check=True)
     return run_json([str(REPO / "target" / "release" / "examples" / "fill_bench"), str(model_dir), "--runs", str(runs)])
@@ -117,13 +137,19 @@ def busy_share(seconds: float = 2.0) -> float | None:
 
 
 def time_finetune_steps(steps: int, threads: int, shared: Path, with_torch: bool) -> tuple[dict | None, dict]:
-    """(PyTorch's, biaslab's) seconds per fine-tuning step (RAYON_NUM_THREADS is already `threads`)."""
+    """(PyTorch's, biaslab's) seconds per fine-tuning step (RAYON_NUM_THREADS is already `threads`), each with
+    `peak_rss_mib`: the peak resident set of its process (model, gradients, optimizer state, the steps' activations,
+    and for PyTorch the interpreter and its libraries too)."""
     config = shared / "models" / "bert-base-uncased" / "config.json"
     subprocess.run(["cargo", "build", "--release", "--example", "finetune_bench"], cwd=REPO, check=True)
     args = [str(config), "--steps", str(steps), "--warmup", "2"]
-    rust = run_json([str(REPO / "target" / "release" / "examples" / "finetune_bench"), *args])
-    reference = [sys.executable, str(REPO / "tests" / "reference" / "finetune_bench.py"), *args]
-    torch_side = run_json([*reference, "--threads", str(threads)]) if with_torch else None
+    rust, peak = run_json_peak([str(REPO / "target" / "release" / "examples" / "finetune_bench"), *args])
+    rust["peak_rss_mib"] = peak
+    torch_side = None
+    if with_torch:
+        reference = [sys.executable, str(REPO / "tests" / "reference" / "finetune_bench.py"), *args]
+        torch_side, peak = run_json_peak([*reference, "--threads", str(threads)])
+        torch_side["peak_rss_mib"] = peak
     return torch_side, rust
 
 
@@ -177,6 +203,8 @@ def main() -> None:
     torch_step, rust_step = time_finetune_steps(args.steps, threads, args.shared, torch is not None)
     rows.append(("one fine-tuning step, median (s)", torch_step and torch_step["median_s_per_step"],
                  rust_step["median_s_per_step"], False))
+    rows.append(("one fine-tuning step, peak RSS (MiB)", torch_step and torch_step["peak_rss_mib"],
+                 rust_step["peak_rss_mib"], False))
     rows.append(("FillMask::from_env(), demo (s)", None, time_demo_load(args.shared), False))
 
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores, {threads} threads each side; {versions}")
@@ -186,13 +214,13 @@ def main() -> None:
         print(f"WARNING: other work used {busy:.0%} of the CPU just before this run: these figures are not comparable")
     else:
         print(f"quiet: other work used {busy:.0%} of the CPU just before this run")
-    print(f"{'measure':<34} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
+    print(f"{'measure':<38} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
     for label, theirs, ours, higher in rows:
         note = "higher is better" if higher else "lower is better"
         if theirs:
-            print(f"{label:<34} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
+            print(f"{label:<38} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
         else:
-            print(f"{label:<34} {'-':>10} {ours:>10.3f} {'-':>10}")
+            print(f"{label:<38} {'-':>10} {ours:>10.3f} {'-':>10}")
 
 
 if __name__ == "__main__":
