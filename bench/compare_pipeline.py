@@ -1,4 +1,4 @@
-"""biaslab beside PyTorch on the same machine, in one table: loading, fill-mask, one fine-tuning step.
+"""biaslab beside PyTorch on the same machine, in one table: loading, fill-mask, fine-tuning, CrowS-Pairs.
 
 Writes a bert-base-uncased-shaped BertForMaskedLM with random weights (12 layers, hidden 768, the real
 bert-base-uncased tokenizer from ../shared/models/bert-base-uncased) with save_pretrained into bench/out/, then times
@@ -7,26 +7,43 @@ bert-base-uncased tokenizer from ../shared/models/bert-base-uncased) with save_p
   - 64-sentence batch throughput (one call with 64 sentences, batch_size=64),
 for the transformers pipeline (PyTorch, CPU) and for biaslab (release build, examples/fill_bench.rs); then
   - one fine-tuning step of the same shape (8 x 32 tokens, every weight trained, AdamW, clipping, dropout):
-    tests/reference/finetune_bench.py against examples/finetune_bench.rs, the median of --steps steps, and
-  - `FillMask::from_env()` on the demo model (examples/load_bench.rs; biaslab only, it has no PyTorch twin),
-and prints them with their ratios. Nothing here runs in CI.
+    tests/reference/finetune_bench.py against examples/finetune_bench.rs, the median of --steps steps, and the peak
+    resident set of each of the two processes (its own ru_maxrss from os.wait4: the model, gradients, optimizer
+    state and activations, and on PyTorch's side the interpreter and torch's libraries too),
+  - `FillMask::from_env()` on the demo model (examples/load_bench.rs; biaslab only, it has no PyTorch twin), and
+  - CrowS-Pairs with Nangia et al.'s scoring on the first --crows pairs of ../shared/data/crows-pairs: the official
+    metric.py (nyu-mll/crows-pairs; the whole script, run as tests/reference/suites_reference.py runs it, on this
+    checkpoint) against `biaslab crows-pairs --json` (release build), wall-clock with the model's load, and whether
+    every pair's decision (win, loss or neutral) is the same on both sides,
+and prints them with their ratios. The fill-mask rows have no memory figure: transformers' pipeline runs in this
+process. Nothing here runs in CI.
 
     pip install torch transformers
+    git --git-dir=<nyu-mll/crows-pairs clone>/.git show HEAD:metric.py > /tmp/official/crows-pairs/metric.py
     python bench/compare_pipeline.py [--shared ../shared] [--runs 20] [--steps 6] [--threads N]
+        [--crows 100|all|0] [--official /tmp/official]
 
 Both sides use every core unless --threads is given (it sets torch's threads and RAYON_NUM_THREADS for candle).
 Without PyTorch the biaslab column is still measured (on a checkpoint an earlier run left in bench/out/, if any) and
-the PyTorch column says why it is empty. Before anything runs, the machine's load is sampled for two seconds: figures
-taken beside other work are not worth comparing, and the table says so.
+the PyTorch column says why it is empty; without PyTorch or metric.py the CrowS-Pairs row is left out, and the output
+says why. Before anything runs, the machine's load is sampled for two seconds: figures taken beside other work are
+not worth comparing, and the table says so. On the 2-core machine (quiet, 2026-12-04) the whole run with --crows 100
+took about 5 minutes, metric.py 171 s of it and biaslab 66 s; --crows all, the issue's full set, would take metric.py
+about 45 minutes at that rate (not measured).
 """
 
 import argparse
+import contextlib
+import csv
+import io
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +112,22 @@ def run_json(command: list[str], env: dict | None = None) -> dict:
     return json.loads(result.stdout)
 
 
+def run_json_peak(command: list[str], env: dict | None = None) -> tuple[dict, float]:
+    """`run_json`, and the peak resident set of that one process in MiB: `os.wait4` on its pid gives its own
+    `ru_maxrss` (KiB on Linux), where `RUSAGE_CHILDREN` would give the largest of every child waited for so far (the
+    cargo builds included). Output goes through temporary files so that the child never blocks on a full pipe."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command, stdout, stderr)
+    return json.loads(stdout), usage.ru_maxrss / 1024
+
+
 def time_biaslab(model_dir: Path, runs: int) -> dict:
     subprocess.run(["cargo", "build", "--release", "--example", "fill_bench"], cwd=REPO, check=True)
     return run_json([str(REPO / "target" / "release" / "examples" / "fill_bench"), str(model_dir), "--runs", str(runs)])
@@ -117,13 +150,19 @@ def busy_share(seconds: float = 2.0) -> float | None:
 
 
 def time_finetune_steps(steps: int, threads: int, shared: Path, with_torch: bool) -> tuple[dict | None, dict]:
-    """(PyTorch's, biaslab's) seconds per fine-tuning step (RAYON_NUM_THREADS is already `threads`)."""
+    """(PyTorch's, biaslab's) seconds per fine-tuning step (RAYON_NUM_THREADS is already `threads`), each with
+    `peak_rss_mib`: the peak resident set of its process (model, gradients, optimizer state, the steps' activations,
+    and for PyTorch the interpreter and its libraries too)."""
     config = shared / "models" / "bert-base-uncased" / "config.json"
     subprocess.run(["cargo", "build", "--release", "--example", "finetune_bench"], cwd=REPO, check=True)
     args = [str(config), "--steps", str(steps), "--warmup", "2"]
-    rust = run_json([str(REPO / "target" / "release" / "examples" / "finetune_bench"), *args])
-    reference = [sys.executable, str(REPO / "tests" / "reference" / "finetune_bench.py"), *args]
-    torch_side = run_json([*reference, "--threads", str(threads)]) if with_torch else None
+    rust, peak = run_json_peak([str(REPO / "target" / "release" / "examples" / "finetune_bench"), *args])
+    rust["peak_rss_mib"] = peak
+    torch_side = None
+    if with_torch:
+        reference = [sys.executable, str(REPO / "tests" / "reference" / "finetune_bench.py"), *args]
+        torch_side, peak = run_json_peak([*reference, "--threads", str(threads)])
+        torch_side["peak_rss_mib"] = peak
     return torch_side, rust
 
 
@@ -137,6 +176,111 @@ def time_demo_load(shared: Path) -> float:
     return statistics.median(runs)
 
 
+CROWS_DEFAULT = 100
+
+
+def crows_count(text: str) -> int | str:
+    if text == "all":
+        return "all"
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("a number of pairs, 0 or more, or all")
+    return value
+
+
+def decision(neutral: bool, win: bool) -> str:
+    return "neutral" if neutral else "win" if win else "loss"
+
+
+def outcome(scored: tuple[str, tuple[float, float]] | None) -> str:
+    """A pair's decision and its two scores as "win (sent_more -45.123, sent_less -45.124)"."""
+    if scored is None:
+        return "not scored"
+    result, (more, less) = scored
+    return f"{result} (sent_more {more:.3f}, sent_less {less:.3f})"
+
+
+def time_crows_pairs(limit: int | None, model_dir: Path, shared: Path, official: Path, threads: int,
+                     work: Path) -> dict:
+    """CrowS-Pairs with Nangia's scoring on the first `limit` pairs of the shared CSV (None: all of them): the official
+    metric.py, the whole script run as tests/reference/suites_reference.py runs it (its `patch_libraries`: the name
+    bert-base-uncased loads `model_dir`, pandas gets `DataFrame.append` back; `crows_subset` writes the rows verbatim),
+    against `biaslab crows-pairs --json` (release build) on the same pairs. Wall-clock of each with the model's load:
+    metric.py's from running the script (in this process, torch already imported) until it has written its CSV,
+    biaslab's from starting the process until it exits. Then each pair's decision, compared by the CSV's index."""
+    import torch
+    import transformers
+
+    sys.path.insert(0, str(REPO / "tests" / "reference"))
+    environ = dict(os.environ)
+    import suites_reference as reference  # sets torch to 1 thread and OMP_NUM_THREADS=1 when imported
+
+    for key in os.environ.keys() - environ.keys():
+        del os.environ[key]
+    torch.set_num_threads(threads)
+    source = shared / "data" / "crows-pairs" / "crows_pairs_anonymized.csv"
+    work.mkdir(parents=True, exist_ok=True)
+    reference.patch_libraries(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    reference.MAX_TOKENS = config["max_position_embeddings"]  # no CrowS-Pairs sentence is this long
+    reference.CROWS_PAIRS = limit if limit is not None else sys.maxsize
+    tokenizer = transformers.BertTokenizer.from_pretrained(str(model_dir))
+    rows, chosen, skipped, subset = reference.crows_subset(shared, tokenizer, work)
+    if skipped:
+        print(f"CrowS-Pairs: rows longer than the model's positions, left out of metric.py's run: {skipped}",
+              file=sys.stderr)
+    out_csv = work / "crows_metric_out.csv"
+    argv, cwd = sys.argv, os.getcwd()
+    sys.argv = ["metric.py", "--input_file", str(subset), "--lm_model", "bert", "--output_file", str(out_csv)]
+    os.chdir(work)  # metric.py writes bert.vocab into the working directory
+    printed, progress = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(progress):
+            reference.load_module("crows_metric", official / "crows-pairs" / "metric.py")
+    except BaseException:
+        print(progress.getvalue()[-4000:], file=sys.stderr)
+        raise
+    finally:
+        sys.argv = argv
+        os.chdir(cwd)
+    metric_s = time.perf_counter() - start
+    theirs = {}
+    with open(out_csv, newline="") as f:
+        scored = list(csv.DictReader(f))
+    assert len(scored) == len(chosen), f"metric.py wrote {len(scored)} rows for {len(chosen)} pairs"
+    for position, out in zip(chosen, scored):
+        assert out["sent_more"] == rows[position]["sent_more"]
+        scores = (float(out["sent_more_score"]), float(out["sent_less_score"]))
+        theirs[int(rows[position][""])] = (decision(scores[0] == scores[1], float(out["score"]) == 1), scores)
+
+    subprocess.run(["cargo", "build", "--release", "--bin", "biaslab"], cwd=REPO, check=True)
+    command = [str(REPO / "target" / "release" / "biaslab"), "crows-pairs", "--model", str(model_dir),
+               "--data", str(source), "--json"]
+    if limit is not None:
+        command += ["--limit", str(limit)]
+    start = time.perf_counter()
+    report = run_json(command)
+    biaslab_s = time.perf_counter() - start
+    ours = {r["index"]: (decision(r["neutral"], r["win"]), (r["sent_more_score"], r["sent_less_score"]))
+            for r in report["results"]}
+
+    differing = []
+    for index in sorted(theirs.keys() | ours.keys()):
+        if index not in theirs or index not in ours or theirs[index][0] != ours[index][0]:
+            differing.append((index, theirs.get(index), ours.get(index)))
+    metric_score = re.search(r"Metric score:\s+(-?[0-9.]+)", printed.getvalue())
+    return {
+        "pairs": len(theirs),
+        "metric_s": metric_s,
+        "biaslab_s": biaslab_s,
+        "identical": sum(1 for i in theirs if i in ours and theirs[i][0] == ours[i][0]),
+        "differing": differing,
+        "biaslab_skipped": report["skipped"],
+        "metric_score": (metric_score and float(metric_score.group(1)), report["metric_score"]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
@@ -144,6 +288,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--steps", type=int, default=6, help="timed fine-tuning steps (after 2 warm-up steps)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--crows", type=crows_count, default=CROWS_DEFAULT,
+                        help=f"CrowS-Pairs pairs for the metric.py row: N (default {CROWS_DEFAULT}), all (1,508), "
+                        "0 to skip")
+    parser.add_argument("--official", type=Path, default=Path("/tmp/official"),
+                        help="holds crows-pairs/metric.py (nyu-mll/crows-pairs), as for "
+                        "tests/reference/suites_reference.py")
     args = parser.parse_args()
 
     busy = busy_share()
@@ -177,7 +327,20 @@ def main() -> None:
     torch_step, rust_step = time_finetune_steps(args.steps, threads, args.shared, torch is not None)
     rows.append(("one fine-tuning step, median (s)", torch_step and torch_step["median_s_per_step"],
                  rust_step["median_s_per_step"], False))
+    rows.append(("one fine-tuning step, peak RSS (MiB)", torch_step and torch_step["peak_rss_mib"],
+                 rust_step["peak_rss_mib"], False))
     rows.append(("FillMask::from_env(), demo (s)", None, time_demo_load(args.shared), False))
+    crows, crows_note = None, None
+    metric_py = args.official / "crows-pairs" / "metric.py"
+    if args.crows == 0:
+        crows_note = "CrowS-Pairs: skipped (--crows 0)"
+    elif torch is None or not metric_py.is_file() or not (model_dir / "model.safetensors").is_file():
+        crows_note = (f"CrowS-Pairs: not measured: it needs PyTorch, the checkpoint and {metric_py} "
+                      "(git show HEAD:metric.py from nyu-mll/crows-pairs)")
+    else:
+        crows = time_crows_pairs(None if args.crows == "all" else args.crows, model_dir, args.shared, args.official,
+                                 threads, args.out / "crows")
+        rows.append((f"CrowS-Pairs, {crows['pairs']} pairs, Nangia (s)", crows["metric_s"], crows["biaslab_s"], False))
 
     print(f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores, {threads} threads each side; {versions}")
     if busy is None:
@@ -186,13 +349,25 @@ def main() -> None:
         print(f"WARNING: other work used {busy:.0%} of the CPU just before this run: these figures are not comparable")
     else:
         print(f"quiet: other work used {busy:.0%} of the CPU just before this run")
-    print(f"{'measure':<34} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
+    print(f"{'measure':<38} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
     for label, theirs, ours, higher in rows:
         note = "higher is better" if higher else "lower is better"
         if theirs:
-            print(f"{label:<34} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
+            print(f"{label:<38} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
         else:
-            print(f"{label:<34} {'-':>10} {ours:>10.3f} {'-':>10}")
+            print(f"{label:<38} {'-':>10} {ours:>10.3f} {'-':>10}")
+    if crows_note:
+        print(crows_note)
+    if crows:
+        print(f"CrowS-Pairs decisions identical: {crows['identical']} of {crows['pairs']} "
+              f"(metric score: metric.py {crows['metric_score'][0]}, biaslab {crows['metric_score'][1]})")
+        for index, theirs, ours in crows["differing"]:
+            print(f"  pair {index}: metric.py {outcome(theirs)}, biaslab {outcome(ours)}")
+        if crows["differing"]:
+            print("  (a pair whose two scores differ by 0.001 on one side may sit on a boundary of round(x, 3):")
+            print("   float32 sums from different kernels can land either side of it)")
+        if crows["biaslab_skipped"]:
+            print(f"  biaslab skipped: {crows['biaslab_skipped']}")
 
 
 if __name__ == "__main__":
