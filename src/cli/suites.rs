@@ -372,7 +372,6 @@ fn intersectional_probe(
         None => (groups::usual_reference(&args.groups).unwrap_or_default().to_string(), "male".to_string()),
     };
     let model = args.model.load()?;
-    let combinations = first.len() * second.len() - 1;
     let evaluate = |bar: &ProgressBar| {
         probe::intersectional_with(
             &model,
@@ -384,7 +383,7 @@ fn intersectional_probe(
             bar,
         )
     };
-    run_suite(combinations, "combinations", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
+    run_suite(templates.len(), "templates", &args.out, evaluate, |r, w| r.write_csv(w), |r| r.chart())
 }
 
 /// `biaslab crows-pairs`.

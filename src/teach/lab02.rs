@@ -236,15 +236,17 @@ pub fn probe_on(probe: impl Fn() -> Probe, model: &dyn MaskScorer) -> Attempt<Pr
 
 /// The intersectional probe of step 1: race crossed with gender ([`probe::groups::cross`] of
 /// [`probe::groups::descriptors`]`("race")` and [`probe::groups::gender`]: "black female" is "black woman", "black
-/// mother", …), the built-in occupation templates and targets, every combination against "white male".
+/// mother", …), the built-in occupation templates and targets, every combination against "white male"
+/// ([`probe::groups::usual_reference`], as `biaslab probe --groups race --by gender` takes it).
 pub fn race_by_gender(model: &dyn MaskScorer) -> Result<probe::IntersectionalReport> {
     let race = probe::groups::descriptors("race").unwrap_or_default();
+    let reference = probe::groups::usual_reference("race").unwrap_or_default();
     probe::intersectional(
         model,
         &probe::templates::occupations(),
         &probe::targets::occupations(),
         (&race, &probe::groups::gender()),
-        ("white", "male"),
+        (reference, "male"),
         &ProbeOptions::default(),
     )
 }

@@ -78,8 +78,8 @@ pub fn intersectional(
     intersectional_with(model, templates, targets, (first, second), reference, options, &ProgressBar::hidden())
 }
 
-/// [`intersectional`], advancing `progress` by one per combination compared (its length: the number of
-/// combinations minus one).
+/// [`intersectional`], advancing `progress` by one per template (its length: the number of templates). Every
+/// combination's terms go through the model once, in one run.
 pub fn intersectional_with(
     model: &dyn MaskScorer,
     templates: &[String],
@@ -107,52 +107,70 @@ pub fn intersectional_with(
     let combined = groups::cross(first, second);
     let probe = Probe { templates: templates.to_vec(), groups: combined.clone(), targets: targets.to_vec() };
     let index = |r: usize, g: usize| r * second.len() + g;
-    let reference_name = combined[index(r0, g0)].name.clone();
-    let mut reports: Vec<Option<ProbeReport>> = vec![None; combined.len()];
-    for (i, group) in combined.iter().enumerate() {
-        if i != index(r0, g0) {
-            reports[i] = Some(evaluate(model, &probe, &group.name, &reference_name, options)?);
-            progress.inc(1);
-        }
+    let reference_index = index(r0, g0);
+    // Every combination's terms go through the model once, the reference's too (not once per comparison).
+    let terms = run::group_terms(&combined.iter().collect::<Vec<_>>())?;
+    let run::Scored { targets, said } = run::score_terms(model, &probe, &terms, options, progress)?;
+    let (n_templates, n_targets) = (templates.len(), targets.words.len());
+    // mean[group][template][target]: the mean score over the group's terms.
+    let mean: Vec<Vec<Vec<f64>>> = (0..combined.len())
+        .map(|g| {
+            let own: Vec<usize> = terms.iter().enumerate().filter(|(_, (h, _))| *h == g).map(|(w, _)| w).collect();
+            (0..n_templates)
+                .map(|t| {
+                    (0..n_targets)
+                        .map(|x| {
+                            stats::mean(
+                                &own.iter().map(|&w| said.score(t, w, x, options.normalise)).collect::<Vec<_>>(),
+                            )
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    if mean.iter().flatten().flatten().any(|v| !v.is_finite()) {
+        return Err(run::internal("the probe's model run left a score that is not a number".into()));
     }
-    let per_template = |report: &ProbeReport| -> BTreeMap<String, Vec<f64>> {
-        report.per_target.iter().map(|t| (t.target.clone(), t.per_template.clone())).collect()
+    // Σ sign · mean[group], as [template][target]: a log-ratio (two groups) or the interaction contrast (four).
+    let contrast = |terms: &[(usize, f64)]| -> Vec<Vec<f64>> {
+        (0..n_templates)
+            .map(|t| (0..n_targets).map(|x| terms.iter().map(|&(g, sign)| sign * mean[g][t][x]).sum()).collect())
+            .collect()
     };
     let mut combinations = Vec::with_capacity(combined.len() - 1);
-    let mut scored_targets = Vec::new();
     for r in 0..first.len() {
         for g in 0..second.len() {
-            let Some(report) = &reports[index(r, g)] else { continue };
-            scored_targets.clone_from(&report.targets);
-            let interaction = match (r != r0 && g != g0, &reports[index(r, g0)], &reports[index(r0, g)]) {
-                (true, Some(alone_first), Some(alone_second)) => {
-                    let (both, a, b) = (per_template(report), per_template(alone_first), per_template(alone_second));
-                    let lr: Vec<Vec<f64>> = (0..report.templates.len())
-                        .map(|t| report.targets.iter().map(|x| both[x][t] - a[x][t] - b[x][t]).collect())
-                        .collect();
-                    let (_, gap, interval, p_value, exact) = run::summarise(&lr, &report.targets, options);
-                    Some(Interaction { gap, interval, p_value, exact })
-                }
-                _ => None,
-            };
+            let c = index(r, g);
+            if c == reference_index {
+                continue;
+            }
+            let lr = contrast(&[(c, 1.0), (reference_index, -1.0)]);
+            let (per_target, gap, gap_interval, p_value, exact) = run::summarise(&lr, &targets.words, options);
+            let interaction = (r != r0 && g != g0).then(|| {
+                // lr(r,g) − lr(r,g₀) − lr(r₀,g), each against (r₀,g₀): s(r,g) − s(r,g₀) − s(r₀,g) + s(r₀,g₀).
+                let lr = contrast(&[(c, 1.0), (index(r, g0), -1.0), (index(r0, g), -1.0), (reference_index, 1.0)]);
+                let (_, gap, interval, p_value, exact) = run::summarise(&lr, &targets.words, options);
+                Interaction { gap, interval, p_value, exact }
+            });
             let names = |gaps: &mut dyn Iterator<Item = &TargetGap>| gaps.take(3).map(|t| t.target.clone()).collect();
             combinations.push(CombinationGap {
-                group: combined[index(r, g)].name.clone(),
-                gap: report.gap,
-                gap_interval: report.gap_interval,
-                p_value: report.p_value,
-                exact: report.exact,
-                toward_group: names(&mut report.per_target.iter().filter(|t| t.log_ratio > 0.0)),
-                toward_reference: names(&mut report.per_target.iter().rev().filter(|t| t.log_ratio < 0.0)),
+                group: combined[c].name.clone(),
+                gap,
+                gap_interval,
+                p_value,
+                exact,
+                toward_group: names(&mut per_target.iter().filter(|t| t.log_ratio > 0.0)),
+                toward_reference: names(&mut per_target.iter().rev().filter(|t| t.log_ratio < 0.0)),
                 interaction,
             });
         }
     }
     Ok(IntersectionalReport {
         model: model.name(),
-        reference: reference_name,
+        reference: combined[reference_index].name.clone(),
         templates: templates.to_vec(),
-        targets: scored_targets,
+        targets: targets.words,
         combinations,
         samples: options.samples,
         seed: options.seed,

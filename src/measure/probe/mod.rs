@@ -86,7 +86,6 @@
 //! `run.rs` ([`evaluate`]), `intersect.rs` ([`intersectional`]), `view.rs` (tables, text, CSV, chart); everything
 //! public is re-exported here.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
 

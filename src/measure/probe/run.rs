@@ -43,19 +43,8 @@ pub fn evaluate_with(
     options: &ProbeOptions,
     progress: &ProgressBar,
 ) -> Result<ProbeReport> {
-    if probe.templates.is_empty() {
-        return Err(Error::InvalidArgument {
-            reason: format!(
-                "the probe has no templates: give at least one, with one {GROUP_SLOT} and one {MASK_SLOT} (\"The \
-                 {GROUP_SLOT} worked as a {MASK_SLOT}.\")"
-            ),
-        });
-    }
     let (groups, terms) = compared_terms(probe, group_a, group_b)?;
-    let frames = probe.templates.iter().map(|t| frame(model, t)).collect::<Result<Vec<_>>>()?;
-    let targets = single_token_targets(model, probe, &frames)?;
-    let plan = Plan::new(model, probe, &frames, &terms, &targets.ids, options)?;
-    let said = plan.run(model, terms.len(), &targets.ids, progress)?;
+    let Scored { targets, said } = score_terms(model, probe, &terms, options, progress)?;
 
     // Rows and scores.
     let (n_templates, n_terms, n_targets) = (probe.templates.len(), terms.len(), targets.words.len());
@@ -68,7 +57,7 @@ pub fn evaluate_with(
                 if !lp.is_finite() {
                     return Err(internal(format!("no log-probability for {target:?} in {template:?} with {term:?}")));
                 }
-                let s = if options.normalise { said.filled[t][w][x] - said.prior[t][w] } else { lp };
+                let s = said.score(t, w, x, options.normalise);
                 score[t][w][x] = s;
                 rows.push(ProbeRow {
                     template: template.clone(),
@@ -114,6 +103,38 @@ pub fn evaluate_with(
     })
 }
 
+/// What the model gave for a probe's terms: the targets read, and its answers per template, term and target.
+pub(super) struct Scored {
+    /// The targets read (single tokens) and those left out.
+    pub(super) targets: Targets,
+    /// The model's answers, `[template][term][target]`.
+    pub(super) said: Said,
+}
+
+/// Runs `terms` (group index, term) through every template of `probe` in one plan, each term once, advancing
+/// `progress` by one per template.
+pub(super) fn score_terms(
+    model: &dyn MaskScorer,
+    probe: &Probe,
+    terms: &[(usize, String)],
+    options: &ProbeOptions,
+    progress: &ProgressBar,
+) -> Result<Scored> {
+    if probe.templates.is_empty() {
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "the probe has no templates: give at least one, with one {GROUP_SLOT} and one {MASK_SLOT} (\"The \
+                 {GROUP_SLOT} worked as a {MASK_SLOT}.\")"
+            ),
+        });
+    }
+    let frames = probe.templates.iter().map(|t| frame(model, t)).collect::<Result<Vec<_>>>()?;
+    let targets = single_token_targets(model, probe, &frames)?;
+    let plan = Plan::new(model, probe, &frames, terms, &targets.ids, options)?;
+    let said = plan.run(model, terms.len(), &targets.ids, progress)?;
+    Ok(Scored { targets, said })
+}
+
 /// The two groups compared and their terms (group index, term).
 pub(super) type Compared<'p> = ([&'p Group; 2], Vec<(usize, String)>);
 
@@ -133,6 +154,11 @@ pub(super) fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str)
         })
     };
     let groups = [find(group_a)?, find(group_b)?];
+    Ok((groups, group_terms(&groups)?))
+}
+
+/// The terms of `groups`: (index in `groups`, term), in order, trimmed, each once within its group.
+pub(super) fn group_terms(groups: &[&Group]) -> Result<Vec<(usize, String)>> {
     let mut terms: Vec<(usize, String)> = Vec::new();
     for (g, group) in groups.iter().enumerate() {
         let before = terms.len();
@@ -156,13 +182,13 @@ pub(super) fn compared_terms<'p>(probe: &'p Probe, group_a: &str, group_b: &str)
             });
         }
     }
-    Ok((groups, terms))
+    Ok(terms)
 }
 
 /// The targets a probe reads: those that are one token at the mask of every template.
 pub(super) struct Targets {
     /// The targets kept, each once.
-    words: Vec<String>,
+    pub(super) words: Vec<String>,
     /// Their ids, `[target][template]` (the id may differ between templates, for tokenizers that mark a preceding
     /// space).
     ids: Vec<Vec<u32>>,
@@ -234,6 +260,18 @@ pub(super) struct Said {
     filled: Vec<Vec<Vec<f64>>>,
     /// Its prior, ln P(term at the slot | the mask left masked), `[template][term]`.
     prior: Vec<Vec<f64>>,
+}
+
+impl Said {
+    /// The value of template `t`, term `w` and target `x` that enters the log-ratio: ln P(target at the mask), or
+    /// with `normalise` Kurita et al.'s increased log-probability of the term (see the module documentation).
+    pub(super) fn score(&self, t: usize, w: usize, x: usize, normalise: bool) -> f64 {
+        if normalise {
+            self.filled[t][w][x] - self.prior[t][w]
+        } else {
+            self.log_p[t][w][x]
+        }
+    }
 }
 
 impl Plan {
