@@ -431,6 +431,16 @@ fn scoring_variants_and_crossed_groups_say_what_they_accept() {
     refused(&["probe", "--groups", "gender", "--by", "gender"], "use race, religion or age");
     refused(&["probe", "--groups", "race", "--by", "gender", "--a", "black"], "leave out --a, --b");
     refused(&["probe", "--groups", "nonsense"], "queer-nonqueer");
+    // A reference without --by, or one not in the sets, is refused before any model loads.
+    refused(&["probe", "--groups", "race", "--reference", "white male"], "only --by makes");
+    refused(
+        &["probe", "--groups", "race", "--by", "gender", "--reference", "martian male"],
+        "\"martian\" is not one of",
+    );
+    refused(
+        &["probe", "--groups", "race", "--by", "gender", "--reference", "white man"],
+        "\"man\" is not one of male, female",
+    );
     // After the model and the data are read: the masked scorings are StereoSet's own, not pairs.
     let model = model_dir("bert");
     let data = shared_dir().join("data/stereoset/stereoset_dev_flat.jsonl");

@@ -333,6 +333,13 @@ pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
     if let Some(by) = &args.by {
         return intersectional_probe(&args, by, template_list, target_list, &options);
     }
+    if args.reference.is_some() {
+        return Err(biaslab::Error::InvalidArgument {
+            reason: "--reference names the combination every other one is compared with, which only --by makes: add \
+                     --by gender, or compare two groups with --a and --b"
+                .into(),
+        });
+    }
     let (a, b) = (name(&args.a, 0), name(&args.b, 1));
     let probe = Probe { templates: template_list, groups: group_set.clone(), targets: target_list };
     let model = args.model.load()?;
@@ -371,6 +378,13 @@ fn intersectional_probe(
         }
         None => (groups::usual_reference(&args.groups).unwrap_or_default().to_string(), "male".to_string()),
     };
+    // Checked before the model loads (a minute for bert-base-uncased), with the names to choose from.
+    for (name, set) in [(&reference.0, &first), (&reference.1, &second)] {
+        if !set.iter().any(|g| &g.name == name) {
+            let names: Vec<&str> = set.iter().map(|g| g.name.as_str()).collect();
+            return Err(invalid(format!("--reference: {name:?} is not one of {}", names.join(", "))));
+        }
+    }
     let model = args.model.load()?;
     let evaluate = |bar: &ProgressBar| {
         probe::intersectional_with(

@@ -276,8 +276,10 @@ pub struct PairResult {
     pub sent_less_tokens: usize,
     /// The two (rounded) scores are equal: the pair counts in N but for neither direction.
     pub neutral: bool,
-    /// The model preferred the stereotype-consistent sentence: `sent_more` for a stereo pair, `sent_less` for an
-    /// antistereo pair, as `metric.py` counts it (its `score` column is 1).
+    /// The model scored `sent_more` above `sent_less`, in either direction, as `metric.py` counts it (its `score`
+    /// column is 1): its stereo pairs compare sent1 = `sent_more` with sent2 = `sent_less`, its antistereo pairs
+    /// sent2 = `sent_more` with sent1 = `sent_less`, and both count the pair when `sent_more` scores higher. (In an
+    /// antistereo pair, `sent_more` is the sentence that violates the stereotype.)
     pub win: bool,
 }
 
