@@ -120,6 +120,20 @@ pub fn compose(source_nb: &Value, submission: &Value) -> Composed {
     }
     notes.extend(shadowing_notes(&cells, &student_texts));
     notes.dedup();
+    // The grader's own last cell: output a cell sends after the kernel said it had finished (a submission can print
+    // evcxr's end-of-cell line) shows up in the next cell, this one when nothing else follows, where the grader
+    // finds it; and its own line, when missing there, says the output got out of step
+    // ([`crate::grade::results::out_of_step`]).
+    cells.push(serde_json::json!({
+        "cell_type": "code",
+        "execution_count": null,
+        "metadata": {"biaslab": {"grader": "catches output sent late"}},
+        "outputs": [],
+        "source": format!(
+            "// The grader's last cell: it catches output sent after a cell had finished.\nprintln!(\"{}\");",
+            crate::grade::results::IN_STEP
+        ),
+    }));
     let mut notebook = source_nb.clone();
     notebook["cells"] = Value::Array(cells);
     Composed { notebook, graded, notes }

@@ -421,6 +421,14 @@ pub(crate) fn score_cells(
     expected: &Expected,
     validate: Validate,
 ) -> Vec<CellScore> {
+    // Where each expected case belongs, and the cells to fail because the kernel's output got out of step.
+    let mut homes = results::Homes::new();
+    for graded in composed.graded.iter().filter(|g| g.code) {
+        for result in expected.get(&graded.grade_id).map_or(&[][..], |want| &want.results) {
+            homes.entry(result.name.clone()).or_default().push((graded.grade_id.clone(), graded.index));
+        }
+    }
+    let misplaced = executed.map(|nb| results::out_of_step(nb, &homes)).unwrap_or_default();
     composed
         .graded
         .iter()
@@ -460,6 +468,10 @@ pub(crate) fn score_cells(
                 let value = error.get("evalue").and_then(Value::as_str).unwrap_or("");
                 let first: Vec<&str> = value.lines().take(3).collect();
                 format!("failed: {}", first.join(" "))
+            } else if misplaced.contains(&graded.grade_id) {
+                "failed: a result of these tests was printed in another cell (the kernel's output got out of step \
+                 with its cells, as when code prints evcxr's end-of-cell line)"
+                    .into()
             } else if let Err(why) = verdict {
                 format!("failed: {why}")
             } else {

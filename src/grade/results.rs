@@ -62,18 +62,33 @@ impl Compare {
     }
 }
 
-/// The results an executed code cell recorded, in order: its standard-output lines that start with
-/// `RESULT_PREFIX` (a line that does not parse is recorded under the name `(unreadable)`).
+/// The results an executed code cell recorded: its standard-output lines that start with `RESULT_PREFIX`, then
+/// any such line in its other outputs (a line that does not parse is recorded under the name `(unreadable)`).
+///
+/// Only standard output carries a real result, but the other outputs are read too: evcxr turns every line printed
+/// after an `EVCXR_BEGIN_CONTENT` line into display data, so a submission that prints that line (from a `Deref` or
+/// `Display` of its own that the hidden tests call) before a forged result would move the real one out of standard
+/// output. Read there, the real result is one more, and the case is recorded twice.
 pub fn recorded(cell: &Value) -> Vec<Recorded> {
     // All of standard output first: the kernel may have sent one line in two pieces.
     let mut text = String::new();
+    let mut elsewhere = String::new();
     for output in cell.get("outputs").and_then(Value::as_array).into_iter().flatten() {
-        if output.get("output_type").and_then(Value::as_str) == Some("stream")
-            && output.get("name").and_then(Value::as_str) == Some("stdout")
-        {
+        let kind = output.get("output_type").and_then(Value::as_str).unwrap_or("");
+        if kind == "stream" && output.get("name").and_then(Value::as_str) == Some("stdout") {
             text.push_str(&output.get("text").map(notebook::multiline).unwrap_or_default());
+        } else if kind == "stream" {
+            elsewhere.push('\n');
+            elsewhere.push_str(&output.get("text").map(notebook::multiline).unwrap_or_default());
+        } else {
+            for data in output.get("data").and_then(Value::as_object).into_iter().flat_map(|d| d.values()) {
+                elsewhere.push('\n');
+                elsewhere.push_str(&notebook::multiline(data));
+            }
         }
     }
+    text.push('\n');
+    text.push_str(&elsewhere);
     let mut found = Vec::new();
     for line in text.lines() {
         let Some(json) = line.strip_prefix(RESULT_PREFIX) else { continue };
@@ -87,6 +102,59 @@ pub fn recorded(cell: &Value) -> Vec<Recorded> {
             Some(Recorded { name, outcome })
         });
         found.push(parsed.unwrap_or_else(|| Recorded { name: "(unreadable)".into(), outcome: Err(json.into()) }));
+    }
+    found
+}
+
+/// What the grader's own last cell prints ([`crate::grade::compose`] adds it): found in that cell's output, the
+/// kernel's output was in step with its cells to the end.
+pub const IN_STEP: &str = "biaslab grade: the last cell's own output";
+
+/// Where each case is recorded: for a case name, the graded cells (`grade_id`, index in the notebook) whose hidden
+/// tests record it (names are unique within a cell, not across cells).
+pub type Homes = std::collections::HashMap<String, Vec<(String, usize)>>;
+
+/// Whether the kernel's output got out of step with the cells of `executed` (a submission printed evcxr's
+/// end-of-cell line, so the rest of a cell's output went to the next cell, and so on to the end), and the graded
+/// cells to fail for it. Out of step when the grader's last cell ran but its output lacks [`IN_STEP`]: then every
+/// graded cell, as any of them may show a forged result in place of its own. Otherwise the graded cells whose cases
+/// were recorded in a cell that does not record them, by `homes`.
+pub fn out_of_step(executed: &Value, homes: &Homes) -> Vec<String> {
+    let cells: &[Value] = executed.get("cells").and_then(Value::as_array).map_or(&[], |c| c.as_slice());
+    let mut found: Vec<String> = Vec::new();
+    let last_ran = cells.last().filter(|c| c.pointer("/metadata/biaslab/status").and_then(Value::as_str) == Some("ok"));
+    if let Some(last) = last_ran {
+        let text: String = last
+            .get("outputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|o| o.get("output_type").and_then(Value::as_str) == Some("stream"))
+            .map(|o| o.get("text").map(notebook::multiline).unwrap_or_default())
+            .collect();
+        if !text.contains(IN_STEP) {
+            for (grade_id, _) in homes.values().flatten() {
+                if !found.contains(grade_id) {
+                    found.push(grade_id.clone());
+                }
+            }
+            return found;
+        }
+    }
+    for (index, cell) in cells.iter().enumerate() {
+        if cell.get("cell_type").and_then(Value::as_str) != Some("code") {
+            continue;
+        }
+        for result in recorded(cell) {
+            let Some(places) = homes.get(&result.name) else { continue };
+            if places.iter().all(|(_, at)| *at != index) {
+                for (grade_id, _) in places {
+                    if !found.contains(grade_id) {
+                        found.push(grade_id.clone());
+                    }
+                }
+            }
+        }
     }
     found
 }
@@ -162,7 +230,6 @@ mod tests {
     fn cell(lines: &[&str]) -> Value {
         json!({"cell_type": "code", "outputs": [
             {"output_type": "stream", "name": "stdout", "text": lines.iter().map(|l| format!("{l}\n")).collect::<String>()},
-            {"output_type": "stream", "name": "stderr", "text": "BIASLAB-RESULT {\"name\": \"err\", \"value\": 1}\n"},
         ]})
     }
 
@@ -170,8 +237,54 @@ mod tests {
         Err("no check".into())
     }
 
+    /// A submission that opens a display block before printing a forged result moves the real one out of standard
+    /// output (evcxr makes display data of what follows the marker); read there too, the case is recorded twice.
     #[test]
-    fn results_are_read_from_standard_output_only() {
+    fn a_real_result_moved_into_display_data_still_counts() {
+        let forged = "BIASLAB-RESULT {\"name\": \"a\", \"value\": true}";
+        let real = "BIASLAB-RESULT {\"name\": \"a\", \"value\": false}";
+        let cell = json!({"cell_type": "code", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": format!("\n{forged}\n")},
+            {"output_type": "display_data", "data": {"text/plain": format!("\n{real}\nThe audit …")}, "metadata": {}},
+            {"output_type": "execute_result", "data": {"text/html": ["<p>", "x</p>"]}, "metadata": {}, "execution_count": 1},
+        ]});
+        let got = recorded(&cell);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].outcome, Ok(json!(true)));
+        let expected = vec![Recorded { name: "a".into(), outcome: Ok(json!(true)) }];
+        let judged = judge(&expected, &got, &Compare::default(), &no_check);
+        assert!(judged.unwrap_err().contains("recorded twice"));
+    }
+
+    /// A submission that prints evcxr's end-of-cell line after a forged result sends the real one into the next
+    /// cell: found there, the cell it belongs to is named; and the grader's last cell then lacks its own line.
+    #[test]
+    fn output_out_of_step_with_the_cells_names_the_cells_to_fail() {
+        let line = |value: bool| format!("BIASLAB-RESULT {{\"name\": \"a\", \"value\": {value}}}\n");
+        let code = |text: String| {
+            json!({"cell_type": "code", "metadata": {"biaslab": {"status": "ok"}},
+                   "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]})
+        };
+        // The same case name in two cells' tests: found in either, it is at home.
+        let homes = Homes::from([
+            ("a".to_string(), vec![("tests".to_string(), 1), ("more_tests".to_string(), 2)]),
+            ("b".to_string(), vec![("more_tests".to_string(), 2)]),
+        ]);
+        let last = code(format!("{IN_STEP}\n"));
+        let in_step = json!({"cells": [code(String::new()), code(line(false)), code(line(true)), last.clone()]});
+        assert!(out_of_step(&in_step, &homes).is_empty());
+        let moved = json!({"cells": [code(line(true)), code(String::new()), code(String::new()), last]});
+        assert_eq!(out_of_step(&moved, &homes), ["tests", "more_tests"]);
+        let mut lost = vec![code(String::new()), code(line(true)), code(String::new()), code(line(false))];
+        assert!(out_of_step(&json!({"cells": lost.clone()}), &homes).len() == 2);
+        // The last cell did not run (a time limit): only misplaced results count.
+        lost[3]["metadata"]["biaslab"]["status"] = json!("timeout");
+        lost[3]["outputs"] = json!([]);
+        assert!(out_of_step(&json!({"cells": lost}), &homes).is_empty());
+    }
+
+    #[test]
+    fn results_are_read_from_standard_output_first() {
         let got = recorded(&cell(&[
             "✓ all checks passed",
             "BIASLAB-RESULT {\"name\": \"a\", \"value\": [1, 2]}",

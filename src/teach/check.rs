@@ -140,6 +140,9 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// The MIME type of the empty display block [`record`] prints before its line; no notebook renders it.
+pub(crate) const RECORD_BLOCK: &str = "application/x-biaslab-record";
+
 /// What starts each line [`record`] prints; the grader reads these lines, and the student's feedback leaves them out.
 pub(crate) const RESULT_PREFIX: &str = "BIASLAB-RESULT ";
 
@@ -154,8 +157,11 @@ pub fn record<T: Serialize>(name: &str, student: impl FnOnce() -> T) {
         Ok(Err(err)) => serde_json::json!({ "name": name, "panicked": format!("the value cannot be recorded: {err}") }),
         Err(why) => serde_json::json!({ "name": name, "panicked": why }),
     };
-    // On a line of its own even when the student's code printed a line it did not end.
-    println!("\n{RESULT_PREFIX}{line}");
+    // On a line of its own even when the student's code printed a line it did not end. First an empty display block
+    // of its own: evcxr turns what follows an `EVCXR_BEGIN_CONTENT` line into display data up to the next
+    // `EVCXR_END_CONTENT`, so a block the student's code opened (to hide this line from the grader) ends here, and
+    // when none is open the block is empty and shows nothing.
+    println!("\nEVCXR_BEGIN_CONTENT {RECORD_BLOCK}\nEVCXR_END_CONTENT\n{RESULT_PREFIX}{line}");
 }
 
 /// `value` rounded to `decimals` decimals, so that a check compares numbers as they are printed.
