@@ -153,7 +153,7 @@ pub fn check_only_in(only_in: impl Fn(&TopK, &TopK) -> Vec<String>) -> CheckRepo
         .case(
             "the occupations of the first list that the second lacks, best first",
             strings(&["nurse", "maid", "waitress", "secretary"]),
-            "keep each word of a.occupations() that b does not contain, in a's order",
+            "keep each word of a.occupations() that b does not contain, in a's order (lab 00, §3: filter, map, collect)",
             || only_in(&women, &men),
         )
         .case(
@@ -171,13 +171,13 @@ pub fn check_only_in(only_in: impl Fn(&TopK, &TopK) -> Vec<String>) -> CheckRepo
         .case(
             "two identical lists have no occupation of their own",
             Vec::<String>::new(),
-            "a word that is in both lists belongs to neither one alone",
+            "a word that is in both lists belongs to neither one alone: filter with ! (not) (lab 00, §3)",
             || only_in(&women, &women),
         )
         .case(
             "a space before a word (as RoBERTa's tokens have) does not make it a different word",
             strings(&["nurse"]),
-            "compare the trimmed words: a.occupations() and b.contains(word) already trim",
+            "compare the trimmed words: a.occupations() and b.contains(word) already trim (lab 00, §1: strings)",
             || only_in(&spaced, &doctor),
         );
     report

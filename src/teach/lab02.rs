@@ -27,7 +27,7 @@ pub fn check_probe(probe: impl Fn() -> Probe, model: &dyn MaskScorer) -> CheckRe
             report.case(
                 "my_probe() returns a probe",
                 "a probe".to_string(),
-                "fill in the templates, groups and targets",
+                "fill in the templates, groups and targets (lab 00, §1 and §2: strings and vectors)",
                 || why,
             );
             report
@@ -121,7 +121,7 @@ pub fn check_log_ratio(log_ratio: impl Fn(&[f64], &[f64]) -> f64) -> CheckReport
         .case(
             "one term each: twice as probable after group A is ln 2",
             rounded(std::f64::consts::LN_2, 6),
-            "ln(0.2) - ln(0.1) = ln(2): use f64::ln",
+            "ln(0.2) - ln(0.1) = ln(2): use f64::ln (lab 00, §5: f64 and ln)",
             || rounded(log_ratio(&[0.2], &[0.1]), 6),
         )
         .case(
@@ -133,13 +133,13 @@ pub fn check_log_ratio(log_ratio: impl Fn(&[f64], &[f64]) -> f64) -> CheckReport
         .case(
             "several terms: the mean of the logarithms, not the logarithm of the mean",
             0.0,
-            "mean(ln 0.1, ln 0.4) = ln 0.2 (a geometric mean): average the logarithms of a group's probabilities",
+            "mean(ln 0.1, ln 0.4) = ln 0.2 (a geometric mean): average the logarithms of a group's probabilities (lab 00, §3: map and sum)",
             || rounded(log_ratio(&[0.1, 0.4], &[0.2]), 6),
         )
         .case(
             "groups of different sizes",
             1.098612,
-            "divide each group's sum of logarithms by that group's own number of terms",
+            "divide each group's sum of logarithms by that group's own number of terms, len() as f64 (lab 00, §5)",
             || rounded(log_ratio(&[0.3, 0.3, 0.3], &[0.1, 0.1]), 6),
         );
     report
@@ -156,13 +156,13 @@ pub fn check_metric_score(metric_score: impl Fn(&[(f64, f64)]) -> f64) -> CheckR
         .case(
             "one pair of each kind",
             50.0,
-            "count the pairs whose first number is larger, divide by the number of pairs, times 100",
+            "count the pairs whose first number is larger, divide by the number of pairs, times 100 (lab 00, §3: filter and count; §5: as f64)",
             || metric_score(&[(-10.0, -12.0), (-5.0, -4.0)]),
         )
         .case(
             "a tie after rounding to 3 decimals is not a win, but it stays in the total",
             50.0,
-            "round both numbers to 3 decimals first ((x * 1000.0).round() / 1000.0); -3.0001 and -3.0004 are both -3.0",
+            "round both numbers to 3 decimals first ((x * 1000.0).round() / 1000.0); -3.0001 and -3.0004 are both -3.0 (lab 00, §5)",
             || metric_score(&[(-3.0001, -3.0004), (-1.0, -2.0)]),
         )
         .case(

@@ -157,7 +157,7 @@ pub fn check_swap(swap_words: impl Fn(&str, &[(&str, &str)]) -> String) -> Check
         .case(
             "a listed word is replaced by its counterpart",
             "she is a doctor.".to_string(),
-            "split the sentence into words, look each word up in the pairs and put its counterpart in its place",
+            "split the sentence into words, look each word up in the pairs and put its counterpart in its place (lab 00, §1: strings)",
             || swap("he is a doctor."),
         )
         .case(
@@ -169,7 +169,7 @@ pub fn check_swap(swap_words: impl Fn(&str, &[(&str, &str)]) -> String) -> Check
         .case(
             "case-insensitive, and a capital first letter is kept",
             "He met the queen.".to_string(),
-            "look the word up lower-cased (to_lowercase); if its first letter was upper case, make the counterpart's upper case too",
+            "look the word up lower-cased (to_lowercase); if its first letter was upper case, make the counterpart's upper case too (lab 00, §1)",
             || swap("She met the king."),
         )
         .case(
@@ -181,7 +181,7 @@ pub fn check_swap(swap_words: impl Fn(&str, &[(&str, &str)]) -> String) -> Check
         .case(
             "punctuation and spaces stay as they are",
             "(She) said:  women!".to_string(),
-            "a word is a run of letters (char::is_alphabetic); copy every other character unchanged",
+            "a word is a run of letters (char::is_alphabetic); copy every other character unchanged (lab 00, §1)",
             || swap("(He) said:  men!"),
         )
         .case(
@@ -221,7 +221,7 @@ pub fn check_augment(augment: impl Fn(&[String], &dyn Fn(&str) -> String) -> Vec
     let cases: [(&str, &str, Vec<String>); 4] = [
         (
             "a sentence that changes is kept and followed by its swapped copy",
-            "push the sentence, then push swap(sentence)",
+            "push the sentence, then push swap(sentence) (lab 00, §2: vectors)",
             strings(&["he ran."]),
         ),
         (
@@ -234,7 +234,11 @@ pub fn check_augment(augment: impl Fn(&[String], &dyn Fn(&str) -> String) -> Vec
             "go through the sentences in order; the copy goes right after its own original, not at the end",
             strings(&["he ran.", "it rained.", "the king sat."]),
         ),
-        ("no sentences, no output", "an empty list gives an empty list", Vec::new()),
+        (
+            "no sentences, no output",
+            "an empty list gives an empty list: start from Vec::new() (lab 00, §2)",
+            Vec::new(),
+        ),
     ];
     for (name, hint, sentences) in cases {
         let expected = augment_reference(&sentences, &swap);
@@ -245,7 +249,7 @@ pub fn check_augment(augment: impl Fn(&[String], &dyn Fn(&str) -> String) -> Vec
     report.case(
         "it uses the swap it is given, whatever that does",
         strings(&["ab", "AB", "CD"]),
-        "call the `swap` argument (swap(sentence)); do not swap words yourself",
+        "call the `swap` argument (swap(sentence)); do not swap words yourself (lab 00, §3: closures)",
         || augment(&odd, &upper),
     );
     report

@@ -38,13 +38,13 @@ pub fn check_npmi(npmi: impl Fn(u64, u64, u64, u64) -> f64) -> CheckReport {
         .case(
             "words that never appear together score -1",
             -1.0,
-            "when both is 0, ln(0) is minus infinity: return -1.0 before dividing (the formula's limit)",
+            "when both is 0, ln(0) is minus infinity: return -1.0 before dividing (the formula's limit) (lab 00, §5)",
             || rounded(npmi(0, 2, 2, 4), 6),
         )
         .case(
             "a general case: 3 of 10 sentences hold both, 4 hold x, 5 hold y",
             0.336773,
-            "ln(0.3 / (0.4 * 0.5)) / -ln(0.3) = 0.405465 / 1.203973; divide as f64 (3 / 10 in integers is 0)",
+            "ln(0.3 / (0.4 * 0.5)) / -ln(0.3) = 0.405465 / 1.203973; divide as f64 (3 / 10 in integers is 0) (lab 00, §5)",
             || rounded(npmi(3, 4, 5, 10), 6),
         )
         .case(
@@ -98,7 +98,7 @@ pub fn check_agreement(student: impl Fn(&[SkewPair]) -> Option<f64>) -> CheckRep
     let cases: [(&str, &str, Vec<SkewPair>); 5] = [
         (
             "both toward A, and both toward B: they agree",
-            "count rows whose two gaps have the same sign",
+            "count rows whose two gaps have the same sign (lab 00, §3: filter and count; §5: as f64)",
             vec![pair("nurse", 0.4, 1.2), pair("carpenter", -0.3, -0.8)],
         ),
         (
@@ -121,7 +121,11 @@ pub fn check_agreement(student: impl Fn(&[SkewPair]) -> Option<f64>) -> CheckRep
             "compare signs, not values",
             vec![pair("nurse", 0.01, 3.0), pair("carpenter", -0.9, -0.02), pair("chef", 0.5, 0.5)],
         ),
-        ("no rows: no share", "return None when there are no rows (0 / 0 is no answer)", Vec::new()),
+        (
+            "no rows: no share",
+            "return None when there are no rows (0 / 0 is no answer) (lab 00, §4: Option)",
+            Vec::new(),
+        ),
     ];
     for (name, hint, rows) in cases {
         let expected = agreement(&rows).map(|a| rounded(a, 6));
