@@ -39,7 +39,7 @@ pub use course::notebook;
 pub use data::{corpus, output};
 pub use measure::{compare, dataset, probe, stats, suites, words};
 pub use model::{config, device, fill_mask, hub, mlm, scorer, tokenizer};
-pub use teach::{check, lab00, lab01, lab02, lab03, lab04};
+pub use teach::{check, lab00, lab01, lab02, lab03, lab04, lab05};
 pub use train::{cda, finetune, mitigate};
 pub use view::{chart, display};
 

@@ -82,10 +82,26 @@ const EXPECTED: &[(&str, usize, usize, &[&str])] = &[
             "Exercise 2: do the data and the model lean the same way?",
         ],
     ),
+    (
+        // The student copy has no audit until run_audit is written: the card of `biaslab report` is its one table.
+        "05_audit_a_model.ipynb",
+        1,
+        1,
+        &["Model card:", "### Deployment context", "### Further tests", "The audit: tests, models and the card"],
+    ),
 ];
 
 /// What only a solution shows, beyond [`EXPECTED`]: (file name, text that must appear).
-const SOLVED_ONLY: &[(&str, &[&str])] = &[];
+const SOLVED_ONLY: &[(&str, &[&str])] = &[(
+    "05_audit_a_model.ipynb",
+    &[
+        // The audit's table, one finding of each kind beyond two groups, and the checklist passed.
+        "findings on 2 models",
+        "beyond binary gender",
+        "largest interaction",
+        "the card states the context and every figure as measured",
+    ],
+)];
 
 fn notebooks(dir: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))

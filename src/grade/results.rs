@@ -106,7 +106,7 @@ pub fn recorded(cell: &Value) -> Vec<Recorded> {
     found
 }
 
-/// What the grader's own last cell prints ([`crate::grade::compose`] adds it): found in that cell's output, the
+/// What the grader's own last cell prints ([`crate::grade::compose()`] adds it): found in that cell's output, the
 /// kernel's output was in step with its cells to the end.
 pub const IN_STEP: &str = "biaslab grade: the last cell's own output";
 
