@@ -712,10 +712,19 @@ fn record_expected(
             ));
         }
         // The solutions' own results must be a verdict the grader can stand by: each case once, none panicked,
-        // each passing the cell's check if it names one.
+        // each passing the cell's check if it names one, and the cell's visible check passed (a solution whose run
+        // failed, say for want of its data, would otherwise make a failing answer the expected one).
         let judged = results::judge(&results, &results, &compare, validate);
         if let Err(why) = judged {
             return Err(problem(id, format!("its own results do not pass ({why})")));
+        }
+        if cell_output(cell, &graded.hidden).contains(crate::teach::check::FAILED_SUMMARY) {
+            return Err(problem(
+                id,
+                "the solutions fail the cell's own check (its output shows a ✗): is every file the notebook reads \
+                 reachable (BIASLAB_DATA_DIR, the model)?"
+                    .into(),
+            ));
         }
         expected.insert(id.clone(), ExpectedCell { compare, results });
     }

@@ -94,11 +94,7 @@ impl CheckReport {
         if self.passed() {
             format!("All {} checks pass. Well done!", self.results.len())
         } else {
-            format!(
-                "{} of {} checks pass. Fix the ✗ above and run this cell again.",
-                self.passed_count(),
-                self.results.len()
-            )
+            format!("{} of {} {FAILED_SUMMARY}", self.passed_count(), self.results.len())
         }
     }
 }
@@ -139,6 +135,9 @@ pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         }
     })
 }
+
+/// How the summary of a check with a ✗ ends: the grader refuses a source notebook whose own checks show it.
+pub(crate) const FAILED_SUMMARY: &str = "checks pass. Fix the ✗ above and run this cell again.";
 
 /// The MIME type of the empty display block [`record`] prints before its line; no notebook renders it.
 pub(crate) const RECORD_BLOCK: &str = "application/x-biaslab-record";

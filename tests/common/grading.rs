@@ -158,6 +158,10 @@ pub fn grade_command(submitted: &Path, out: &Path, args: &[&std::ffi::OsStr]) ->
     if std::env::var_os("BIASLAB_MINILM_DIR").is_none() {
         command.env("BIASLAB_MINILM_DIR", super::shared_dir().join("models/all-MiniLM-L6-v2"));
     }
+    // The benchmark data (lab 05's CrowS-Pairs) from the shared folder, as nothing can be downloaded here.
+    if std::env::var_os("BIASLAB_DATA_DIR").is_none() {
+        command.env("BIASLAB_DATA_DIR", super::shared_dir().join("data"));
+    }
     if std::env::var_os("BIASLAB_PYTHON").is_none() {
         command.env("BIASLAB_PYTHON", root().join(".venv/bin/python"));
     }
