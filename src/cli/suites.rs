@@ -295,20 +295,12 @@ pub struct ProbeArgs {
 /// Runs `biaslab probe`.
 pub fn probe(args: ProbeArgs) -> biaslab::Result<()> {
     use biaslab::probe::{self, groups, targets, templates, Probe, ProbeOptions};
-    let group_set = match args.groups.as_str() {
-        "gender" => groups::gender(),
-        "race" => groups::race(),
-        "religion" => groups::religion(),
-        "age" => groups::age(),
-        "queer-nonqueer" | "queer_nonqueer" | "queer" => groups::queer_nonqueer(),
-        other => {
-            return Err(biaslab::Error::InvalidArgument {
-                reason: format!(
-                    "{other:?} is not a built-in group set: use gender, race, religion, age or queer-nonqueer"
-                ),
-            })
-        }
-    };
+    let group_set = groups::named(&args.groups).ok_or_else(|| biaslab::Error::InvalidArgument {
+        reason: format!(
+            "{:?} is not a built-in group set: use gender, race, religion, age or queer-nonqueer",
+            args.groups
+        ),
+    })?;
     let default_templates = if args.targets == "adjectives" { "adjectives" } else { "occupations" };
     let template_list = match args.templates.as_deref().unwrap_or(default_templates) {
         "occupations" => templates::occupations(),

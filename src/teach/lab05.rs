@@ -24,7 +24,7 @@ use crate::model::scorer::MaskScorer;
 use crate::report::{self, ChartFiles, Measure, ModelCardReport, ReportOptions};
 use crate::teach::check::{self, CheckReport};
 use crate::view::chart::{Chart, IntervalBar};
-use crate::view::display::{escape, HtmlTable};
+use crate::view::display::{escape, evcxr_block, HtmlTable};
 
 /// What a test compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,18 +160,11 @@ impl Audit {
     /// `set`: gender (male, female), race (black, white), religion, age, or queer-nonqueer (HONEST's queer gender
     /// and non-queer gender terms, a test [`Kind::BeyondBinary`]).
     pub fn probe(&mut self, model: &FillMask, set: &str) -> Result<&Finding> {
-        let group_set = match set {
-            "gender" => groups::gender(),
-            "race" => groups::race(),
-            "religion" => groups::religion(),
-            "age" => groups::age(),
-            "queer-nonqueer" => groups::queer_nonqueer(),
-            other => return Err(unknown_set(other, &GROUP_SETS)),
-        };
+        let group_set = groups::named(set).ok_or_else(|| unknown_set(set, &GROUP_SETS))?;
+        let kind = if group_set == groups::queer_nonqueer() { Kind::BeyondBinary } else { Kind::TwoGroups };
         let (a, b) = (group_set[0].name.clone(), group_set[1].name.clone());
         let probe = Probe { templates: templates::occupations(), groups: group_set, targets: targets::occupations() };
         let report = probe::evaluate(model, &probe, &a, &b, &ProbeOptions::default())?;
-        let kind = if set == "queer-nonqueer" { Kind::BeyondBinary } else { Kind::TwoGroups };
         let toward = |gaps: &mut dyn Iterator<Item = &probe::TargetGap>| {
             let names: Vec<String> = gaps.take(3).map(|g| g.target.clone()).collect();
             if names.is_empty() {
@@ -383,8 +376,7 @@ impl Markdown {
             Some((header, body)) => format!("```yaml\n---\n{header}\n---\n```\n{body}"),
             None => text.to_string(),
         };
-        println!("EVCXR_BEGIN_CONTENT text/markdown\n{rendered}\nEVCXR_END_CONTENT");
-        println!("EVCXR_BEGIN_CONTENT text/plain\n{text}\nEVCXR_END_CONTENT");
+        println!("{}\n{}", evcxr_block("text/markdown", &rendered), evcxr_block("text/plain", text));
     }
 }
 

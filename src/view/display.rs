@@ -16,12 +16,18 @@ pub(crate) fn emit_html(html: &str) {
 /// Jupyter shows the HTML, and tools that read text (nbconvert to text, the grader's feedback) get the text. What
 /// [`crate::view::show::View::evcxr_display`] prints by default.
 pub(crate) fn evcxr_html_and_text(html: &str, text: &str) -> String {
-    format!("{}\nEVCXR_BEGIN_CONTENT text/plain\n{}\nEVCXR_END_CONTENT", evcxr_html(html), text.trim_end())
+    format!("{}\n{}", evcxr_html(html), evcxr_block("text/plain", text.trim_end()))
 }
 
 /// `html` wrapped in the evcxr kernel's display markers, as [`emit_html`] prints it.
 pub(crate) fn evcxr_html(html: &str) -> String {
-    format!("EVCXR_BEGIN_CONTENT text/html\n{html}\nEVCXR_END_CONTENT")
+    evcxr_block("text/html", html)
+}
+
+/// `body` as content of type `mime` between the evcxr kernel's display markers: one rich output of a cell (several
+/// in a row, of different types, are one output with each as an alternative).
+pub(crate) fn evcxr_block(mime: &str, body: &str) -> String {
+    format!("EVCXR_BEGIN_CONTENT {mime}\n{body}\nEVCXR_END_CONTENT")
 }
 
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.

@@ -225,6 +225,19 @@ pub mod groups {
         ]
     }
 
+    /// The built-in group set `name`: gender, race, religion, age or queer-nonqueer (also written queer_nonqueer or
+    /// queer); `None` for another name. The probe compares its first two groups unless told otherwise.
+    pub fn named(name: &str) -> Option<Vec<Group>> {
+        match name {
+            "gender" => Some(gender()),
+            "race" => Some(race()),
+            "religion" => Some(religion()),
+            "age" => Some(age()),
+            "queer-nonqueer" | "queer_nonqueer" | "queer" => Some(queer_nonqueer()),
+            _ => None,
+        }
+    }
+
     /// One-word descriptors of a built-in set, to be crossed with [`gender`]'s nouns by [`cross`]: "race" (black,
     /// white, asian, hispanic, arab), "religion" (christian, muslim, jewish, hindu, buddhist, atheist) or "age"
     /// (young, old); `None` for another name.
