@@ -294,6 +294,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// Shard outputs (`biaslab grade --shard K/N`) that cannot be merged into one gradebook: not a finished shard,
+    /// graded against other sources, crate or limits, a shard missing or given twice.
+    #[error("cannot merge {path}: {reason}")]
+    Merge {
+        /// The shard's output folder.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
+
     /// The data, after its filters, holds nothing to measure (a filter value that matches nothing, a file of
     /// malformed rows): no table of zeros is made from it.
     #[error("nothing to measure: {reason}")]

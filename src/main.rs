@@ -29,8 +29,9 @@ enum Command {
     Release(ReleaseArgs),
     /// Grade submitted notebooks (nbgrader's SUBMITTED/<student>/<assignment>/*.ipynb): each in a fresh, sandboxed
     /// Rust kernel with the locked and hidden test cells put back from the source; writes gradebook.csv,
-    /// gradebook.json and per-student feedback (markdown and HTML) into OUT.
-    Grade(GradeArgs),
+    /// gradebook.json and per-student feedback (markdown and HTML) into OUT. `grade merge` merges the outputs of
+    /// shards (--shard K/N) into one; `grade export` writes the gradebook for Canvas.
+    Grade(Box<GradeArgs>),
     /// A template probe: templates with a group slot and a mask, two groups of terms, target words; per target the
     /// log-ratio between the groups, and the gap with a bootstrap interval and a permutation p-value.
     Probe(cli::suites::ProbeArgs),
@@ -168,16 +169,20 @@ struct ReleaseArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct GradeArgs {
+    #[command(subcommand)]
+    then: Option<GradeCommand>,
     /// nbgrader's submitted/ folder: SUBMITTED/<student>/<assignment>/<notebook>.ipynb.
-    submitted: PathBuf,
+    #[arg(required = true)]
+    submitted: Option<PathBuf>,
     /// The source notebooks, with solutions and hidden tests (SOURCE/<notebook>.ipynb or
     /// SOURCE/<assignment>/<notebook>.ipynb).
     #[arg(long, default_value = "solutions")]
     source: PathBuf,
     /// Where the gradebook, results and feedback go. Run again with the same OUT to resume.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
     /// The biaslab crate the notebooks depend on (default: the folder above SOURCE).
     #[arg(long = "crate")]
     crate_dir: Option<PathBuf>,
@@ -198,9 +203,14 @@ struct GradeArgs {
     processes: u64,
     /// Compute threads of each kernel's tensor library (its RAYON_NUM_THREADS). Default: $RAYON_NUM_THREADS if set,
     /// else the machine's cores divided by --jobs (at least 1), so that kernels running at once share the cores
-    /// instead of each spinning threads for all of them.
+    /// instead of each spinning threads for all of them. Give it explicitly when shards run on different machines:
+    /// shards are merged only when graded with the same limits.
     #[arg(long, value_parser = cli::suites::positive)]
     threads: Option<usize>,
+    /// Grade only the Kth of N shards of the class (1 to N; a student's shard is a hash of their id, so it never
+    /// changes as students are added), into an OUT of its own; `biaslab grade merge` makes one gradebook of them.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<biaslab::grade::Shard>,
     /// Write into an OUT that biaslab did not make (or one inside SUBMITTED or SOURCE).
     #[arg(long)]
     force: bool,
@@ -209,6 +219,52 @@ struct GradeArgs {
     /// OUT/hand-grading/<assignment>.csv filled in). Every row is checked first; an empty score is not graded yet.
     #[arg(long, value_name = "FILE")]
     hand_scores: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum GradeCommand {
+    /// Merge the outputs of `biaslab grade --shard K/N` (every K of 1 to N once) into one gradebook, as one run over
+    /// the whole class writes it; refused when the shards were graded against different sources, crate or limits.
+    Merge(MergeArgs),
+    /// Write the gradebook of a grading output for a learning-management system: Canvas's gradebook import, or the
+    /// columns of `nbgrader export`.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The output folder of each shard.
+    #[arg(required = true, value_name = "SHARD_OUT")]
+    shards: Vec<PathBuf>,
+    /// Where the merged gradebook, results and feedback go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write into an OUT that biaslab did not make.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The output folder of `biaslab grade` or `biaslab grade merge`.
+    graded: PathBuf,
+    /// canvas (Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, one column per
+    /// assignment) or nbgrader (the columns of `nbgrader export`).
+    #[arg(long)]
+    format: biaslab::grade::export::Format,
+    /// Canvas's own gradebook export (Grades → Export): its students keep their Canvas ids and sections, and an
+    /// assignment Canvas has keeps its column. Without it, nbgrader's student id is put in Student and SIS Login ID.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// The roster's column that holds nbgrader's student ids.
+    #[arg(long, default_value = biaslab::grade::export::DEFAULT_ID_COLUMN)]
+    id_column: String,
+    /// Where to write the CSV (default: GRADED/gradebook-<format>.csv).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Overwrite an output file that biaslab did not write.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -282,7 +338,7 @@ fn main() -> ExitCode {
         Command::Fill(args) => fill(args),
         Command::Gap(args) => gap(args),
         Command::Release(args) => release(args),
-        Command::Grade(args) => grade(args),
+        Command::Grade(args) => grade(*args),
         Command::Probe(args) => cli::suites::probe(args),
         Command::CrowsPairs(args) => cli::suites::crows_pairs(args),
         Command::StereoSet(args) => cli::suites::stereoset(args),
@@ -360,10 +416,21 @@ fn release(args: ReleaseArgs) -> biaslab::Result<()> {
     Ok(())
 }
 
+fn grade(mut args: GradeArgs) -> biaslab::Result<()> {
+    match args.then.take() {
+        Some(GradeCommand::Merge(merge)) => grade_merge(merge),
+        Some(GradeCommand::Export(export)) => grade_export(export),
+        None => grade_class(args),
+    }
+}
+
 #[cfg(unix)]
-fn grade(args: GradeArgs) -> biaslab::Result<()> {
+fn grade_class(args: GradeArgs) -> biaslab::Result<()> {
     use biaslab::grade::{self, GradeOptions, Limits};
     use std::time::Duration;
+    let (Some(submitted), Some(out)) = (args.submitted, args.out) else {
+        unreachable!("clap requires SUBMITTED and --out without a subcommand")
+    };
     let crate_dir = match args.crate_dir {
         Some(dir) => dir,
         None => {
@@ -375,9 +442,9 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
         }
     };
     let options = GradeOptions {
-        submitted: args.submitted,
+        submitted,
         source: args.source,
-        out: args.out.clone(),
+        out: out.clone(),
         crate_dir,
         jobs: args.jobs,
         limits: Limits {
@@ -389,9 +456,14 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
         },
         force: args.force,
         hand_scores: args.hand_scores,
+        shard: args.shard,
     };
     // Counted here too (a walk of a few folders) so the bar has its length before the first, slow, warm-up run.
-    let total = grade::find_submissions(&options.submitted, &options.source)?.0.len();
+    let found = grade::find_submissions(&options.submitted, &options.source)?.0;
+    let total = found.iter().filter(|s| options.shard.is_none_or(|shard| shard.holds(&s.student))).count();
+    if let Some(shard) = options.shard {
+        eprintln!("shard {shard}: {total} of the class's {} submissions", found.len());
+    }
     let bar = indicatif::ProgressBar::new(total as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} grading [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, eta {eta})",
@@ -413,6 +485,19 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     for skipped in &book.skipped {
         eprintln!("skipped {skipped}");
     }
+    report_book(&book);
+    eprintln!(
+        "{} graded, {} reused from an earlier run, in {:.0} s",
+        book.graded,
+        book.reused,
+        start.elapsed().as_secs_f64()
+    );
+    print_written(&out);
+    Ok(())
+}
+
+/// What a grading run or a merge kept, left behind or imported, on standard error.
+fn report_book(book: &biaslab::grade::Gradebook) {
     for kept in &book.kept {
         eprintln!("kept {kept}");
     }
@@ -422,23 +507,60 @@ fn grade(args: GradeArgs) -> biaslab::Result<()> {
     if book.hand_scored > 0 {
         eprintln!("{} hand score(s) imported", book.hand_scored);
     }
-    eprintln!(
-        "{} graded, {} reused from an earlier run, in {:.0} s",
-        book.graded,
-        book.reused,
-        start.elapsed().as_secs_f64()
-    );
-    println!("wrote {}", args.out.join("gradebook.csv").display());
-    println!("wrote {}", args.out.join("gradebook.json").display());
-    println!("wrote {}", args.out.join("feedback").display());
-    if args.out.join("hand-grading").is_dir() {
-        println!("wrote {} (written answers to grade by hand)", args.out.join("hand-grading").display());
+}
+
+/// The files a grading run or a merge wrote into `out`.
+fn print_written(out: &std::path::Path) {
+    println!("wrote {}", out.join("gradebook.csv").display());
+    println!("wrote {}", out.join("gradebook.json").display());
+    println!("wrote {}", out.join("feedback").display());
+    if out.join("hand-grading").is_dir() {
+        println!("wrote {} (written answers to grade by hand)", out.join("hand-grading").display());
     }
+}
+
+fn grade_merge(args: MergeArgs) -> biaslab::Result<()> {
+    let merged = biaslab::grade::merge(&args.shards, &args.out, args.force)?;
+    report_book(&merged.book);
+    eprintln!(
+        "merged {} shards: {} results. To import hand scores into {}, grade into it with the shards' limits: {}",
+        merged.shards,
+        merged.book.results.len(),
+        args.out.display(),
+        merged.limits
+    );
+    print_written(&args.out);
+    Ok(())
+}
+
+fn grade_export(args: ExportArgs) -> biaslab::Result<()> {
+    use biaslab::grade::export;
+    let results = export::read_results(&args.graded)?;
+    let roster = match &args.roster {
+        Some(path) => Some((path.as_path(), biaslab::data::read_text(path)?)),
+        None => None,
+    };
+    let made = export::export(
+        &results,
+        args.format,
+        roster.as_ref().map(|(path, text)| (*path, text.as_str())),
+        &args.id_column,
+    )?;
+    let output = args.output.unwrap_or_else(|| args.graded.join(format!("gradebook-{}.csv", args.format.name())));
+    // Never over the gradebook itself or the roster.
+    let (csv, json) = (args.graded.join("gradebook.csv"), args.graded.join("gradebook.json"));
+    let mut keep = vec![csv.as_path(), json.as_path()];
+    keep.extend(args.roster.as_deref());
+    let written = biaslab::output::write_file(&output, &made.csv, &keep, args.force)?;
+    for left_out in &made.left_out {
+        eprintln!("warning: not exported: {left_out}");
+    }
+    println!("wrote {}", written.display());
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn grade(_args: GradeArgs) -> biaslab::Result<()> {
+fn grade_class(_args: GradeArgs) -> biaslab::Result<()> {
     Err(biaslab::Error::Sandbox("grading runs student code in a Linux sandbox (bubblewrap); grade on Linux".into()))
 }
 

@@ -449,3 +449,62 @@ fn scoring_variants_and_crossed_groups_say_what_they_accept() {
         "use the variant \"aul\" or \"aula\"",
     );
 }
+
+#[test]
+fn shards_merges_and_exports_refuse_what_they_cannot_use_and_write_nothing() {
+    bad_argument(&["grade", "submitted", "--out", "x", "--shard", "0/3"], "JOB_COMPLETION_INDEX counts from 0");
+    bad_argument(&["grade", "submitted", "--out", "x", "--shard", "4/3"], "shard 4/3 does not exist");
+    bad_argument(&["grade", "submitted", "--out", "x", "--shard", "two"], "write K/N");
+    bad_argument(&["grade", "export", "graded", "--format", "moodle"], "use canvas or nbgrader");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("merged");
+    // Not a finished shard: nothing graded there, or only a gradebook of a whole class.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused(&["grade", "merge", str(&empty), "--out", str(&out)], "not the output of a finished");
+    let whole = dir.path().join("whole");
+    std::fs::create_dir_all(whole.join(".biaslab")).unwrap();
+    let against = r#"{"crate_digest": "c", "sources": {}, "limits": {"cell_timeout": 600, "time_limit": 1800, "memory": 8589934592, "processes": 512, "threads": 2}}"#;
+    std::fs::write(
+        whole.join(".biaslab/graded.json"),
+        format!(r#"{{"shard": null, "graded_against": {against}, "questions": {{}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(whole.join("gradebook.json"), r#"{"results": []}"#).unwrap();
+    refused(&["grade", "merge", str(&whole), "--out", str(&out)], "not of one shard");
+    // A shard whose record is not JSON, and one alone of two.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(broken.join(".biaslab")).unwrap();
+    std::fs::write(broken.join(".biaslab/graded.json"), "{").unwrap();
+    refused(&["grade", "merge", str(&broken), "--out", str(&out)], "grade the shard into it again");
+    let half = dir.path().join("half");
+    std::fs::create_dir_all(half.join(".biaslab")).unwrap();
+    std::fs::write(
+        half.join(".biaslab/graded.json"),
+        format!(r#"{{"shard": {{"index": 1, "count": 2}}, "graded_against": {against}, "questions": {{}}}}"#),
+    )
+    .unwrap();
+    std::fs::write(half.join("gradebook.json"), r#"{"results": []}"#).unwrap();
+    refused(&["grade", "merge", str(&half), "--out", str(&out)], "shard 2/2 is missing");
+    assert!(!out.exists(), "a refused merge wrote {}", out.display());
+    // Export: a folder that was never graded into, a roster that is not Canvas's, never over the gradebook.
+    refused(&["grade", "export", str(&empty), "--format", "canvas"], "is not a grading output");
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, "name,score\nada,1\n").unwrap();
+    refused(&["grade", "export", str(&half), "--format", "canvas", "--roster", str(&roster)], "Grades → Export");
+    let gradebook = half.join("gradebook.json");
+    let before = std::fs::read(&gradebook).unwrap();
+    refused(&["grade", "export", str(&half), "--format", "nbgrader", "--output", str(&gradebook)], "must not replace");
+    assert_eq!(std::fs::read(&gradebook).unwrap(), before);
+    let mine = dir.path().join("mine.csv");
+    std::fs::write(&mine, "my own file").unwrap();
+    refused(&["grade", "export", str(&half), "--format", "canvas", "--output", str(&mine)], "biaslab did not write it");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "my own file");
+    // And what it may write, it writes: an empty class is a header and the points row.
+    let output = biaslab(&["grade", "export", str(&half), "--format", "canvas"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(half.join("gradebook-canvas.csv")).unwrap(),
+        "Student,ID,SIS User ID,SIS Login ID,Section\nPoints Possible,,,,\n"
+    );
+}

@@ -135,6 +135,23 @@ impl OutputDir {
     }
 }
 
+/// Writes one file, `path`, as [`OutputDir::write`] does in its folder; never over a file of `keep` (the command's
+/// inputs, or files of another output that this one must not replace), even forced.
+pub fn write_file(path: &Path, bytes: &[u8], keep: &[&Path], force: bool) -> Result<PathBuf> {
+    let target = resolve(path);
+    if let Some(kept) = keep.iter().find(|k| resolve(k) == target) {
+        return Err(refused(
+            path,
+            format!("it is {}, which this command must not replace: name another file", kept.display()),
+        ));
+    }
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Err(refused(path, "it names no file: name a file such as gradebook-canvas.csv".into()));
+    };
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    OutputDir::open(folder, &[], force)?.write(&name, bytes)
+}
+
 fn refused(path: &Path, reason: String) -> Error {
     Error::OutputRefused { path: path.to_path_buf(), reason }
 }

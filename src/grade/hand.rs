@@ -35,7 +35,7 @@ pub(crate) const NOT_ANSWERED: &str = "not answered";
 const MAX_ANSWER: usize = 20_000;
 
 /// A written question of a source notebook: a graded markdown answer cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WrittenQuestion {
     /// The source notebook's file name.
     pub notebook: String,

@@ -19,10 +19,12 @@
 //! limits and the crate the kernel compiles ([`Sandbox::crate_digest`]), so a changed one is graded again).
 
 pub mod compose;
+pub mod export;
 pub mod feedback;
 pub mod hand;
 pub mod results;
 pub mod sandbox;
+pub mod shard;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ use sha2::{Digest, Sha256};
 pub use compose::{compose, Composed, GradedCell};
 pub use results::{Compare, Recorded};
 pub use sandbox::{KernelDirs, Limits, RunOutcome, Sandbox};
+pub use shard::{merge, Merged, Shard};
 
 use crate::course::notebook;
 use crate::data::output::OutputDir;
@@ -141,6 +144,8 @@ pub struct GradeOptions {
     pub force: bool,
     /// Scores of the written answers, graded by hand ([`hand`]: a CSV of `hand::COLUMNS`).
     pub hand_scores: Option<PathBuf>,
+    /// Grade only this shard of the class ([`shard`]); `None` grades everyone.
+    pub shard: Option<Shard>,
 }
 
 /// What [`grade`] did.
@@ -895,12 +900,13 @@ fn validator() -> impl Fn(&str, &Value) -> std::result::Result<(), String> + Syn
 /// Grades every submission (see the module documentation) and writes the gradebook. `progress` is told each
 /// finished submission.
 pub fn grade(options: &GradeOptions, progress: Progress) -> Result<Gradebook> {
-    let (submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
+    let (mut submissions, skipped) = find_submissions(&options.submitted, &options.source)?;
     let mut inputs = vec![options.submitted.as_path(), options.source.as_path()];
     inputs.extend(options.hand_scores.as_deref());
     let mut out = OutputDir::open(&options.out, &inputs, options.force)?;
     out.check(&GRADEBOOK.map(String::from))?;
-    // The written questions of each assignment, and the hand scores, every row checked before any slow work.
+    // The written questions of each assignment, and the hand scores, every row checked before any slow work. Both
+    // of the whole class, so that every shard checks (and records) the same.
     let questions = written_questions(&submissions)?;
     let hand_scores = match &options.hand_scores {
         Some(path) => {
@@ -911,21 +917,35 @@ pub fn grade(options: &GradeOptions, progress: Progress) -> Result<Gradebook> {
         }
         None => Vec::new(),
     };
-    out.claim()?;
-    let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
-    let crate_digest = sandbox.crate_digest()?;
     let mut sources: Vec<PathBuf> =
         submissions.iter().flat_map(|s| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
     sources.sort();
     sources.dedup();
+    if let Some(shard) = &options.shard {
+        submissions.retain(|s| shard.holds(&s.student));
+    }
+    out.claim()?;
+    // Unfinished until the end: a run stopped half-way leaves no record, so its shard cannot be merged.
+    let record = options.out.join(shard::RECORD);
+    if std::fs::symlink_metadata(&record).is_ok() {
+        std::fs::remove_file(&record).map_err(io(&record))?;
+    }
+    let sandbox = Sandbox::detect(&options.crate_dir, options.limits.clone())?;
+    let crate_digest = sandbox.crate_digest()?;
+    let graded_against = shard::GradedAgainst::new(&options.source, &sources, &options.limits, &crate_digest)?;
 
     let (mut results, todo) = reuse_graded(options, submissions, &crate_digest, &hand_scores, progress)?;
     let (reused, graded) = (results.len(), todo.len());
     if !todo.is_empty() {
-        results.extend(grade_all(&sandbox, options, todo, &sources, &crate_digest, &hand_scores, progress)?);
+        // Only the sources this run's submissions use are run for their expected answers.
+        let mut used: Vec<PathBuf> =
+            todo.iter().flat_map(|(s, _)| s.notebooks.iter().map(|(_, src)| src.clone())).collect();
+        used.sort();
+        used.dedup();
+        results.extend(grade_all(&sandbox, options, todo, &used, &crate_digest, &hand_scores, progress)?);
     }
     results.sort_by(|a, b| (&a.assignment, &a.student).cmp(&(&b.assignment, &b.student)));
-    let kept = write_hand_grading(&mut out, options, &questions, &results)?;
+    let kept = write_hand_grading(&mut out, &questions, &results)?;
     let mut leftover = Vec::new();
     if !crate::env::is_set(KEEP_RUNS) {
         if let Err(err) = remove_tree(&options.out.join(RUNS)) {
@@ -933,10 +953,11 @@ pub fn grade(options: &GradeOptions, progress: Progress) -> Result<Gradebook> {
         }
     }
     let book = Gradebook { results, graded, reused, skipped, hand_scored: hand_scores.len(), kept, leftover };
-    write_gradebook(&options.out, &book)?;
+    write_gradebook(&options.out, &book, options.shard)?;
     for name in GRADEBOOK {
         out.record(name)?;
     }
+    shard::RunRecord { shard: options.shard, graded_against, questions }.write(&options.out)?;
     Ok(book)
 }
 
@@ -1050,7 +1071,6 @@ fn grade_all(
 /// instructor edited the table since biaslab wrote it: then it is kept, and said so in what is returned).
 fn write_hand_grading(
     out: &mut OutputDir,
-    options: &GradeOptions,
     questions: &BTreeMap<String, Vec<hand::WrittenQuestion>>,
     results: &[SubmissionResult],
 ) -> Result<Vec<String>> {
@@ -1058,14 +1078,14 @@ fn write_hand_grading(
     for (assignment, questions) in questions.iter().filter(|(_, q)| !q.is_empty()) {
         let of: Vec<&SubmissionResult> = results.iter().filter(|r| &r.assignment == assignment).collect();
         let page = format!("hand-grading/{assignment}.html");
-        write_atomically(&options.out.join(&page), hand::page(assignment, &of, questions).as_bytes())?;
+        write_atomically(&out.path().join(&page), hand::page(assignment, &of, questions).as_bytes())?;
         let table = format!("hand-grading/{assignment}.csv");
         if out.may_write(&table) {
             out.write(&table, &hand::template(&of, questions))?;
         } else {
             kept.push(format!(
                 "{}: edited since biaslab wrote it, so left as it is",
-                options.out.join(&table).display()
+                out.path().join(&table).display()
             ));
         }
     }
@@ -1091,33 +1111,28 @@ pub(crate) const CSV_COLUMNS: [&str; 11] = [
 ];
 
 /// Writes `gradebook.csv` (nbgrader's export columns; no due dates, names or late penalties are known here) and
-/// `gradebook.json` (every result with its cells).
-pub(crate) fn write_gradebook(out: &Path, book: &Gradebook) -> Result<()> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| Error::Io { path: out.join("gradebook.csv"), source: std::io::Error::other(e) };
-    writer.write_record(CSV_COLUMNS).map_err(csv_error)?;
-    for r in &book.results {
-        let score = format!("{:?}", r.score);
-        writer
-            .write_record([
-                r.assignment.as_str(),
-                "",
-                r.timestamp.as_deref().unwrap_or(""),
-                r.student.as_str(),
-                "",
-                "",
-                "",
-                &score,
-                "0.0",
-                &score,
-                &format!("{:?}", r.max_score),
-            ])
-            .map_err(csv_error)?;
+/// `gradebook.json` (every result with its cells, and the shard when only one was graded).
+pub(crate) fn write_gradebook(out: &Path, book: &Gradebook, shard: Option<Shard>) -> Result<()> {
+    write_atomically(&out.join("gradebook.csv"), &nbgrader_csv(&book.results))?;
+    let mut json = serde_json::json!({ "results": book.results });
+    if let Some(shard) = shard {
+        json["shard"] = serde_json::json!(shard);
     }
-    let bytes = writer.into_inner().map_err(|e| csv_error(e.into_error().into()))?;
-    write_atomically(&out.join("gradebook.csv"), &bytes)?;
-    let json = serde_json::json!({ "results": book.results });
     write_atomically(&out.join("gradebook.json"), serde_json::to_string_pretty(&json).expect("JSON").as_bytes())
+}
+
+/// `results` in the columns of `nbgrader export` ([`CSV_COLUMNS`]).
+pub(crate) fn nbgrader_csv(results: &[SubmissionResult]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(CSV_COLUMNS).expect("writing to memory");
+    for r in results {
+        let score = format!("{:?}", r.score);
+        let max = format!("{:?}", r.max_score);
+        let timestamp = r.timestamp.as_deref().unwrap_or("");
+        let record = [&r.assignment, "", timestamp, &r.student, "", "", "", &score, "0.0", &score, &max];
+        writer.write_record(record).expect("writing to memory");
+    }
+    writer.into_inner().expect("writing to memory")
 }
 
 #[cfg(test)]
