@@ -54,6 +54,8 @@ pub struct Submission {
     pub notebooks: Vec<(Option<PathBuf>, PathBuf)>,
     /// nbgrader's `timestamp.txt`, if there is one.
     pub timestamp: Option<String>,
+    /// The submission's folder, `SUBMITTED/<student>/<assignment>`.
+    pub folder: PathBuf,
 }
 
 /// The score of one graded cell.
@@ -270,7 +272,13 @@ pub fn find_submissions(submitted: &Path, source: &Path) -> Result<(Vec<Submissi
                 .filter(|path| !is_link(path))
                 .and_then(|path| std::fs::read_to_string(path).ok())
                 .map(|t| t.trim().chars().take(100).collect());
-            found.push(Submission { student: student.clone(), assignment, notebooks, timestamp });
+            found.push(Submission {
+                student: student.clone(),
+                assignment,
+                notebooks,
+                timestamp,
+                folder: assignment_dir,
+            });
         }
     }
     if found.is_empty() {
@@ -775,12 +783,35 @@ fn grade_submission(
     };
     hand::apply(&mut result, hand_scores);
     write_result(&options.out, &result)?;
+    nbgrader_files(&submission.folder, &feedback_dir(&options.out, &result))?;
     Ok(result)
+}
+
+/// The files of nbgrader's that go with a submission's feedback: `nbgrader release_feedback` reads both from
+/// `feedback/<student>/<assignment>/` (nbgrader's own `generate_feedback` copies them there from the submission).
+const NBGRADER_FILES: [&str; 2] = ["timestamp.txt", "submission_secret.txt"];
+
+/// Copies [`NBGRADER_FILES`] from `from` (a submission's folder, or a shard's feedback folder) into the feedback
+/// folder `to`, those that are there (never a link).
+fn nbgrader_files(from: &Path, to: &Path) -> Result<()> {
+    for name in NBGRADER_FILES {
+        let file = from.join(name);
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file()) {
+            let bytes = std::fs::read(&file).map_err(io(&file))?;
+            write_atomically(&to.join(name), &bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// The feedback folder of a result, `OUT/feedback/<student>/<assignment>`.
+fn feedback_dir(out: &Path, result: &SubmissionResult) -> PathBuf {
+    out.join("feedback").join(&result.student).join(&result.assignment)
 }
 
 /// Writes a result and its feedback (markdown and HTML, per notebook).
 fn write_result(out: &Path, result: &SubmissionResult) -> Result<()> {
-    let feedback_dir = out.join("feedback").join(&result.student).join(&result.assignment);
+    let feedback_dir = feedback_dir(out, result);
     for nb in &result.notebooks {
         let stem = nb.notebook.trim_end_matches(".ipynb");
         write_atomically(&feedback_dir.join(format!("{stem}.md")), feedback::markdown(result, nb).as_bytes())?;
@@ -1009,6 +1040,7 @@ fn reuse_graded(
                 if result != before {
                     write_result(&options.out, &result)?;
                 }
+                nbgrader_files(&submission.folder, &feedback_dir(&options.out, &result))?;
                 progress(&result, true);
                 results.push(result);
             }

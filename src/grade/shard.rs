@@ -315,6 +315,7 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
         }
         for result in shard_results {
             super::write_result(out, &result)?;
+            super::nbgrader_files(&super::feedback_dir(shard_dir, &result), &super::feedback_dir(out, &result))?;
             let kept = shard_dir.join("instructor").join(&result.student).join(&result.assignment);
             if kept.is_dir() {
                 let to = out.join("instructor").join(&result.student).join(&result.assignment);
