@@ -20,6 +20,7 @@ a Python with `jupyterhub` and `websocket-client` (run this script with it), and
 
     python bench/hub.py [--users 3] [--cells 5] [--proxy node_modules/.bin/configurable-http-proxy]
     python bench/hub.py --users 1 --notebook solutions/03_mitigation.ipynb --cells 0    # one kernel through lab 03
+    python bench/hub.py --browser lab01.png    # JupyterLab itself in headless Chromium (playwright, Debian's chromium)
 """
 
 import argparse
@@ -249,6 +250,13 @@ def main():
     )
     parser.add_argument("--proxy", help="configurable-http-proxy's command")
     parser.add_argument("--port", type=int, default=18000)
+    parser.add_argument(
+        "--browser", metavar="PNG",
+        help="instead: log one student in through the hub's login page in headless Chromium, open lab 01 in "
+        "JupyterLab, Run All, wait for the last cell, check the page for the two charts and the table, and save a "
+        "screenshot here (needs playwright in this Python and a Chromium)",
+    )
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
 
     proxy = find_proxy(args.proxy)
@@ -307,6 +315,13 @@ def main():
             if hub.poll() is not None or time.monotonic() - started > 120:
                 sys.exit(f"the hub did not start; its log: {os.path.join(work, 'hub.log')}")
             time.sleep(0.5)
+        if args.browser:
+            version = requests.get(f"{url}/hub/api", timeout=5).json()["version"]
+            print(f"JupyterHub {version} at {url}: one student in headless Chromium, Run All on {NOTEBOOK}")
+            browser = Student("student1", url, token, [])
+            students = [browser]
+            failed = browser_run(url, args.browser, args.chromium)
+            return 1 if failed else 0
         cells = code_cells(args.notebook, args.cells)
         print(f"JupyterHub {requests.get(f'{url}/hub/api', timeout=5).json()['version']} at {url}, "
               f"{args.users} students at once, {len(cells)} code cells of {os.path.basename(args.notebook)} each")
@@ -363,9 +378,71 @@ def main():
         print("| " + " | ".join([s.name, ready] + times + [f"{s.peak_rss / 2**20:.0f}", f"{s.cpu:.0f}", result]) + " |")
     if failed:
         print(f"hub log: {os.path.join(work, 'hub.log')}")
-        sys.exit(1)
+        return 1
     shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def browser_run(url, screenshot, chromium):
+    """Lab 01 run whole in JupyterLab itself, through the hub, in headless Chromium; returns what failed (or None)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        # A tall window: JupyterLab renders only the cells in view, and every output is to be on the page.
+        page = browser.new_page(viewport={"width": 1400, "height": 12000})
+        started = time.monotonic()
+        step = lambda what: print(f"  {time.monotonic() - started:6.1f} s  {what}", flush=True)
+        page.goto(f"{url}/hub/login")
+        step("the hub's login page")
+        page.fill("input[name=username]", "student1")
+        page.fill("input[name=password]", "biaslab")
+        page.click("input[type=submit], button[type=submit]")
+        page.wait_for_url("**/user/student1/lab**", timeout=600_000)
+        step("logged in; the server started")
+        page.goto(f"{url}/user/student1/lab/tree/{NOTEBOOK}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        step("lab 01 open in JupyterLab")
+        # The kernel is up when the server says it is idle (asked with the browser's own login).
+        while True:
+            sessions = page.request.get(f"{url}/user/student1/api/sessions").json()
+            states = [x["kernel"]["execution_state"] for x in sessions if x.get("path", "").endswith(NOTEBOOK)]
+            if states == ["idle"]:
+                break
+            if time.monotonic() - started > 300:
+                raise RuntimeError(f"the notebook's kernel was not idle in 5 minutes: {sessions}")
+            page.wait_for_timeout(500)
+        opened = time.monotonic() - started
+        step("its kernel is idle; Run All")
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        run_started = time.monotonic()
+        code_cells_count = page.locator(".jp-Notebook .jp-CodeCell").count()
+        # Done when every code cell shows an execution count and none is running ("[*]").
+        page.wait_for_function(
+            """(n) => {
+                const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+                return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""",
+            arg=code_cells_count, timeout=900_000, polling=1000,
+        )
+        ran = time.monotonic() - run_started
+        step("every cell ran")
+        page.wait_for_timeout(2000)
+        charts = page.locator(".jp-OutputArea-output img[src^='data:image/svg'], .jp-OutputArea-output svg, "
+                              ".jp-OutputArea-output img[src^='data:image/png']").count()
+        tables = page.locator(".jp-OutputArea-output table").count()
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+        page.screenshot(path=screenshot, full_page=True)
+        browser.close()
+    print(f"logged in and JupyterLab's kernel idle in {opened:.1f} s; Run All over {code_cells_count} code cells "
+          f"finished in {ran:.1f} s")
+    print(f"on the page: {charts} charts, {tables} tables, {errors} error outputs; screenshot: {screenshot}")
+    if charts < 2 or tables < 1:
+        print("FAILED: the page does not show the two charts and the table")
+        return "outputs"
+    return None
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

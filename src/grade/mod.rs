@@ -304,7 +304,24 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Removes the folder `path` and everything in it; one that is not there is already removed. A student's code may
 /// leave folders it made unwritable (mode 0), which an ordinary user cannot empty: those are made the grader's to
 /// write again (never following a link) and the removal tried once more.
+///
+/// A folder that something still writes into ("not empty" after its entries were removed) is tried again for up to
+/// 10 s: the kernel of a grading that was killed (a stopped shard, resumed at once) dies a moment after its grader,
+/// and a compiler it ran may write a last file meanwhile.
 pub(crate) fn remove_tree(path: &Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        match remove_tree_once(path) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::DirectoryNotEmpty && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            done => return done,
+        }
+    }
+}
+
+fn remove_tree_once(path: &Path) -> Result<()> {
     match std::fs::remove_dir_all(path) {
         Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
             make_writable(path);
@@ -1171,6 +1188,31 @@ pub(crate) fn nbgrader_csv(results: &[SubmissionResult]) -> Vec<u8> {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_folder_still_written_into_for_a_moment_is_removed_once_the_writer_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(run.join("target")).unwrap();
+        let writer = {
+            let target = run.join("target");
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut n = 0;
+                // As a dying kernel's compiler might: files keep appearing for 600 ms (until its folder is gone).
+                while started.elapsed() < Duration::from_millis(600) {
+                    if std::fs::write(target.join(format!("f{n}")), b"x").is_err() {
+                        break;
+                    }
+                    n += 1;
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        remove_tree(&run).unwrap();
+        writer.join().unwrap();
+        assert!(!run.exists());
+    }
 
     #[test]
     fn folders_a_run_left_unwritable_are_removed_and_a_missing_one_is_already_removed() {
