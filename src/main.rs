@@ -535,7 +535,7 @@ fn grade_merge(args: MergeArgs) -> biaslab::Result<()> {
 
 fn grade_export(args: ExportArgs) -> biaslab::Result<()> {
     use biaslab::grade::export;
-    let results = export::read_results(&args.graded)?;
+    let results = biaslab::grade::read_gradebook(&args.graded)?;
     let roster = match &args.roster {
         Some(path) => Some((path.as_path(), biaslab::data::read_text(path)?)),
         None => None,

@@ -62,28 +62,6 @@ pub struct Export {
     pub left_out: Vec<String>,
 }
 
-/// The results of the grading output `out` (its `gradebook.json`).
-pub fn read_results(out: &Path) -> Result<Vec<SubmissionResult>> {
-    let path = out.join("gradebook.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => Error::InvalidArgument {
-            reason: format!(
-                "{} is not a grading output (it has no gradebook.json): name the output folder of `biaslab grade` or \
-                 of `biaslab grade merge`",
-                out.display()
-            ),
-        },
-        _ => Error::Io { path: path.clone(), source },
-    })?;
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|json| serde_json::from_value(json.get("results")?.clone()).ok())
-        .ok_or_else(|| Error::InvalidData {
-            path: path.clone(),
-            reason: "it is not a gradebook biaslab wrote (no readable \"results\"): grade into the folder again".into(),
-        })
-}
-
 /// The gradebook of `results` in `format`; for Canvas, matched against `roster` (Canvas's gradebook export, read
 /// from `roster_path`) by its column `id_column`.
 pub fn export(

@@ -1170,6 +1170,29 @@ pub(crate) fn write_gradebook(out: &Path, book: &Gradebook, shard: Option<Shard>
     write_atomically(&out.join("gradebook.json"), serde_json::to_string_pretty(&json).expect("JSON").as_bytes())
 }
 
+/// The results of the grading output `out`, as grading wrote them in its `gradebook.json` (a run's or
+/// a merge's, whole class or shard).
+pub fn read_gradebook(out: &Path) -> Result<Vec<SubmissionResult>> {
+    let path = out.join("gradebook.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => Error::InvalidArgument {
+            reason: format!(
+                "{} is not a grading output (it has no gradebook.json): name the output folder of `biaslab grade` or \
+                 of `biaslab grade merge`",
+                out.display()
+            ),
+        },
+        _ => Error::Io { path: path.clone(), source },
+    })?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|json| serde_json::from_value(json.get("results")?.clone()).ok())
+        .ok_or_else(|| Error::InvalidData {
+            path: path.clone(),
+            reason: "it is not a gradebook biaslab wrote (no readable \"results\"): grade into the folder again".into(),
+        })
+}
+
 /// `results` in the columns of `nbgrader export` ([`CSV_COLUMNS`]).
 pub(crate) fn nbgrader_csv(results: &[SubmissionResult]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::hand::WrittenQuestion;
 use super::sandbox::Limits;
-use super::{Gradebook, SubmissionResult};
+use super::Gradebook;
 use crate::data::output::OutputDir;
 use crate::error::{Error, Result};
 
@@ -244,12 +244,7 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<Merged> {
                 "it is the output of a whole class's grading, not of one shard (--shard K/N)",
             ));
         };
-        let book = dir.join("gradebook.json");
-        let text = std::fs::read_to_string(&book).map_err(Error::io(&book))?;
-        let results: Vec<SubmissionResult> = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|json| serde_json::from_value(json.get("results")?.clone()).ok())
-            .ok_or_else(|| merge_error(&book, "its results cannot be read: grade the shard into its folder again"))?;
+        let results = super::read_gradebook(dir)?;
         read.push((dir, shard, record, results));
     }
     let (first_shard, against) = (read[0].1, read[0].2.graded_against.clone());
