@@ -139,6 +139,18 @@ pub fn shared_crates(feedback: &str) -> usize {
         .unwrap_or_else(|| panic!("the probe's count is not in its feedback: {feedback}"))
 }
 
+/// `output` of a `biaslab grade` run (`what`), which must have succeeded; its stdout and stderr otherwise, with what
+/// grading needs.
+pub fn succeeded(output: std::process::Output, what: &str) -> std::process::Output {
+    assert!(
+        output.status.success(),
+        "{what} failed (needs bubblewrap: `apt install bubblewrap`; Jupyter and evcxr: `bash lab/setup.sh`)\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// `biaslab grade SUBMITTED --source solutions --out OUT ARGS…`, with the demo model, a Python for the demo
 /// encoder and a Hugging Face home holding a token no submission may read.
 pub fn grade_command(submitted: &Path, out: &Path, args: &[&std::ffi::OsStr]) -> Command {
