@@ -9,6 +9,13 @@ prints the first cell (`:dep biaslab`) and the whole notebook's wall time (kerne
   kernel compiles biaslab itself again: the kernel before this change;
 - `biaslab`: lab/kernel.py, evcxr started from the build lab/setup.sh prepared.
 
+Since the kernel warms up (below), nbconvert's first-cell time counts from when the kernel starts that cell, after
+the warm-up it waited for: the whole notebook's time is the one to compare.
+
+Then, with `--read` (default 30 s), the same cells run one by one in the biaslab kernel after the student has read
+for that long, with and without the kernel's warm-up (lab/kernel.py: it runs the first cell and loads the crates
+into evcxr's rust-analyzer as soon as the kernel starts).
+
 The `FillMask::from_env()` cell's time is mostly evcxr's (its first cell that keeps a variable loads the crates into
 rust-analyzer), so the load itself is also timed alone: examples/load_bench.rs, built in release, in a fresh process
 each time (`--load-runs`, 0 to skip).
@@ -39,13 +46,17 @@ def seconds(timing):
     return (end - start).total_seconds()
 
 
+def source_of(cell):
+    """A notebook cell's source as one string (nbformat allows a list of lines)."""
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
 def with_cache(path):
     """Notebook 01 with `:cache 4000` before its first cell, beside it (its `path = ".."` must resolve the same)."""
     with open(NOTEBOOK, encoding="utf-8") as f:
         notebook = json.load(f)
     cell = next(c for c in notebook["cells"] if c["cell_type"] == "code")
-    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    cell["source"] = ":cache 4000\n" + source
+    cell["source"] = ":cache 4000\n" + source_of(cell)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(notebook, f)
 
@@ -78,6 +89,35 @@ def run(kernel, model):
     return first, whole, load
 
 
+def run_after_reading(model, read, warm_up):
+    """Notebook 01 in the biaslab kernel as a student who reads for `read` seconds after the kernel has started,
+    then runs every cell in order: (first cell, all cells, the FillMask::from_env cell), in seconds, each from the
+    cell's request to its reply (the reading time not included). `warm_up` False sets BIASLAB_KERNEL_WARM_UP=0."""
+    from jupyter_client.manager import start_new_kernel
+
+    with open(NOTEBOOK, encoding="utf-8") as f:
+        cells = [c for c in json.load(f)["cells"] if c["cell_type"] == "code"]
+    env = dict(os.environ, BIASLAB_MODEL=model, BIASLAB_KERNEL_WARM_UP="1" if warm_up else "0")
+    manager, client = start_new_kernel(kernel_name="biaslab", cwd=os.path.dirname(NOTEBOOK), env=env,
+                                       startup_timeout=300)
+    try:
+        time.sleep(read)
+        times, load = [], None
+        for cell in cells:
+            source = source_of(cell)
+            started = time.monotonic()
+            reply = client.execute_interactive(source, timeout=1800, output_hook=lambda _: None)
+            times.append(time.monotonic() - started)
+            if reply["content"]["status"] != "ok":
+                sys.exit(f"notebook 01 failed in the biaslab kernel: {reply['content'].get('evalue')}")
+            if "FillMask::from_env" in source:
+                load = times[-1]
+        return times[0], sum(times), load
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
 def load_alone(model, runs):
     """`FillMask::from_env()` timed by examples/load_bench.rs, each run a fresh process: seconds per run."""
     cargo = ["cargo", "build", "--quiet", "--locked", "--release", "--example", "load_bench"]
@@ -101,6 +141,9 @@ def main():
                         help="the kernels to run, comma-separated (default rust,biaslab)")
     parser.add_argument("--load-runs", type=int, default=5,
                         help="runs of FillMask::from_env() alone, each a fresh process (default 5, 0 to skip)")
+    parser.add_argument("--read", type=float, default=30,
+                        help="seconds a student reads before the first cell, for the warm-up's rows (default 30, "
+                             "0 to skip them)")
     args = parser.parse_args()
     specs = json.loads(subprocess.run([JUPYTER, "kernelspec", "list", "--json"], capture_output=True, text=True,
                                       check=True).stdout)["kernelspecs"]
@@ -125,6 +168,17 @@ def main():
         load = f"{statistics.median(loads):.1f} s" if loads else "?"
         print(f"| {kernel} | {statistics.median(r[0] for r in rows):.1f} s | "
               f"{statistics.median(r[1] for r in rows):.1f} s | {load} |")
+    if args.read > 0:
+        print(f"\na student who reads for {args.read:.0f} s after the kernel starts, then runs notebook 01's cells in "
+              "order (times from each cell's request to its reply):")
+        print("| biaslab kernel | first cell (median) | all cells (median) | FillMask::from_env cell (median) |")
+        print("| --- | --- | --- | --- |")
+        for warm_up in (False, True):
+            rows = [run_after_reading(args.model, args.read, warm_up) for _ in range(args.runs)]
+            name = "warmed up (default)" if warm_up else "BIASLAB_KERNEL_WARM_UP=0"
+            print(f"| {name} | {statistics.median(r[0] for r in rows):.1f} s | "
+                  f"{statistics.median(r[1] for r in rows):.1f} s | {statistics.median(r[2] for r in rows):.1f} s |",
+                  flush=True)
     if args.load_runs > 0:
         times = load_alone(args.model, args.load_runs)
         print(f"\nFillMask::from_env() alone (release, a fresh process each): median {statistics.median(times):.3f} s "

@@ -21,7 +21,9 @@ private copy of it as its `EVCXR_TMPDIR`:
   removed from the kernel's environment, in the preparation and in every kernel alike: a build script that watches
   one (ring's does) would otherwise run again in a kernel started from inside cargo, and every crate above it with
   it (first cells of 140-160 s when `cargo test` ran the notebooks);
-- the copy is deleted when the kernel ends; copies left by kernels that were killed are removed at the next start.
+- the copy is deleted when the kernel ends; copies left by kernels that were killed are removed at the next start;
+- a kernel started in a folder of the crate (`notebooks/`) warms up at once (`warm_up`): it runs the first cell and
+  has evcxr load the crates into its rust-analyzer, the seconds a student otherwise waits in the first cells.
 
 The build is used only while it matches what it was made with (the toolchain, evcxr, the linker evcxr picks,
 biaslab's Cargo.toml and Cargo.lock, the first cell): otherwise the kernel starts as plain evcxr would, and says
@@ -51,6 +53,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -328,6 +331,8 @@ def run_kernel(evcxr, control_file):
         if copy:
             env["EVCXR_TMPDIR"] = copy
     child = subprocess.Popen([evcxr, "--control_file", control_file], env=env, preexec_fn=die_with_parent)
+    if not prepared and warm_up_wanted(env):
+        threading.Thread(target=warm_up, args=(control_file,), daemon=True).start()
 
     def forward(signum, _frame):
         try:
@@ -341,6 +346,54 @@ def run_kernel(evcxr, control_file):
     if copy:
         remove_soon(copy)
     return code
+
+
+WARM_UP = "BIASLAB_KERNEL_WARM_UP"
+
+
+def warm_up_wanted(env):
+    """Whether this kernel warms up: it runs in a folder of the crate (`notebooks/`, where the first cell's `path =
+    ".."` names biaslab) and the user did not set BIASLAB_KERNEL_WARM_UP=0."""
+    if env.get(WARM_UP, "").strip() == "0":
+        return False
+    return os.path.realpath(os.path.join(os.getcwd(), "..")) == os.path.realpath(ROOT)
+
+
+def warm_up(control_file):
+    """Runs the notebooks' first cell in the new kernel, as one more client, before the student's first cell arrives,
+    and has evcxr load the crates into rust-analyzer. A notebook's first cells wait mostly on evcxr, not on biaslab:
+    on notebook 01 (a prepared build, 2 cores) the `:dep` cell took about 10 s (cargo checking the build, the first
+    link), and the first cell after it that makes a variable about 7 s more, whatever its code: evcxr then loads
+    biaslab, its dependencies and the standard library into rust-analyzer to infer the variable's type (strace
+    shows no compiler running in those seconds; `FillMask::from_env()` itself takes 0.16 s of that cell). That is
+    done once per kernel inside evcxr's process, so unlike the build it cannot be prepared ahead: it can only start
+    earlier. Warmed, the two cells take about 0.2 s and 1.5 s (bench/kernel_start.py).
+
+    A student who runs cells at once (Run All right after the kernel starts) waits about as long as without it: the
+    kernel runs requests one at a time, in the order they came. What a student may notice: the kernel is busy for
+    about 15 s after it starts, and cells are numbered from [3], not [2] (evcxr counts the warm-up). The warm-up's
+    output goes only to this client. The kernel's state afterwards is what the first cell alone leaves: the variable
+    that made rust-analyzer load is moved away in the same cell, and evcxr forgets a moved variable. The grader
+    starts evcxr itself, never through this launcher, so graded runs have no warm-up. Any failure here is silent:
+    the student's own first cell does the same work and shows its errors. BIASLAB_KERNEL_WARM_UP=0 turns it off."""
+    try:
+        from jupyter_client import BlockingKernelClient
+
+        client = BlockingKernelClient(connection_file=control_file)
+        client.load_connection_file()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=120)
+            # rust-analyzer does its loading when evcxr first asks it for a variable's type, so the warm-up makes
+            # one variable and moves it away in the same cell (evcxr forgets a variable that was moved): the kernel's
+            # state is then what the first cell alone leaves.
+            cell = first_cell() + "\nlet biaslab_warm_up = String::new();\ndrop(biaslab_warm_up);\n"
+            client.execute_interactive(cell, silent=True, store_history=False, allow_stdin=False, timeout=3600,
+                                       output_hook=lambda _: None)
+        finally:
+            client.stop_channels()
+    except Exception:  # noqa: BLE001 - see above: the student's first cell reports any real problem
+        pass
 
 
 def remove_soon(copy):

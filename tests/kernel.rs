@@ -1,6 +1,6 @@
 //! The notebooks' kernel (`lab/kernel.py`): every kernel starts from the build of biaslab that `lab/setup.sh`
 //! prepared, never runs stale code after biaslab's source is edited, and two kernels started at the same moment
-//! both work.
+//! both work, and a kernel started where the notebooks are warms up before the student's first cell.
 //!
 //! Needs what `bash lab/setup.sh --no-open` sets up (Jupyter, evcxr and the prepared build); without it the tests
 //! fail and say so.
@@ -77,6 +77,16 @@ fn printed(executed: &Value) -> String {
         }
     }
     all
+}
+
+/// The set-up's Python (`.venv`, with Jupyter's client and the launcher's imports), else `python3`.
+fn python() -> PathBuf {
+    let venv = root().join(".venv/bin/python");
+    if venv.is_file() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 fn write(path: &Path, notebook: &Value) {
@@ -243,8 +253,7 @@ fn a_new_kernel_runs_biaslab_as_edited_since_the_set_up() {
 fn the_set_up_compiles_the_kernels_crates_as_evcxr_will() {
     let prepared = std::fs::read_to_string(root().join("target/kernel/build/Cargo.toml"))
         .expect("no prepared build in target/kernel/build: run `bash lab/setup.sh --no-open`");
-    let venv = root().join(".venv/bin/python");
-    let python = if venv.is_file() { venv } else { PathBuf::from("python3") };
+    let python = python();
     let script = r#"
 import json, shutil, subprocess, sys, tempfile
 sys.path.insert(0, "lab")
@@ -271,4 +280,92 @@ print("cargo exited with", done.returncode)
     let (manifest, report) = stdout.split_once('\0').unwrap();
     assert_eq!(manifest, prepared, "lab/kernel.py's evcxr_manifest is not the Cargo.toml evcxr wrote");
     assert_eq!(report.trim(), "cargo exited with 0", "the prebuild's cargo command is not evcxr's:\n{report}");
+}
+
+/// Talks to kernels as a student's JupyterLab would (jupyter_client), and prints what it saw as JSON: for a kernel
+/// started in the notebooks' folder, the warm-up's request (seen on the kernel's broadcast channel, from its
+/// client's header) and whether it failed, then what a student's first requests find; for a kernel started with
+/// BIASLAB_KERNEL_WARM_UP=0, the number of the first cell.
+///
+/// The warm-up's own `execute_input` is not looked for: the launcher may send its request before this client's
+/// subscription reaches the kernel, and a broadcast sent before that is lost (CI saw this on a busy machine). What
+/// the first cell does is checked by its effect instead: the student's cell uses biaslab with no `:dep` of its own.
+const WARM_UP_PROBE: &str = r#"
+import json, os, sys
+from jupyter_client.manager import start_new_kernel
+
+notebooks = sys.argv[1]
+seen = {}
+manager, client = start_new_kernel(kernel_name="biaslab", cwd=notebooks, startup_timeout=300,
+                                   env=dict(os.environ, BIASLAB_MODEL="demo"))
+try:
+    warm_id = None
+    while True:  # the warm-up's request, to its idle (the kernel runs it within minutes); this client sent nothing
+        message = client.get_iopub_msg(timeout=900)
+        header = message["parent_header"]
+        parent = header.get("msg_id")
+        kind, content = message["msg_type"], message["content"]
+        if warm_id is None and header.get("msg_type") == "execute_request":
+            warm_id = parent  # another client's request: the launcher's
+            seen["warm_up_seen"] = True
+        if parent == warm_id and kind == "error":
+            seen["warm_up_error"] = content["evalue"]
+        elif parent == warm_id and kind == "status" and content["execution_state"] == "idle":
+            break
+    outputs = []
+    reply = client.execute_interactive(":vars", timeout=600, output_hook=outputs.append)
+    seen["first_count"] = reply["content"]["execution_count"]
+    seen["vars_after_warm_up"] = "".join(o["content"].get("data", {}).get("text/plain", "") for o in outputs)
+    errors = []
+    reply = client.execute_interactive(
+        "let mine = biaslab::words::OCCUPATIONS.len();", timeout=600,
+        output_hook=lambda o: errors.append(o["content"].get("evalue", "")) if o["msg_type"] == "error" else None)
+    seen["student_cell"] = reply["content"]["status"]
+    seen["student_cell_errors"] = errors
+    outputs = []
+    client.execute_interactive(":vars", timeout=600, output_hook=outputs.append)
+    seen["vars_after_a_cell"] = "".join(o["content"].get("data", {}).get("text/plain", "") for o in outputs)
+finally:
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+manager, client = start_new_kernel(kernel_name="biaslab", cwd=notebooks, startup_timeout=300,
+                                   env=dict(os.environ, BIASLAB_KERNEL_WARM_UP="0"))
+try:
+    reply = client.execute_interactive(":vars", timeout=600, output_hook=lambda _: None)
+    seen["cold_first_count"] = reply["content"]["execution_count"]
+finally:
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+print(json.dumps(seen))
+"#;
+
+/// A kernel started where the notebooks are warms up at once (the first cell, and evcxr's rust-analyzer loaded):
+/// the student's first request finds that done, the kernel's variables as the first cell alone leaves them, and
+/// its own cells work as always. BIASLAB_KERNEL_WARM_UP=0 turns the warm-up off.
+#[test]
+fn a_kernel_in_the_notebooks_folder_warms_up_and_leaves_nothing_behind() {
+    let jupyter = common::jupyter();
+    common::require_kernel(&jupyter);
+    let python = python();
+    let output = Command::new(&python)
+        .args(["-c", WARM_UP_PROBE])
+        .arg(root().join("notebooks"))
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {}: {err}", python.display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the probe failed:\n{stderr}");
+    // The kernels share the probe's standard output (evcxr prints a line there as it starts): the JSON is the last.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let seen: Value = serde_json::from_str(last).unwrap_or_else(|err| panic!("{err}:\n{stdout}\n{stderr}"));
+    assert_eq!(seen["warm_up_seen"], true, "another client's request, the warm-up's, was seen: {seen}");
+    assert!(seen.get("warm_up_error").is_none(), "the warm-up failed: {seen}");
+    assert_eq!(seen["first_count"], 3, "the student's first cell comes after the warm-up's one: {seen}");
+    assert_eq!(seen["vars_after_warm_up"], "", "the warm-up left a variable: {seen}");
+    // The first cell is `:dep biaslab = …`: a student's cell that uses biaslab without it works only if the
+    // warm-up ran that cell.
+    assert!(first_cell().starts_with(":dep biaslab "), "notebook 01's first cell changed: update this test");
+    assert_eq!(seen["student_cell"], "ok", "a cell using biaslab after the warm-up: {seen}");
+    assert_eq!(seen["vars_after_a_cell"], "mine: usize\n", "{seen}");
+    assert_eq!(seen["cold_first_count"], 2, "BIASLAB_KERNEL_WARM_UP=0: no warm-up before the first cell: {seen}");
 }
