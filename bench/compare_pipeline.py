@@ -15,7 +15,13 @@ for the transformers pipeline (PyTorch, CPU) and for biaslab (release build, exa
     metric.py (nyu-mll/crows-pairs; the whole script, run as tests/reference/suites_reference.py runs it, on this
     checkpoint) against `biaslab crows-pairs --json` (release build), wall-clock with the model's load, and whether
     every pair's decision (win, loss or neutral) is the same on both sides,
-and prints them with their ratios. The fill-mask rows have no memory figure: transformers' pipeline runs in this
+and prints them with their ratios; then times
+  - f32 matrix products alone, of BERT's shapes and a large square one (torch against examples/matmul_bench.rs),
+    in GFLOP/s, and
+  - the work of the single sentence, the batch and the fine-tuning step counted in floating-point operations (from
+    the model's shape and the sentences' token counts; `work` says what is counted) and the rate each side reached,
+    as a share of the best matrix product measured: how much of this machine each side uses.
+The fill-mask rows have no memory figure: transformers' pipeline runs in this
 process. Nothing here runs in CI.
 
     pip install torch transformers
@@ -176,6 +182,72 @@ def time_demo_load(shared: Path) -> float:
     return statistics.median(runs)
 
 
+# The matrix products timed alone on both sides (examples/matmul_bench.rs against torch): (m, k, n), an (m, k)
+# matrix times the transpose of an (n, k) one, as a linear layer multiplies. A large square one, and BERT's shapes
+# in the 64-sentence batch (64 x 14 tokens) and in the fine-tuning step (8 x 32).
+PRODUCTS = [(2048, 2048, 2048), (896, 768, 3072), (896, 3072, 768), (896, 768, 768), (256, 768, 3072)]
+
+
+def matmul_rates(threads: int, with_torch: bool) -> tuple[dict | None, dict]:
+    """(PyTorch's, biaslab's) GFLOP/s for each of PRODUCTS, the median of 10 after a warm-up."""
+    subprocess.run(["cargo", "build", "--release", "--example", "matmul_bench"], cwd=REPO, check=True)
+    shapes = [",".join(map(str, shape)) for shape in PRODUCTS]
+    rust = run_json([str(REPO / "target" / "release" / "examples" / "matmul_bench"), *shapes, "--runs", "10"])
+    ours = {(p["m"], p["k"], p["n"]): p["gflops"] for p in rust["products"]}
+    theirs = None
+    if with_torch:
+        import torch
+
+        theirs = {}
+        for m, k, n in PRODUCTS:
+            a, b = torch.randn(m, k), torch.randn(n, k)
+            torch.nn.functional.linear(a, b)
+            times = []
+            for _ in range(10):
+                start = time.perf_counter()
+                torch.nn.functional.linear(a, b)
+                times.append(time.perf_counter() - start)
+            theirs[(m, k, n)] = 2 * m * k * n / statistics.median(times) / 1e9
+    return theirs, ours
+
+
+def work(shared: Path) -> dict:
+    """The floating-point operations (GFLOP) of each timed call, counted from the model's shape and the sentences'
+    token counts, for (PyTorch, biaslab): matrix products only (2 per multiply-add; the element-wise work, softmax
+    and layer norm are under 2 % at these sizes). The two sides do different work for the same answer: transformers
+    computes the masked-LM head (768 x 30522) at every position, biaslab only where a [MASK] is (fill-mask) or a
+    token was masked for training. A backward pass is counted as twice its forward's products. None without the
+    `tokenizers` package."""
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        return {}
+    model = shared / "models" / "bert-base-uncased"
+    config = json.loads((model / "config.json").read_text())
+    h, f, layers, vocab = (config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"],
+                           config["vocab_size"])
+    tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+    lengths = [len(tokenizer.encode(s).ids) for s in SENTENCES]
+
+    def encoder(batch: int, length: int) -> float:
+        tokens = batch * length
+        per_layer = 2 * tokens * (4 * h * h + 2 * h * f) + 4 * batch * length * length * h  # projections, attention
+        return layers * per_layer
+
+    def head(rows: float) -> float:
+        return 2 * rows * (h * h + h * vocab)  # the transform and the decoder
+
+    single = statistics.mean(encoder(1, n) for n in lengths)
+    longest = max(lengths)
+    masked = 0.15 * (32 - 2) * 8  # expected: each of the 30 inner tokens of each of 8 rows masked with p = 0.15
+    step_forward = encoder(8, 32)
+    return {
+        "single": (single + statistics.mean(head(n) for n in lengths), single + head(1)),
+        "batch": (encoder(64, longest) + head(64 * longest), encoder(64, longest) + head(64)),
+        "step": (3 * (step_forward + head(8 * 32)), 3 * (step_forward + head(masked))),
+    }
+
+
 CROWS_DEFAULT = 100
 
 
@@ -312,6 +384,7 @@ def main() -> None:
     else:
         model_dir = args.out / "bert-base-random"
     rows = []  # (label, pytorch, biaslab, higher_is_better)
+    torch_side, rust_side = {}, None  # the fill-mask measures, when there is a checkpoint
     if (model_dir / "model.safetensors").is_file():
         torch_side = time_pipeline(model_dir, args.runs) if torch is not None else {}
         rust_side = time_biaslab(model_dir, args.runs)
@@ -330,6 +403,18 @@ def main() -> None:
     rows.append(("one fine-tuning step, peak RSS (MiB)", torch_step and torch_step["peak_rss_mib"],
                  rust_step["peak_rss_mib"], False))
     rows.append(("FillMask::from_env(), demo (s)", None, time_demo_load(args.shared), False))
+    torch_rates, rust_rates = matmul_rates(threads, torch is not None)
+    counted = work(args.shared)
+    rates = []  # (label, PyTorch GFLOP, biaslab GFLOP, PyTorch seconds, biaslab seconds)
+    if counted and rust_side:
+        single_ms = torch_side.get("single_ms_median")
+        rates.append(("single sentence", *counted["single"], single_ms and single_ms / 1e3,
+                      rust_side["single_ms_median"] / 1e3))
+        rates.append(("64-sentence batch", *counted["batch"], torch_side.get("batch64_s_median"),
+                      rust_side["batch64_s_median"]))
+    if counted:
+        rates.append(("one fine-tuning step", *counted["step"], torch_step and torch_step["median_s_per_step"],
+                      rust_step["median_s_per_step"]))
     crows, crows_note = None, None
     metric_py = args.official / "crows-pairs" / "metric.py"
     if args.crows == 0:
@@ -356,6 +441,30 @@ def main() -> None:
             print(f"{label:<38} {theirs:>10.3f} {ours:>10.3f} {ours / theirs:>9.2f}x ({note})")
         else:
             print(f"{label:<38} {'-':>10} {ours:>10.3f} {'-':>10}")
+    print()
+    print("matrix products alone, f32 (GFLOP/s; an (m, k) matrix times an (n, k) one transposed):")
+    print(f"{'m x k x n':<38} {'PyTorch':>10} {'biaslab':>10} {'biaslab/PyTorch':>17}")
+    for shape in PRODUCTS:
+        theirs, ours = torch_rates and torch_rates[shape], rust_rates[shape]
+        label = " x ".join(map(str, shape))
+        if theirs:
+            print(f"{label:<38} {theirs:>10.1f} {ours:>10.1f} {ours / theirs:>9.2f}x (higher is better)")
+        else:
+            print(f"{label:<38} {'-':>10} {ours:>10.1f} {'-':>10}")
+    best = max([*rust_rates.values(), *(torch_rates or {}).values()])
+    if rates:
+        print(f"the model's work per call and its rate, against the best product above ({best:.0f} GFLOP/s):")
+        print(f"{'call':<22} {'GFLOP PyTorch':>13} {'biaslab':>8} {'GFLOP/s PyTorch':>16} {'biaslab':>8} "
+              f"{'share of best':>14} {'biaslab':>8}")
+        for label, theirs, ours, their_s, our_s in rates:
+            their_rate = theirs / 1e9 / their_s if their_s else None
+            our_rate = ours / 1e9 / our_s
+            their_text = (f"{their_rate:>16.1f}", f"{their_rate / best:>14.0%}") if their_rate else (f"{'-':>16}",
+                                                                                                    f"{'-':>14}")
+            print(f"{label:<22} {theirs / 1e9:>13.1f} {ours / 1e9:>8.1f} {their_text[0]} {our_rate:>8.1f} "
+                  f"{their_text[1]} {our_rate / best:>8.0%}")
+    else:
+        print("(the model's work is not counted: it needs the checkpoint and the `tokenizers` package)")
     if crows_note:
         print(crows_note)
     if crows:
