@@ -34,8 +34,8 @@ Without PyTorch the biaslab column is still measured (on a checkpoint an earlier
 the PyTorch column says why it is empty; without PyTorch or metric.py the CrowS-Pairs row is left out, and the output
 says why. Before anything runs, the machine's load is sampled for two seconds: figures taken beside other work are
 not worth comparing, and the table says so. On the 2-core machine (quiet, 2026-12-04) the whole run with --crows 100
-took about 5 minutes, metric.py 171 s of it and biaslab 66 s; --crows all, the issue's full set, would take metric.py
-about 45 minutes at that rate (not measured).
+took about 5 minutes, metric.py 171 s of it and biaslab 66 s; --crows all, the issue's full set, took
+86 minutes on a 2-core AMD machine (quiet, 2026-12-05): metric.py 3,621 s, biaslab 1,097 s (bench/profile.md).
 """
 
 import argparse
