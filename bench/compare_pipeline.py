@@ -188,8 +188,9 @@ def time_demo_load(shared: Path) -> float:
 PRODUCTS = [(2048, 2048, 2048), (896, 768, 3072), (896, 3072, 768), (896, 768, 768), (256, 768, 3072)]
 
 
-def matmul_rates(threads: int, with_torch: bool) -> tuple[dict | None, dict]:
-    """(PyTorch's, biaslab's) GFLOP/s for each of PRODUCTS, the median of 10 after a warm-up."""
+def matmul_rates(with_torch: bool) -> tuple[dict | None, dict]:
+    """(PyTorch's, biaslab's) GFLOP/s for each of PRODUCTS, the median of 10 after a warm-up, on the threads `main`
+    set (torch's, and RAYON_NUM_THREADS for candle)."""
     subprocess.run(["cargo", "build", "--release", "--example", "matmul_bench"], cwd=REPO, check=True)
     shapes = [",".join(map(str, shape)) for shape in PRODUCTS]
     rust = run_json([str(REPO / "target" / "release" / "examples" / "matmul_bench"), *shapes, "--runs", "10"])
@@ -216,7 +217,7 @@ def work(shared: Path) -> dict:
     token counts, for (PyTorch, biaslab): matrix products only (2 per multiply-add; the element-wise work, softmax
     and layer norm are under 2 % at these sizes). The two sides do different work for the same answer: transformers
     computes the masked-LM head (768 x 30522) at every position, biaslab only where a [MASK] is (fill-mask) or a
-    token was masked for training. A backward pass is counted as twice its forward's products. None without the
+    token was masked for training. A backward pass is counted as twice its forward's products. Empty without the
     `tokenizers` package."""
     try:
         from tokenizers import Tokenizer
@@ -403,7 +404,7 @@ def main() -> None:
     rows.append(("one fine-tuning step, peak RSS (MiB)", torch_step and torch_step["peak_rss_mib"],
                  rust_step["peak_rss_mib"], False))
     rows.append(("FillMask::from_env(), demo (s)", None, time_demo_load(args.shared), False))
-    torch_rates, rust_rates = matmul_rates(threads, torch is not None)
+    torch_rates, rust_rates = matmul_rates(torch is not None)
     counted = work(args.shared)
     rates = []  # (label, PyTorch GFLOP, biaslab GFLOP, PyTorch seconds, biaslab seconds)
     if counted and rust_side:
