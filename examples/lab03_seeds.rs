@@ -1,7 +1,7 @@
 //! How much of lab 03's result is chance: the notebook's fine-tuning (CDA and the plain control) with several
 //! training seeds, each measured as the notebook measures, and the spread of every measure over the seeds.
 //!
-//! BIASLAB_MODEL=demo BIASLAB_THREADS=2 cargo run --example lab03_seeds -- [--seeds 42,7,8] [--data DIR]
+//! BIASLAB_MODEL=demo RAYON_NUM_THREADS=2 cargo run --example lab03_seeds -- [--seeds 42,7,8] [--data DIR]
 //!
 //! The same cells as `notebooks/03_mitigation.ipynb` (`lab03::notebook_options`, its sample of BOLD, its held-out
 //! sentences and measures); only `finetune.seed` changes (the masking, the order of the sentences and the dropout;

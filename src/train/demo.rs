@@ -1,16 +1,15 @@
 //! Training the offline demo model's masked-LM head (`biaslab demo-model train`): BERT's masked-LM objective on the
-//! BOLD Wikipedia sentences, with the all-MiniLM-L6-v2 encoder's top layers retrained beside the head. What the
-//! trained weights are and how they are loaded is [`crate::model::demo`]; the settings and the provenance record
+//! BOLD Wikipedia sentences, with the all-MiniLM-L6-v2 encoder's top layers retrained beside the head. The steps are
+//! [`crate::train::finetune`]'s, taken by its [`Trainer`] (the one trainer of the crate): this module only gives the
+//! encoder a new head (`with_new_head`), says what is frozen (`trainer_options`) and stores what was trained as
+//! f16. What the trained weights are and how they are loaded is [`crate::model::demo`]; the settings and the provenance record
 //! ([`TrainOptions`], [`Provenance`]) live there, beside the weights they describe.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Shape, Tensor, Var};
-use candle_nn::var_builder::SimpleBackend;
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder};
+use candle_core::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -23,91 +22,10 @@ use crate::model::demo::{
     check_encoder, find_encoder, load_model, model_with_overlay, provenance, CorpusFile, DemoMetrics, Provenance,
     TrainOptions, ENCODER_REPO, ENCODER_SHA256, PROVENANCE_FILE, WEIGHTS_FILE,
 };
-use crate::model::encoder::{Checkpoint, Dropout, MaskedLm};
+use crate::model::encoder::{Checkpoint, MaskedLm};
 use crate::model::hub::ModelFiles;
 use crate::model::mlm::{self, TokenizedCorpus};
-
-/// Whether tensor `name` is trained, with the top `train_layers` of `layers` encoder layers.
-fn is_trained(name: &str, layers: usize, train_layers: usize) -> bool {
-    if name.starts_with("cls.predictions.transform.") || name == "cls.predictions.bias" {
-        return true;
-    }
-    (layers.saturating_sub(train_layers)..layers).any(|i| name.starts_with(&format!("bert.encoder.layer.{i}.")))
-}
-
-/// Serves frozen tensors as they are and trained ones as `Var`s (starting from the encoder's own values, or from
-/// a seeded initialisation for the head).
-struct TrainableBackend {
-    frozen: HashMap<String, Tensor>,
-    trained: Arc<Mutex<Vec<(String, Var)>>>,
-    rng: Mutex<ChaCha8Rng>,
-    layers: usize,
-    train_layers: usize,
-    /// The decoder bias to start from (log unigram frequencies of the training tokens).
-    decoder_bias: Tensor,
-}
-
-impl TrainableBackend {
-    fn initial(&self, name: &str, shape: &Shape, device: &Device) -> candle_core::Result<Tensor> {
-        if let Some(t) = self.frozen.get(name) {
-            return Ok(t.clone());
-        }
-        if name == "cls.predictions.bias" {
-            return self.decoder_bias.to_device(device);
-        }
-        let n = shape.elem_count();
-        if name.ends_with("LayerNorm.weight") {
-            return Tensor::ones(shape, DType::F32, device);
-        }
-        if name.ends_with("bias") {
-            return Tensor::zeros(shape, DType::F32, device);
-        }
-        // As transformers initialises BERT: normal with standard deviation 0.02 (Box-Muller, seeded).
-        let mut rng = self.rng.lock().expect("the initialisation generator");
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
-                ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * 0.02) as f32
-            })
-            .collect();
-        Tensor::from_vec(values, shape, device)
-    }
-}
-
-impl SimpleBackend for TrainableBackend {
-    fn get(
-        &self,
-        shape: Shape,
-        name: &str,
-        _: candle_nn::Init,
-        dtype: DType,
-        dev: &Device,
-    ) -> candle_core::Result<Tensor> {
-        if !is_trained(name, self.layers, self.train_layers) {
-            let t = self.frozen.get(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.into() })?;
-            if t.shape() != &shape {
-                candle_core::bail!("shape mismatch for {name}: {:?} in the file, {shape:?} expected", t.shape());
-            }
-            return t.to_dtype(dtype)?.to_device(dev);
-        }
-        let mut trained = self.trained.lock().expect("the trained tensors");
-        if let Some((_, var)) = trained.iter().find(|(n, _)| n == name) {
-            return Ok(var.as_tensor().clone());
-        }
-        let var = Var::from_tensor(&self.initial(name, &shape, dev)?.to_dtype(dtype)?)?;
-        trained.push((name.to_string(), var.clone()));
-        Ok(var.as_tensor().clone())
-    }
-
-    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        let t = self.frozen.get(name).ok_or_else(|| candle_core::Error::CannotFindTensor { path: name.into() })?;
-        t.to_dtype(dtype)?.to_device(dev)
-    }
-
-    fn contains_tensor(&self, name: &str) -> bool {
-        self.frozen.contains_key(name) || is_trained(name, self.layers, self.train_layers)
-    }
-}
+use crate::train::finetune::{self, FinetuneOptions, Steps, Trainer};
 
 /// The held-out measures of a model: masked-token accuracy on every held-out sentence, pseudo-perplexity on the
 /// first `options.pppl_sentences`.
@@ -170,30 +88,60 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     let (train_set, held_out) = split_corpus(&encoder, &sentences, options)?;
     eprintln!("{} training sentences, {} held out", train_set.sentences.len(), held_out.sentences.len());
 
-    let (model, trained) = head_model(&encoder, &config, &train_set, options, &device)?;
+    let tensors = with_new_head(
+        Checkpoint::read(&encoder.weights, Family::Bert, &device)?.tensors,
+        &config,
+        &train_set,
+        options.seed,
+        &device,
+    )?;
+    let finetune_options = trainer_options(options, &config);
+    let mut trainer = Trainer::from_tensors(tensors, &config, &finetune_options, &device)?;
 
     eprintln!("evaluating the untrained head…");
-    let untrained = evaluate(&model, &held_out, options)?;
+    let untrained = evaluate(trainer.model(), &held_out, options)?;
     eprintln!("untrained: {untrained:?}");
 
     let start = Instant::now();
-    let losses = run_steps(&model, &trained, &train_set, options, &device)?;
+    let mut steps = Steps::new(&train_set, &finetune_options, &config, &device);
+    let bar = ProgressBar::new(steps.total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut losses = Vec::with_capacity(steps.total);
+    for step in 0..steps.total {
+        losses.push(steps.take(&mut trainer, step)?);
+        finetune::show_progress(&bar, &losses, steps.total, start, 0);
+    }
+    bar.finish();
     let train_seconds = start.elapsed().as_secs_f64();
-    let tail = &losses[losses.len() - (losses.len() / 10).max(1)..];
+    let learned: Vec<f64> = losses.iter().flatten().copied().collect();
+    if learned.is_empty() {
+        return Err(Error::Training(
+            "no training step masked a token, so nothing was learned: give longer sentences, or raise the masking \
+             probability"
+                .into(),
+        ));
+    }
+    let tail = &learned[learned.len() - (learned.len() / 10).max(1)..];
     let final_train_loss = tail.iter().sum::<f64>() / tail.len() as f64;
 
     // Store what was trained as f16, then measure exactly what is stored.
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let all = trainer.tensors();
     let mut stored = HashMap::new();
-    for (name, var) in &trained {
-        stored.insert(name.clone(), var.as_tensor().to_dtype(DType::F16)?);
+    for name in trainer.trained_tensors() {
+        let tensor = all.get(name).ok_or_else(|| Error::Internal(format!("the trained tensor {name} is missing")))?;
+        stored.insert(name.to_string(), tensor.to_dtype(DType::F16)?);
     }
     let weights_path = out.join(WEIGHTS_FILE);
     candle_core::safetensors::save(&stored, &weights_path)?;
     output.record(WEIGHTS_FILE)?;
     let shipped = model_with_overlay(&encoder, stored, &device)?;
     let trained_metrics = evaluate(&shipped, &held_out, options)?;
-    let mut trained_tensors: Vec<String> = trained.iter().map(|(n, _)| n.clone()).collect();
+    let mut trained_tensors: Vec<String> = trainer.trained_tensors().into_iter().map(String::from).collect();
     trained_tensors.sort();
 
     let provenance = Provenance {
@@ -220,18 +168,26 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     Ok(provenance)
 }
 
-/// The model to train: MiniLM's frozen encoder, its top `options.train_layers` layers and a new masked-LM head made
-/// trainable (returned by name). The decoder bias starts at each token's log frequency in the training text (add-one
-/// smoothed), so that the head starts from the unigram distribution instead of a uniform one.
-fn head_model(
-    encoder: &ModelFiles,
+/// MiniLM's `tensors` with a new masked-LM head: the transform's dense weight drawn as transformers initialises BERT
+/// (normal, standard deviation 0.02, seeded by `seed`), its bias 0, its layer norm 1 and 0; the decoder bias at each
+/// token's log frequency in the training text (add-one smoothed), so that the head starts from the unigram
+/// distribution instead of a uniform one. (The decoder weight is tied to the word embeddings.)
+fn with_new_head(
+    mut tensors: HashMap<String, Tensor>,
     config: &Config,
     train_set: &TokenizedCorpus,
-    options: &TrainOptions,
+    seed: u64,
     device: &Device,
-) -> Result<(MaskedLm, Vec<(String, Var)>)> {
-    let frozen = Checkpoint::read(&encoder.weights, Family::Bert, device)?.tensors;
-    let trained_store = Arc::new(Mutex::new(Vec::new()));
+) -> Result<HashMap<String, Tensor>> {
+    let hidden = config.hidden_size;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Box-Muller: rand_distr's Normal would do, but one more crate for eight lines is not worth it.
+    let weight: Vec<f32> = (0..hidden * hidden)
+        .map(|_| {
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos() * 0.02) as f32
+        })
+        .collect();
     let mut counts = vec![1f64; config.vocab_size];
     for &id in train_set.sentences.iter().flatten() {
         if let Some(c) = counts.get_mut(id as usize) {
@@ -240,88 +196,37 @@ fn head_model(
     }
     let total: f64 = counts.iter().sum();
     let log_freq: Vec<f32> = counts.iter().map(|c| (c / total).ln() as f32).collect();
-    let decoder_bias = Tensor::from_vec(log_freq, config.vocab_size, device)?;
-    let backend = TrainableBackend {
-        frozen,
-        trained: trained_store.clone(),
-        rng: Mutex::new(ChaCha8Rng::seed_from_u64(options.seed)),
-        layers: config.num_hidden_layers,
-        train_layers: options.train_layers,
-        decoder_bias,
-    };
-    let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
-    let model = MaskedLm::load(vb, config)?;
-    let trained: Vec<(String, Var)> = trained_store.lock().expect("the trained tensors").clone();
-    Ok((model, trained))
+    let head = "cls.predictions.transform";
+    tensors.insert(format!("{head}.dense.weight"), Tensor::from_vec(weight, (hidden, hidden), device)?);
+    tensors.insert(format!("{head}.dense.bias"), Tensor::zeros(hidden, DType::F32, device)?);
+    tensors.insert(format!("{head}.LayerNorm.weight"), Tensor::ones(hidden, DType::F32, device)?);
+    tensors.insert(format!("{head}.LayerNorm.bias"), Tensor::zeros(hidden, DType::F32, device)?);
+    tensors.insert("cls.predictions.bias".into(), Tensor::from_vec(log_freq, config.vocab_size, device)?);
+    Ok(tensors)
 }
 
-/// Trains `trained` (AdamW, no weight decay on biases and layer norms, linear warm-up and decay, gradients clipped)
-/// for `options.epochs` or `options.max_steps`; returns each step's loss. A batch with nothing masked is skipped.
-fn run_steps(
-    model: &MaskedLm,
-    trained: &[(String, Var)],
-    train_set: &TokenizedCorpus,
-    options: &TrainOptions,
-    device: &Device,
-) -> Result<Vec<f64>> {
-    let no_decay = |name: &str| name.ends_with("bias") || name.contains("LayerNorm");
-    let params = |decay: f64| ParamsAdamW { lr: options.learning_rate, weight_decay: decay, ..ParamsAdamW::default() };
-    let (decayed, plain): (Vec<_>, Vec<_>) = trained.iter().partition(|(name, _)| !no_decay(name));
-    let mut opt_decay = AdamW::new(decayed.iter().map(|(_, v)| v.clone()).collect(), params(options.weight_decay))?;
-    let mut opt_plain = AdamW::new(plain.iter().map(|(_, v)| v.clone()).collect(), params(0.0))?;
-
-    let steps_per_epoch = train_set.sentences.len().div_ceil(options.batch_size);
-    let total = options.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * options.epochs);
-    let warmup = ((total as f64) * options.warmup).round().max(1.0) as usize;
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed.wrapping_add(1));
-    let mut dropout = Dropout::new(options.dropout, options.dropout, options.seed.wrapping_add(2));
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let start = Instant::now();
-    let mut losses = Vec::with_capacity(total);
-    'epochs: for _epoch in 0..options.epochs {
-        let order = mlm::shuffled(train_set.sentences.len(), &mut rng);
-        for chunk in order.chunks(options.batch_size) {
-            if losses.len() >= total {
-                break 'epochs;
-            }
-            let step = losses.len();
-            let lr = if step < warmup {
-                options.learning_rate * (step + 1) as f64 / warmup as f64
-            } else {
-                options.learning_rate * (total - step) as f64 / (total - warmup).max(1) as f64
-            };
-            opt_decay.set_learning_rate(lr);
-            opt_plain.set_learning_rate(lr);
-            let refs: Vec<&[u32]> = chunk.iter().map(|&i| train_set.sentences[i].as_slice()).collect();
-            let Some(batch) = mlm::mask_batch(train_set, &refs, options.mask_probability, &mut rng, device)? else {
-                continue;
-            };
-            let loss = mlm::loss(model, &batch, Some(&mut dropout))?;
-            let mut grads = loss.backward()?;
-            clip_gradients(&mut grads, trained, options.clip_norm)?;
-            opt_decay.step(&grads)?;
-            opt_plain.step(&grads)?;
-            let value = f64::from(loss.to_scalar::<f32>()?);
-            losses.push(value);
-            let recent = &losses[losses.len().saturating_sub(50)..];
-            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
-            bar.set_message(format!("loss {mean:.3}"));
-            bar.inc(1);
-            if bar.is_hidden() && losses.len() % 50 == 0 {
-                // No terminal to draw the bar on (a log file, CI): a line now and then instead.
-                let elapsed = start.elapsed().as_secs_f64();
-                let eta = elapsed / losses.len() as f64 * (total - losses.len()) as f64;
-                eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", losses.len());
-            }
-        }
+/// The fine-tuning settings that train the demo head: the embeddings (and so the tied decoder) and all but the top
+/// `options.train_layers` layers frozen, the rest as `options` says, no checkpoints on the way.
+fn trainer_options(options: &TrainOptions, config: &Config) -> FinetuneOptions {
+    FinetuneOptions {
+        seed: options.seed,
+        epochs: options.epochs,
+        max_steps: options.max_steps,
+        learning_rate: options.learning_rate,
+        warmup: options.warmup,
+        weight_decay: options.weight_decay,
+        batch_size: options.batch_size,
+        max_len: options.max_len,
+        mask_probability: options.mask_probability,
+        clip_norm: options.clip_norm,
+        freeze_embeddings: true,
+        freeze_layers: config.num_hidden_layers.saturating_sub(options.train_layers),
+        dropout: Some(options.dropout),
+        attention_dropout: None,
+        checkpoint_every: 0,
+        pause_after: None,
+        force: options.force,
     }
-    bar.finish();
-    Ok(losses)
 }
 
 /// Measures the compiled-in demo head on the held-out sentences again, with the settings of its provenance:
@@ -342,24 +247,4 @@ pub fn evaluate_committed(corpus_dir: Option<&Path>) -> Result<(DemoMetrics, Pro
     }
     let (_train, held_out) = split_corpus(&encoder, &sentences, &provenance.options)?;
     Ok((evaluate(&model, &held_out, &provenance.options)?, provenance))
-}
-
-/// Scales all gradients down so that their global L2 norm is at most `max_norm`.
-fn clip_gradients(grads: &mut candle_core::backprop::GradStore, vars: &[(String, Var)], max_norm: f64) -> Result<()> {
-    let mut sum = 0f64;
-    for (_, var) in vars {
-        if let Some(g) = grads.get(var) {
-            sum += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
-        }
-    }
-    let norm = sum.sqrt();
-    if norm > max_norm && norm.is_finite() {
-        let scale = max_norm / norm;
-        for (_, var) in vars {
-            if let Some(g) = grads.remove(var) {
-                grads.insert(var, (g * scale)?);
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Fine-tuning a masked language model with candle-nn: continued masked-LM training of any checkpoint biaslab loads
-//! (or the demo model), as the debiasing literature does it.
+//! (or the demo model), as the debiasing literature does it. The one trainer of the crate: the demo model's head is
+//! trained with it too ([`crate::train::demo`]).
 //!
 //! - **Masking** is BERT's ([`mlm::mask_batch`]: 15 % of the tokens; 80 % of those become `[MASK]`, 10 % a random
 //!   token, 10 % stay).
@@ -796,9 +797,7 @@ pub fn finetune(
         Opened::ToTrain { previous, trainer, fingerprint } => (previous, *trainer, fingerprint),
     };
     let n = train.sentences.len();
-    let steps_per_epoch = n.div_ceil(options.batch_size);
-    let total = options.max_steps.unwrap_or(usize::MAX).min(steps_per_epoch * options.epochs);
-    let warmup = (total as f64 * options.warmup).round() as usize;
+    let total = total_steps(n, options);
     let mut state = previous.clone().unwrap_or_else(|| TrainerState {
         fingerprint,
         base: base.name.clone(),
@@ -822,34 +821,17 @@ pub fn finetune(
         )));
     }
     let resumed_from = previous.as_ref().map(|s| s.step);
-    let hidden_p = options.dropout.unwrap_or(base.config.hidden_dropout_prob as f32);
-    let attention_p =
-        options.attention_dropout.or(options.dropout).unwrap_or(base.config.attention_probs_dropout_prob as f32);
+    let mut steps = Steps::new(train, options, &base.config, &base.device);
     progress.set_length(total as u64);
     progress.set_position(state.step as u64);
     let started = Instant::now();
     let seconds_before = state.seconds;
-    let mut order: Option<(usize, Vec<usize>)> = None;
     while state.step < total {
-        let step = state.step;
-        let refs = batch_at(train, options, step, steps_per_epoch, &mut order);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 1, step));
-        let lr = learning_rate(options.learning_rate, step, total, warmup);
-        let loss = match mlm::mask_batch(train, &refs, options.mask_probability, &mut rng, &base.device)? {
-            Some(batch) => {
-                let mut dropout = Dropout::new(hidden_p, attention_p, seed_for(options.seed, 2, step));
-                Some(trainer.train_step(&batch, lr, Some(&mut dropout))?)
-            }
-            // Nothing was masked (tiny sentences): the step is taken with no update, so that steps stay aligned.
-            None => {
-                trainer.steps_taken += 1;
-                None
-            }
-        };
+        let loss = steps.take(&mut trainer, state.step)?;
         state.losses.push(loss);
         state.step += 1;
         state.seconds = seconds_before + started.elapsed().as_secs_f64();
-        show_progress(progress, &state, total, started, resumed_from.unwrap_or(0));
+        show_progress(progress, &state.losses, total, started, resumed_from.unwrap_or(0));
         if options.pause_after.is_some_and(|n| state.step - resumed_from.unwrap_or(0) >= n) && state.step < total {
             save_checkpoint(&trainer, &state, out)?;
             progress.abandon_with_message(format!("paused at step {}; run again to resume", state.step));
@@ -918,37 +900,107 @@ fn open_run(base: &BaseModel, train: &TokenizedCorpus, options: &FinetuneOptions
     Ok(Opened::ToTrain { previous, trainer: Box::new(trainer), fingerprint })
 }
 
-/// The sentences of training step `step`: the epoch's order (shuffled once per epoch, seeded by the epoch, kept in
-/// `order`), cut into batches of `options.batch_size`.
-fn batch_at<'a>(
+/// The steps of a run, what [`finetune`] and the demo head's training ([`crate::train::demo`]) both take: the
+/// batch of step `n` (the epoch's order shuffled once per epoch, seeded by the epoch), its masking and dropout (seeded
+/// by the step), and the learning rate of the schedule. Step `n` is the same whether a run goes straight through or
+/// resumes before it.
+pub(crate) struct Steps<'a> {
     train: &'a TokenizedCorpus,
-    options: &FinetuneOptions,
-    step: usize,
+    options: &'a FinetuneOptions,
+    device: Device,
     steps_per_epoch: usize,
-    order: &mut Option<(usize, Vec<usize>)>,
-) -> Vec<&'a [u32]> {
-    let n = train.sentences.len();
-    let (epoch, index) = (step / steps_per_epoch, step % steps_per_epoch);
-    if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 0, epoch));
-        *order = Some((epoch, mlm::shuffled(n, &mut rng)));
-    }
-    let indices = order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
-    let chunk = &indices[index * options.batch_size..((index + 1) * options.batch_size).min(n)];
-    chunk.iter().map(|&i| train.sentences[i].as_slice()).collect()
+    /// The steps the run takes in all.
+    pub(crate) total: usize,
+    warmup: usize,
+    hidden_p: f32,
+    attention_p: f32,
+    /// The order of the epoch last shuffled: (epoch, sentence indices).
+    order: Option<(usize, Vec<usize>)>,
 }
 
-/// The bar's message (the mean loss of the last 20 steps) and step; with no terminal to draw the bar on (a log file,
-/// CI, a notebook), a line every 25 steps instead.
-fn show_progress(progress: &ProgressBar, state: &TrainerState, total: usize, started: Instant, resumed_from: usize) {
-    let recent: Vec<f64> = state.losses[state.step.saturating_sub(20)..].iter().flatten().copied().collect();
+impl<'a> Steps<'a> {
+    /// The steps of training on `train` with `options`, for a model with `config` (its dropout unless `options` sets
+    /// one).
+    pub(crate) fn new(
+        train: &'a TokenizedCorpus,
+        options: &'a FinetuneOptions,
+        config: &Config,
+        device: &Device,
+    ) -> Self {
+        let total = total_steps(train.sentences.len(), options);
+        let hidden_p = options.dropout.unwrap_or(config.hidden_dropout_prob as f32);
+        let attention_p =
+            options.attention_dropout.or(options.dropout).unwrap_or(config.attention_probs_dropout_prob as f32);
+        Self {
+            train,
+            options,
+            device: device.clone(),
+            steps_per_epoch: train.sentences.len().div_ceil(options.batch_size.max(1)),
+            total,
+            warmup: (total as f64 * options.warmup).round() as usize,
+            hidden_p,
+            attention_p,
+            order: None,
+        }
+    }
+
+    /// Takes step `step` with `trainer`: its loss, or `None` when its batch happened to mask no token (tiny
+    /// sentences), in which case the step is counted without an update, so that steps stay aligned.
+    pub(crate) fn take(&mut self, trainer: &mut Trainer, step: usize) -> Result<Option<f64>> {
+        let options = self.options;
+        let refs = self.batch(step);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_for(options.seed, 1, step));
+        let lr = learning_rate(options.learning_rate, step, self.total, self.warmup);
+        match mlm::mask_batch(self.train, &refs, options.mask_probability, &mut rng, &self.device)? {
+            Some(batch) => {
+                let mut dropout = Dropout::new(self.hidden_p, self.attention_p, seed_for(options.seed, 2, step));
+                Ok(Some(trainer.train_step(&batch, lr, Some(&mut dropout))?))
+            }
+            None => {
+                trainer.steps_taken += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The sentences of step `step`.
+    fn batch(&mut self, step: usize) -> Vec<&'a [u32]> {
+        let train = self.train;
+        let (n, size) = (train.sentences.len(), self.options.batch_size);
+        let (epoch, index) = (step / self.steps_per_epoch, step % self.steps_per_epoch);
+        if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed_for(self.options.seed, 0, epoch));
+            self.order = Some((epoch, mlm::shuffled(n, &mut rng)));
+        }
+        let indices = self.order.as_ref().map(|(_, o)| o.as_slice()).unwrap_or_default();
+        let chunk = &indices[(index * size).min(n)..((index + 1) * size).min(n)];
+        chunk.iter().map(|&i| train.sentences[i].as_slice()).collect()
+    }
+}
+
+/// The steps a run of `n` sentences takes: every epoch's batches, or `options.max_steps` if fewer.
+fn total_steps(n: usize, options: &FinetuneOptions) -> usize {
+    options.max_steps.unwrap_or(usize::MAX).min(n.div_ceil(options.batch_size.max(1)) * options.epochs)
+}
+
+/// The bar's message (the mean loss of the last 20 steps of `losses`, one per step taken) and step; with no terminal
+/// to draw the bar on (a log file, CI, a notebook), a line every 25 steps instead.
+pub(crate) fn show_progress(
+    progress: &ProgressBar,
+    losses: &[Option<f64>],
+    total: usize,
+    started: Instant,
+    resumed_from: usize,
+) {
+    let step = losses.len();
+    let recent: Vec<f64> = losses[step.saturating_sub(20)..].iter().flatten().copied().collect();
     let mean = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
     progress.set_message(format!("loss {mean:.3}"));
     progress.inc(1);
-    if progress.is_hidden() && (state.step.is_multiple_of(25) || state.step == total) {
+    if progress.is_hidden() && (step.is_multiple_of(25) || step == total) {
         let elapsed = started.elapsed().as_secs_f64();
-        let eta = elapsed / (state.step - resumed_from) as f64 * (total - state.step) as f64;
-        eprintln!("step {}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s", state.step);
+        let eta = elapsed / (step - resumed_from).max(1) as f64 * (total - step) as f64;
+        eprintln!("step {step}/{total}: loss {mean:.3}, {elapsed:.0} s elapsed, ETA {eta:.0} s");
     }
 }
 
