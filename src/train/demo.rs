@@ -2,8 +2,8 @@
 //! BOLD Wikipedia sentences, with the all-MiniLM-L6-v2 encoder's top layers retrained beside the head. The steps are
 //! [`crate::train::finetune`]'s, taken by its [`Trainer`] (the one trainer of the crate): this module only gives the
 //! encoder a new head (`with_new_head`), says what is frozen (`trainer_options`) and stores what was trained as
-//! f16. What the trained weights are and how they are loaded is [`crate::model::demo`]; the settings and the provenance record
-//! ([`TrainOptions`], [`Provenance`]) live there, beside the weights they describe.
+//! f16. What the trained weights are and how they are loaded is [`crate::model::demo`]; the settings and the
+//! provenance record ([`TrainOptions`], [`Provenance`]) live there, beside the weights they describe.
 
 use std::collections::HashMap;
 use std::path::Path;
