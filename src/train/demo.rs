@@ -117,16 +117,14 @@ pub fn train(corpus_dir: Option<&Path>, out: &Path, options: &TrainOptions, comm
     }
     bar.finish();
     let train_seconds = start.elapsed().as_secs_f64();
-    let learned: Vec<f64> = losses.iter().flatten().copied().collect();
-    if learned.is_empty() {
+    if losses.iter().all(Option::is_none) {
         return Err(Error::Training(
             "no training step masked a token, so nothing was learned: give longer sentences, or raise the masking \
              probability"
                 .into(),
         ));
     }
-    let tail = &learned[learned.len() - (learned.len() / 10).max(1)..];
-    let final_train_loss = tail.iter().sum::<f64>() / tail.len() as f64;
+    let final_train_loss = finetune::mean_of_tenth(&losses, finetune::Tenth::Last);
 
     // Store what was trained as f16, then measure exactly what is stored.
     std::fs::create_dir_all(out).map_err(Error::io(out))?;

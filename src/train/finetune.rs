@@ -605,24 +605,35 @@ pub struct FinetuneRun {
     pub reused: bool,
 }
 
-impl FinetuneRun {
-    /// The losses of the steps that had one.
-    fn losses(&self) -> Vec<f64> {
-        self.state.losses.iter().flatten().copied().collect()
-    }
+/// Which tenth of a run's losses [`mean_of_tenth`] averages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tenth {
+    First,
+    Last,
+}
 
+/// The mean loss of the first or last tenth (at least one) of the steps that had a loss (`None`: a step whose batch
+/// masked nothing); NaN when none had one. The one definition of "the loss at the start and at the end of a run",
+/// for [`FinetuneRun`] and the demo model's training.
+pub(crate) fn mean_of_tenth(losses: &[Option<f64>], tenth: Tenth) -> f64 {
+    let losses: Vec<f64> = losses.iter().flatten().copied().collect();
+    let n = (losses.len() / 10).max(1).min(losses.len());
+    let part = match tenth {
+        Tenth::First => &losses[..n],
+        Tenth::Last => &losses[losses.len() - n..],
+    };
+    part.iter().sum::<f64>() / n as f64
+}
+
+impl FinetuneRun {
     /// Mean loss of the first tenth of the steps (at least one step; NaN before any step).
     pub fn first_loss(&self) -> f64 {
-        let losses = self.losses();
-        let n = (losses.len() / 10).max(1).min(losses.len());
-        losses[..n].iter().sum::<f64>() / n as f64
+        mean_of_tenth(&self.state.losses, Tenth::First)
     }
 
     /// Mean loss of the last tenth of the steps (at least one step; NaN before any step).
     pub fn last_loss(&self) -> f64 {
-        let losses = self.losses();
-        let n = (losses.len() / 10).max(1).min(losses.len());
-        losses[losses.len() - n..].iter().sum::<f64>() / n as f64
+        mean_of_tenth(&self.state.losses, Tenth::Last)
     }
 
     /// One line: steps, time, loss from start to end.
@@ -797,7 +808,8 @@ pub fn finetune(
         Opened::ToTrain { previous, trainer, fingerprint } => (previous, *trainer, fingerprint),
     };
     let n = train.sentences.len();
-    let total = total_steps(n, options);
+    let mut steps = Steps::new(train, options, &base.config, &base.device);
+    let total = steps.total;
     let mut state = previous.clone().unwrap_or_else(|| TrainerState {
         fingerprint,
         base: base.name.clone(),
@@ -821,7 +833,6 @@ pub fn finetune(
         )));
     }
     let resumed_from = previous.as_ref().map(|s| s.step);
-    let mut steps = Steps::new(train, options, &base.config, &base.device);
     progress.set_length(total as u64);
     progress.set_position(state.step as u64);
     let started = Instant::now();
@@ -1007,6 +1018,19 @@ pub(crate) fn show_progress(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_and_last_tenth_skip_steps_without_a_loss() {
+        // 21 steps with a loss (a tenth is 2) and two without.
+        let mut losses: Vec<Option<f64>> = (1..=21).map(|i| Some(i as f64)).collect();
+        losses.insert(0, None);
+        losses.push(None);
+        assert_eq!(mean_of_tenth(&losses, Tenth::First), 1.5);
+        assert_eq!(mean_of_tenth(&losses, Tenth::Last), 20.5);
+        // Fewer than ten: one step.
+        assert_eq!(mean_of_tenth(&[Some(4.0), Some(2.0)], Tenth::Last), 2.0);
+        assert!(mean_of_tenth(&[None], Tenth::First).is_nan());
+    }
 
     #[test]
     fn the_schedule_is_transformers_linear_schedule_with_warmup() {
