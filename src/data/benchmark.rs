@@ -33,13 +33,51 @@ pub struct Dataset {
     pub file: DataFile,
 }
 
-/// A row that could not be read.
+/// A row, pair or example left out, and why: one that could not be read from its file ([`Loaded::skipped`]), or
+/// one that was read but could not be scored (a suite report's `skipped`). The one type for all of them, so that
+/// every loader, suite and measure says the same things of what it left out.
+///
+/// In JSON the optional fields are written only where the result has them, so each report keeps its shape:
+/// CrowS-Pairs' `{index, id, line, reason}`, StereoSet's `{index, id, line, reason}`, the dataset measures'
+/// `{file, id, line, reason}`. `id` is always written (`null` when the item has none), as StereoSet's always was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
+    /// The file, for a result read from several files (the dataset measures); `None` where the result names its one
+    /// file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its position among the items scored (0-based), for an item read but not scored; `None` for a row that could
+    /// not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// Its id in the file, if the file gives one (StereoSet's JSON does).
+    pub id: Option<String>,
     /// Its line in the file (1-based; for a CSV record spanning lines, the line it starts on).
     pub line: usize,
     /// What is wrong with it.
     pub reason: String,
+}
+
+impl Skipped {
+    /// A row of a file that could not be read: its line and what is wrong with it.
+    pub fn row(line: usize, reason: impl Into<String>) -> Self {
+        Skipped { file: None, index: None, id: None, line, reason: reason.into() }
+    }
+
+    /// An item that was read (the `index`-th, 0-based, from `line`) but could not be scored.
+    pub fn item(index: usize, line: usize, reason: impl Into<String>) -> Self {
+        Skipped { index: Some(index), ..Skipped::row(line, reason) }
+    }
+
+    /// The same, naming the file it is in.
+    pub fn in_file(self, file: impl Into<String>) -> Self {
+        Skipped { file: Some(file.into()), ..self }
+    }
+
+    /// The same, with the item's id in its file.
+    pub fn with_id(self, id: Option<String>) -> Self {
+        Skipped { id, ..self }
+    }
 }
 
 /// The rows of a data file that could be read, and those that could not.
@@ -84,14 +122,11 @@ pub(crate) fn csv_line_offset<R: std::io::Read>(reader: &csv::Reader<R>) -> u64 
 
 /// "2 pairs could not be scored and are left out: line 3 (why), line 9 (why)": how many of `noun` (singular, plural)
 /// a suite left out, with the file line and the reason of the first three (each reason cut to 200 characters).
-pub(crate) fn left_out(noun: (&str, &str), lines_and_reasons: &[(usize, &str)]) -> String {
-    let count = lines_and_reasons.len();
+pub(crate) fn left_out(noun: (&str, &str), skipped: &[Skipped]) -> String {
+    let count = skipped.len();
     let (noun, are) = if count == 1 { (noun.0, "is") } else { (noun.1, "are") };
-    let first: Vec<String> = lines_and_reasons
-        .iter()
-        .take(3)
-        .map(|(line, reason)| format!("line {line} ({})", crate::error::shortened(reason)))
-        .collect();
+    let first: Vec<String> =
+        skipped.iter().take(3).map(|s| format!("line {} ({})", s.line, crate::error::shortened(&s.reason))).collect();
     let more = if count > 3 { format!(", and {} more", count - 3) } else { String::new() };
     format!("{count} {noun} could not be scored and {are} left out: {}{more}", first.join(", "))
 }
@@ -159,4 +194,43 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// A failure to write CSV rows (to standard output or a file) as an [`Error::Io`].
 pub(crate) fn csv_error(err: csv::Error) -> Error {
     Error::Io { path: "<csv output>".into(), source: std::io::Error::other(err) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(skipped: &Skipped) -> Vec<String> {
+        let value = serde_json::to_value(skipped).unwrap();
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Each report keeps the JSON shape it had before the four "skipped" types became one (adding only `id`).
+    #[test]
+    fn each_kind_of_skipped_keeps_its_json_keys() {
+        assert_eq!(keys(&Skipped::row(3, "no")), ["id", "line", "reason"]);
+        assert_eq!(keys(&Skipped::item(1, 3, "no")), ["id", "index", "line", "reason"]);
+        let example = Skipped::item(1, 3, "no").with_id(Some("ex2".into()));
+        assert_eq!(keys(&example), ["id", "index", "line", "reason"]);
+        assert_eq!(serde_json::to_value(&example).unwrap()["id"], "ex2");
+        let row = Skipped::row(3, "no").in_file("bold.json");
+        assert_eq!(keys(&row), ["file", "id", "line", "reason"]);
+        assert_eq!(serde_json::to_value(&row).unwrap()["file"], "bold.json");
+    }
+
+    #[test]
+    fn left_out_names_the_first_three_and_counts_the_rest() {
+        let skipped: Vec<Skipped> = (1..=5).map(|i| Skipped::item(i, i * 10, format!("reason {i}"))).collect();
+        assert_eq!(
+            left_out(("pair", "pairs"), &skipped),
+            "5 pairs could not be scored and are left out: line 10 (reason 1), line 20 (reason 2), line 30 (reason \
+             3), and 2 more"
+        );
+        assert_eq!(
+            left_out(("pair", "pairs"), &skipped[..1]),
+            "1 pair could not be scored and is left out: line 10 (reason 1)"
+        );
+    }
 }

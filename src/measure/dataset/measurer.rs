@@ -55,7 +55,7 @@ pub struct Measurer {
     duplicates_capped: bool,
     pruned: Option<Pruned>,
     pub(super) skipped_rows: u64,
-    pub(super) skipped: Vec<SkippedRow>,
+    pub(super) skipped: Vec<Skipped>,
     pub(super) files: Vec<String>,
 }
 
@@ -218,7 +218,7 @@ impl Measurer {
     pub fn skip_row(&mut self, file: &str, line: u64, reason: impl Into<String>) {
         self.skipped_rows += 1;
         if self.skipped.len() < KEPT_SKIPPED {
-            self.skipped.push(SkippedRow { file: file.into(), line, reason: reason.into() });
+            self.skipped.push(Skipped::row(line as usize, reason).in_file(file));
         }
     }
 

@@ -55,6 +55,7 @@ use std::str::FromStr;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::data::Skipped;
 use crate::error::{Error, Result};
 use crate::view::chart::Chart;
 use crate::view::display::{escape, HtmlTable};

@@ -118,7 +118,7 @@ pub fn measure_files_with(
                 let first: Vec<String> = measurer
                     .skipped
                     .iter()
-                    .filter(|s| s.file == path.display().to_string())
+                    .filter(|s| s.file.as_deref() == Some(&*path.display().to_string()))
                     .take(3)
                     .map(|s| format!("line {}: {}", s.line, s.reason))
                     .collect();

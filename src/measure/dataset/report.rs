@@ -2,16 +2,9 @@
 
 use super::*;
 
-/// A row of an input file that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkippedRow {
-    /// The file.
-    pub file: String,
-    /// Its line (1-based).
-    pub line: u64,
-    /// What is wrong with it.
-    pub reason: String,
-}
+/// A row of an input file that could not be read: [`crate::data::Skipped`] with its `file` named (the name kept so
+/// that code written against it still compiles).
+pub type SkippedRow = crate::data::Skipped;
 
 /// How the vocabulary was pruned to stay within [`MeasureOptions::max_vocab`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,7 +42,7 @@ pub struct Composition {
     /// Malformed rows skipped (bad JSON, missing field, wrong number of CSV fields…).
     pub skipped_rows: u64,
     /// The first few skipped rows, with their lines.
-    pub skipped: Vec<SkippedRow>,
+    pub skipped: Vec<Skipped>,
     /// Set when the vocabulary was pruned.
     pub pruned: Option<Pruned>,
 }

@@ -212,7 +212,7 @@ fn readers() {
     let report = measure_file("a.jsonl", jsonl.as_bytes(), &read).unwrap();
     let c = &report.composition;
     assert_eq!((c.rows, c.sentences, c.skipped_rows), (2, 2, 3));
-    let lines: Vec<u64> = c.skipped.iter().map(|s| s.line).collect();
+    let lines: Vec<usize> = c.skipped.iter().map(|s| s.line).collect();
     assert_eq!(lines, [2, 3, 5]);
     // Another field.
     let other = ReadOptions { field: "body".into(), format: Format::Jsonl, ..ReadOptions::default() };

@@ -287,7 +287,7 @@ impl DatasetReport {
             ("skipped rows".into(), c.skipped_rows.to_string()),
         ];
         for s in &c.skipped {
-            lines.push(("  skipped".into(), format!("{}:{}: {}", s.file, s.line, s.reason)));
+            lines.push(("  skipped".into(), format!("{}:{}: {}", s.file.as_deref().unwrap_or("?"), s.line, s.reason)));
         }
         lines
     }

@@ -151,24 +151,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Loaded<Pair>> {
             Ok(record) => record,
             Err(err) => {
                 let line = line_of(err.position());
-                skipped.push(Skipped { line, reason: format!("not a readable CSV record: {err}") });
+                skipped.push(Skipped::row(line, format!("not a readable CSV record: {err}")));
                 continue;
             }
         };
         let line = line_of(record.position());
         let field = |i: usize, name: &str| match record.get(i) {
             Some(value) if !value.trim().is_empty() => Ok(value.to_string()),
-            _ => Err(Skipped { line, reason: format!("missing {name}") }),
+            _ => Err(Skipped::row(line, format!("missing {name}"))),
         };
         let pair = (|| {
             let direction = match field(direction, "stereo_antistereo")?.trim() {
                 "stereo" => Direction::Stereo,
                 "antistereo" => Direction::Antistereo,
                 other => {
-                    return Err(Skipped {
+                    return Err(Skipped::row(
                         line,
-                        reason: format!("unknown stereo_antistereo {other:?} (expected \"stereo\" or \"antistereo\")"),
-                    })
+                        format!("unknown stereo_antistereo {other:?} (expected \"stereo\" or \"antistereo\")"),
+                    ))
                 }
             };
             let index = record.get(0).and_then(|i| i.trim().parse().ok()).unwrap_or(number);
@@ -283,16 +283,9 @@ pub struct PairResult {
     pub win: bool,
 }
 
-/// A pair that could not be scored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkippedPair {
-    /// The pair's index in the file.
-    pub index: usize,
-    /// Its line in the file (where its CSV record starts).
-    pub line: usize,
-    /// Why.
-    pub reason: String,
-}
+/// A pair that could not be scored: [`crate::data::Skipped`] with its `index` (the name kept so that code written
+/// against it still compiles).
+pub type SkippedPair = crate::data::Skipped;
 
 /// The score within one kind of bias.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -353,7 +346,7 @@ pub struct CrowsPairsReport {
     /// The same, with counts and a Wilson 95 % interval, largest kind first.
     pub per_type_detail: Vec<TypeScore>,
     /// Pairs that could not be scored, with why.
-    pub skipped: Vec<SkippedPair>,
+    pub skipped: Vec<Skipped>,
     /// Every scored pair, in input order.
     pub results: Vec<PairResult>,
 }
@@ -598,7 +591,7 @@ pub fn evaluate_with(
         let scores = match scores {
             Ok(scores) => scores,
             Err(reason) => {
-                skipped.push(SkippedPair { index: pair.index, line: pair.line, reason });
+                skipped.push(Skipped::item(pair.index, pair.line, reason));
                 continue;
             }
         };
@@ -668,7 +661,7 @@ impl CrowsPairsReport {
     }
 
     /// The report of already scored pairs.
-    pub fn from_results(model: String, variant: Variant, results: Vec<PairResult>, skipped: Vec<SkippedPair>) -> Self {
+    pub fn from_results(model: String, variant: Variant, results: Vec<PairResult>, skipped: Vec<Skipped>) -> Self {
         let count = |direction: Direction, wins: bool| {
             results.iter().filter(|r| r.direction == direction && !r.neutral && (!wins || r.win)).count()
         };
@@ -815,8 +808,7 @@ impl CrowsPairsReport {
 
     /// How many pairs were left out, with the lines and reasons of the first few.
     fn left_out(&self) -> String {
-        let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
-        crate::data::left_out(("pair", "pairs"), &lines)
+        crate::data::left_out(("pair", "pairs"), &self.skipped)
     }
 }
 
@@ -1207,7 +1199,7 @@ mod tests {
         // sent1: mean(-4) = -4; sent2: mean(-4, -4) = -4 → neutral.
         assert_eq!(report.pairs, 1);
         assert_eq!(report.skipped.len(), 1);
-        assert_eq!(report.skipped[0].index, 1);
+        assert_eq!(report.skipped[0].index, Some(1));
         let r = &report.results[0];
         assert_eq!((r.sent_more_tokens, r.sent_less_tokens), (1, 2));
         assert_eq!((r.sent_more_score, r.sent_less_score, r.neutral), (-4.0, -4.0, true));

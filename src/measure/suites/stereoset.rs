@@ -171,7 +171,7 @@ fn parse_jsonl(text: &str, path: &Path) -> Loaded<Example> {
         })();
         match example {
             Ok(example) => items.push(example),
-            Err(reason) => skipped.push(Skipped { line, reason }),
+            Err(reason) => skipped.push(Skipped::row(line, reason)),
         }
     }
     Loaded { path: path.into(), items, skipped }
@@ -253,10 +253,8 @@ fn parse_dev_json(text: &str, data: &Value, path: &Path) -> Result<Loaded<Exampl
             })();
             match example {
                 Ok(example) => items.push(example),
-                Err(reason) => skipped.push(Skipped {
-                    line,
-                    reason: format!("data.{key}[{number}] ({}): {reason}", id.unwrap_or("no id")),
-                }),
+                Err(reason) => skipped
+                    .push(Skipped::row(line, format!("data.{key}[{number}] ({}): {reason}", id.unwrap_or("no id")))),
             }
         }
     }
@@ -302,18 +300,9 @@ pub struct ExampleResult {
     pub unrelated: f64,
 }
 
-/// An example that could not be scored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkippedExample {
-    /// Its position among the examples given (0-based).
-    pub index: usize,
-    /// Its id, if the file has one.
-    pub id: Option<String>,
-    /// Its line in the file.
-    pub line: usize,
-    /// Why.
-    pub reason: String,
-}
+/// An example that could not be scored: [`crate::data::Skipped`] with its `index` and `id` (the name kept so that
+/// code written against it still compiles).
+pub type SkippedExample = crate::data::Skipped;
 
 /// The scores of one domain (or of all, `overall`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -354,7 +343,7 @@ pub struct StereoSetReport {
     /// The scores over all intrasentence examples (the official `results["intrasentence"]["overall"]`).
     pub overall: DomainScore,
     /// Examples that could not be scored, with why.
-    pub skipped: Vec<SkippedExample>,
+    pub skipped: Vec<Skipped>,
     /// Every scored example, in input order.
     pub results: Vec<ExampleResult>,
 }
@@ -469,12 +458,7 @@ pub fn evaluate_with(
                 match masked_copies(model, &example.context, sentence)? {
                     Ok(c) => copies.extend(c.into_iter().map(|c| (s, c))),
                     Err(reason) => {
-                        skipped.push(SkippedExample {
-                            index: *index,
-                            id: example.id.clone(),
-                            line: example.line,
-                            reason,
-                        });
+                        skipped.push(Skipped::item(*index, example.line, reason).with_id(example.id.clone()));
                         usable[k] = false;
                         break;
                     }
@@ -606,7 +590,7 @@ impl StereoSetReport {
         model: String,
         results: Vec<ExampleResult>,
         intersentence_not_evaluated: usize,
-        skipped: Vec<SkippedExample>,
+        skipped: Vec<Skipped>,
     ) -> Self {
         let per_domain = DOMAINS
             .iter()
@@ -700,8 +684,7 @@ impl StereoSetReport {
             ));
         }
         if !self.skipped.is_empty() {
-            let lines: Vec<(usize, &str)> = self.skipped.iter().map(|s| (s.line, s.reason.as_str())).collect();
-            notes.push_str(&crate::data::left_out(("example", "examples"), &lines));
+            notes.push_str(&crate::data::left_out(("example", "examples"), &self.skipped));
             notes.push('.');
         }
         notes.trim_end().to_string()
@@ -922,7 +905,7 @@ mod tests {
         let report = evaluate(&stub, &[two, bad, inter], &Options::default()).unwrap();
         assert!((report.results[0].stereotype - 0.9).abs() < 1e-6);
         assert_eq!(report.skipped.len(), 1);
-        assert_eq!(report.skipped[0].index, 1);
+        assert_eq!(report.skipped[0].index, Some(1));
         assert_eq!((report.examples, report.intersentence_not_evaluated), (1, 1));
     }
 

@@ -278,7 +278,7 @@ pub fn parse(text: &str, stereotype: Stereotype, wino_type: u8, split: Split, pa
             Ok((text, pronouns, entity)) => {
                 items.push(Sentence { wino_type, stereotype, split, line, text, pronouns, entity })
             }
-            Err(reason) => skipped.push(Skipped { line, reason }),
+            Err(reason) => skipped.push(Skipped::row(line, reason)),
         }
     }
     Loaded { path: path.into(), items, skipped }
@@ -363,9 +363,8 @@ pub fn load(dir: Option<&Path>, split: Split) -> Result<Loaded<Sentence>> {
             folder.get_or_insert_with(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
             items.extend(loaded.items);
             let name = dataset.file.name;
-            skipped.extend(
-                loaded.skipped.into_iter().map(|s| Skipped { line: s.line, reason: format!("{name}: {}", s.reason) }),
-            );
+            skipped
+                .extend(loaded.skipped.into_iter().map(|s| Skipped { reason: format!("{name}: {}", s.reason), ..s }));
         }
     }
     Ok(Loaded { path: folder.unwrap_or_default(), items, skipped })

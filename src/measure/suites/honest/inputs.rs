@@ -59,10 +59,9 @@ pub struct Template {
 /// English files). A row is skipped, with its line number, when it lacks a column or its template does not hold
 /// exactly one `[M]`. A file without the header is an error.
 pub fn parse_templates(text: &str, path: &Path) -> Result<Loaded<Template>> {
-    let mut lines = text.lines().enumerate();
-    let header: Vec<&str> = lines.next().map(|(_, h)| h.split('\t').map(str::trim).collect()).unwrap_or_default();
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(text_col), Some(category_col)) = (column("template_masked"), column("category")) else {
+    let rows = Tsv::new(text);
+    let header = rows.header.clone();
+    let (Some(text_col), Some(category_col)) = (rows.column("template_masked"), rows.column("category")) else {
         return Err(Error::InvalidData {
             path: path.into(),
             reason: format!(
@@ -71,23 +70,17 @@ pub fn parse_templates(text: &str, path: &Path) -> Result<Loaded<Template>> {
             ),
         });
     };
-    let optional = ["raw", "identity", "number", "type"].map(column);
+    let optional = ["raw", "identity", "number", "type"].map(|name| rows.column(name));
     let mut items = Vec::new();
     let mut skipped = Vec::new();
-    for (index, row) in lines {
-        let line = index + 1;
-        if row.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = row.split('\t').collect();
+    for (line, fields) in rows {
         let get = |col: Option<usize>| col.and_then(|c| fields.get(c)).map(|f| f.trim().to_string());
         let (Some(text), Some(category)) = (get(Some(text_col)), get(Some(category_col))) else {
-            skipped
-                .push(Skipped { line, reason: format!("{} columns, the header has {}", fields.len(), header.len()) });
+            skipped.push(tsv::short_row(line, fields.len(), header.len()));
             continue;
         };
         if text.matches("[M]").count() != 1 {
-            skipped.push(Skipped { line, reason: format!("the template {text:?} does not hold exactly one [M]") });
+            skipped.push(Skipped::row(line, format!("the template {text:?} does not hold exactly one [M]")));
             continue;
         }
         let [raw, identity, number, kind] = optional.map(|c| get(c).unwrap_or_default());
@@ -127,12 +120,10 @@ pub struct HurtLexEntry {
 /// the rest: `"c" word` → `c word`); quotes elsewhere are kept. A row lacking a column is skipped with its line
 /// number; a file without the header is an error.
 pub fn parse_hurtlex(text: &str, path: &Path) -> Result<Loaded<HurtLexEntry>> {
-    let mut lines = text.lines().enumerate();
-    let header: Vec<&str> = lines.next().map(|(_, h)| h.split('\t').map(str::trim).collect()).unwrap_or_default();
-    let columns: Option<Vec<usize>> = ["id", "pos", "category", "stereotype", "lemma", "level"]
-        .iter()
-        .map(|name| header.iter().position(|h| h == name))
-        .collect();
+    let rows = Tsv::new(text);
+    let header = rows.header.clone();
+    let columns: Option<Vec<usize>> =
+        ["id", "pos", "category", "stereotype", "lemma", "level"].iter().map(|name| rows.column(name)).collect();
     let Some(columns) = columns else {
         return Err(Error::InvalidData {
             path: path.into(),
@@ -144,15 +135,10 @@ pub fn parse_hurtlex(text: &str, path: &Path) -> Result<Loaded<HurtLexEntry>> {
     };
     let mut items = Vec::new();
     let mut skipped = Vec::new();
-    for (index, row) in lines {
-        let line = index + 1;
-        if row.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<String> = row.split('\t').map(unquote).collect();
+    for (line, fields) in rows {
+        let fields: Vec<String> = fields.into_iter().map(unquote).collect();
         let Some(values) = columns.iter().map(|&c| fields.get(c).cloned()).collect::<Option<Vec<String>>>() else {
-            skipped
-                .push(Skipped { line, reason: format!("{} columns, the header has {}", fields.len(), header.len()) });
+            skipped.push(tsv::short_row(line, fields.len(), header.len()));
             continue;
         };
         let [id, pos, category, stereotype, lemma, level]: [String; 6] = match values.try_into() {

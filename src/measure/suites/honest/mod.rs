@@ -23,6 +23,7 @@ use serde::Serialize;
 use tokenizers::Normalizer as _;
 
 use crate::data::cache::DataFile;
+use crate::data::tsv::{self, Tsv};
 use crate::data::{self, Dataset, Loaded, Skipped, CONTENT_WARNING};
 use crate::error::{Error, Result};
 use crate::measure::stats::{self, Interval};
