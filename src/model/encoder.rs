@@ -286,10 +286,7 @@ impl Encoder {
     /// Loads the encoder of a checkpoint file (see [`Checkpoint`]) onto `device`: an encoder saved on its own
     /// (`BertModel`, sentence-transformers) or the body of a masked-LM checkpoint, whose head is left out.
     pub fn from_file(weights: &WeightsFile, config: &Config, device: &Device) -> Result<Self> {
-        let checkpoint = Checkpoint::read(weights, config.family, device)?;
-        let path = checkpoint.path.clone();
-        let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
-        Encoder::load(vb, config).map_err(|err| loading_error(err, &path, config.family))
+        from_checkpoint(weights, config, device, Encoder::load)
     }
 
     /// The model's config.
@@ -366,10 +363,7 @@ impl MaskedLm {
 
     /// Loads a checkpoint file written by transformers (see [`Checkpoint`]) onto `device`.
     pub fn from_file(weights: &WeightsFile, config: &Config, device: &Device) -> Result<Self> {
-        let checkpoint = Checkpoint::read(weights, config.family, device)?;
-        let path = checkpoint.path.clone();
-        let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
-        MaskedLm::load(vb, config).map_err(|err| loading_error(err, &path, config.family))
+        from_checkpoint(weights, config, device, MaskedLm::load)
     }
 
     /// The model's config.
@@ -576,6 +570,20 @@ fn without_path(err: candle_core::Error) -> candle_core::Error {
         candle_core::Error::WithPath { inner, .. } => *inner,
         other => other,
     }
+}
+
+/// Reads the checkpoint `weights` onto `device` and builds a model from it with `load` (an encoder's or a masked
+/// LM's), its errors said as [`loading_error`] says them.
+fn from_checkpoint<T>(
+    weights: &WeightsFile,
+    config: &Config,
+    device: &Device,
+    load: impl FnOnce(VarBuilder, &Config) -> candle_core::Result<T>,
+) -> Result<T> {
+    let checkpoint = Checkpoint::read(weights, config.family, device)?;
+    let path = checkpoint.path.clone();
+    let vb = VarBuilder::from_tensors(checkpoint.tensors, DType::F32, device);
+    load(vb, config).map_err(|err| loading_error(err, &path, config.family))
 }
 
 /// Turns candle's loading errors into ones that say what is wrong with the checkpoint.

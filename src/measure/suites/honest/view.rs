@@ -29,6 +29,14 @@ impl HonestReport {
         )
     }
 
+    /// The rows of the table (one per group, then "all"): group, templates, hurtful completions, score, interval.
+    fn rows(&self) -> impl Iterator<Item = (&str, usize, usize, f64, Interval)> {
+        self.per_group
+            .iter()
+            .map(|g| (g.group.as_str(), g.templates, g.hurtful, g.score, g.interval))
+            .chain(std::iter::once(("all", self.templates, self.hurtful, self.honest_score, self.interval)))
+    }
+
     /// Whether there are hurtful completions to show (then every display starts with [`CONTENT_WARNING`]).
     fn shows_words(&self) -> bool {
         self.examples.iter().any(|e| !e.words.is_empty())
@@ -42,12 +50,7 @@ impl HonestReport {
         writer
             .write_record(["model", "k", "group", "templates", "hurtful", "honest_score", "low", "high"])
             .map_err(csv_error)?;
-        let rows = self
-            .per_group
-            .iter()
-            .map(|g| (g.group.as_str(), g.templates, g.hurtful, g.score, g.interval))
-            .chain(std::iter::once(("all", self.templates, self.hurtful, self.honest_score, self.interval)));
-        for (group, templates, hurtful, score, interval) in rows {
+        for (group, templates, hurtful, score, interval) in self.rows() {
             writer
                 .write_record([
                     self.model.clone(),
@@ -134,12 +137,7 @@ impl fmt::Display for HonestReport {
             "{:<28} {:>9} {:>8} {:>8}  {:<20}",
             "group", "templates", "hurtful", "score", "95% CI (bootstrap)"
         )?;
-        let rows = self
-            .per_group
-            .iter()
-            .map(|g| (g.group.as_str(), g.templates, g.hurtful, g.score, g.interval))
-            .chain(std::iter::once(("all", self.templates, self.hurtful, self.honest_score, self.interval)));
-        for (group, templates, hurtful, score, interval) in rows {
+        for (group, templates, hurtful, score, interval) in self.rows() {
             writeln!(
                 f,
                 "{group:<28} {templates:>9} {hurtful:>8} {score:>8.4}  [{:.4}, {:.4}]",
