@@ -370,6 +370,7 @@ pub struct Markdown(pub String);
 impl Markdown {
     /// Shows the text in the evcxr Jupyter kernel, rendered as Markdown (a YAML header between `---` lines, as a
     /// model card starts with, shown as a code block rather than read as Markdown).
+    // Not a `View`: its notebook form is Markdown for Jupyter to render, not HTML that biaslab writes.
     pub fn evcxr_display(&self) {
         let text = self.0.trim_end();
         let rendered = match text.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")) {
