@@ -222,11 +222,60 @@ impl Layer {
         let probs = softmax_last_dim(&scores)?;
         let dropped = Dropout::attention(dropout.as_deref_mut(), &probs)?;
         let context = dropped.matmul(&v)?.transpose(1, 2)?.reshape((batch, len, hidden))?;
-        let attention = Dropout::hidden(dropout.as_deref_mut(), &self.attention_out.forward(&context)?)?;
+        Ok((self.after_attention(&context, xs, dropout)?, probs))
+    }
+
+    /// [`Layer::forward`] at some positions only, without dropout: the layer's output at `at.rows`, (rows, hidden).
+    /// Keys and values are computed at every position, since every position is attended to; the queries, the
+    /// attention output and the feed-forward block only at the rows asked for.
+    fn forward_at(&self, xs: &Tensor, mask_bias: &Tensor, at: &Rows) -> candle_core::Result<Tensor> {
+        let (batch, len, hidden) = xs.dims3()?;
+        let head_dim = hidden / self.heads;
+        let rows = at.sequences.dim(0)?;
+        let split = |t: Tensor| t.reshape((batch, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous();
+        // Each row attends to its own sequence's keys and values: (rows, heads, len, head_dim).
+        let k = split(self.key.forward(xs)?)?.index_select(&at.sequences, 0)?;
+        let v = split(self.value.forward(xs)?)?.index_select(&at.sequences, 0)?;
+        let own = xs.reshape((batch * len, hidden))?.index_select(&at.flat, 0)?;
+        let q = self.query.forward(&own)?.reshape((rows, self.heads, 1, head_dim))?;
+        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?
+            .broadcast_add(&mask_bias.index_select(&at.sequences, 0)?)?;
+        let context = softmax_last_dim(&scores)?.matmul(&v)?.reshape((rows, hidden))?;
+        self.after_attention(&context, &own, None)
+    }
+
+    /// The rest of the layer once the attention context is known: its output projection, the residual sum and
+    /// norm, then the feed-forward block with its own. `xs` is the layer's input at the same positions as `context`.
+    fn after_attention(
+        &self,
+        context: &Tensor,
+        xs: &Tensor,
+        mut dropout: Option<&mut Dropout>,
+    ) -> candle_core::Result<Tensor> {
+        let attention = Dropout::hidden(dropout.as_deref_mut(), &self.attention_out.forward(context)?)?;
         let xs = self.attention_norm.forward(&(attention + xs)?)?;
         let ffn = self.ffn_out.forward(&self.act.forward(&self.ffn_in.forward(&xs)?)?)?;
         let ffn = Dropout::hidden(dropout, &ffn)?;
-        Ok((self.output_norm.forward(&(ffn + xs)?)?, probs))
+        self.output_norm.forward(&(ffn + xs)?)
+    }
+}
+
+/// Positions of a padded batch, as the two index tensors [`Layer::forward_at`] needs.
+struct Rows {
+    /// Each position's row in the batch flattened to (batch × len, hidden).
+    flat: Tensor,
+    /// Each position's sequence.
+    sequences: Tensor,
+}
+
+impl Rows {
+    fn new(positions: &[(usize, usize)], len: usize, device: &Device) -> candle_core::Result<Self> {
+        let flat = positions.iter().map(|&(t, p)| (t * len + p) as u32).collect::<Vec<_>>();
+        let sequences = positions.iter().map(|&(t, _)| t as u32).collect::<Vec<_>>();
+        Ok(Self {
+            flat: Tensor::from_vec(flat, positions.len(), device)?,
+            sequences: Tensor::from_vec(sequences, positions.len(), device)?,
+        })
     }
 }
 
@@ -315,6 +364,35 @@ impl Encoder {
         Ok(xs)
     }
 
+    /// The last layer's hidden states at some positions only, (positions, hidden), in the order given; each
+    /// position is (sequence, position in the sequence) of the padded batch. Equal to [`Encoder::hidden_states_t`]
+    /// without dropout at those rows, but the last layer's queries, attention output and feed-forward block are
+    /// computed only there: what a masked-LM score needs at its masks, for about a twelfth less work on BERT.
+    pub fn hidden_states_at(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        positions: &[(usize, usize)],
+    ) -> candle_core::Result<Tensor> {
+        let (batch, len) = attention_mask.dims2()?;
+        if let Some(&(t, p)) = positions.iter().find(|&&(t, p)| t >= batch || p >= len) {
+            return Err(candle_core::Error::Msg(format!(
+                "position ({t}, {p}) is outside the batch of {batch} sequences of {len} tokens"
+            )));
+        }
+        let mask_bias = mask_bias(attention_mask)?;
+        let rows = Rows::new(positions, len, &self.device)?;
+        let mut xs = self.embeddings.forward(input_ids, None)?;
+        let Some((last, below)) = self.layers.split_last() else {
+            let hidden = xs.dim(D::Minus1)?;
+            return xs.reshape((batch * len, hidden))?.index_select(&rows.flat, 0);
+        };
+        for layer in below {
+            xs = layer.forward(&xs, &mask_bias, None)?;
+        }
+        last.forward_at(&xs, &mask_bias, &rows)
+    }
+
     /// The last layer's hidden states, (batch, len, hidden), and the attention each position *receives*, (batch,
     /// len): the attention probability paid to it, averaged over every layer, every head and every (non-padding)
     /// position of its sequence as the query. Padding receives none. This is the weight of AULA (Kaneko & Bollegala
@@ -395,6 +473,16 @@ impl MaskedLm {
         dropout: Option<&mut Dropout>,
     ) -> candle_core::Result<Tensor> {
         self.encoder.hidden_states_t(input_ids, attention_mask, dropout)
+    }
+
+    /// The last layer's hidden states at some positions only; see [`Encoder::hidden_states_at`].
+    pub fn hidden_states_at(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        positions: &[(usize, usize)],
+    ) -> candle_core::Result<Tensor> {
+        self.encoder.hidden_states_at(input_ids, attention_mask, positions)
     }
 
     /// Vocabulary logits for hidden states of any leading shape (…, hidden) → (…, vocab).
@@ -627,9 +715,8 @@ mod tests {
 
     /// Every parameter must get a gradient: candle's fused layer-norm and softmax kernels compute none, and a model
     /// built on them trains only what comes after the last of them (a bug this test was written for).
-    #[test]
-    fn every_parameter_gets_a_gradient() {
-        let config = Config {
+    fn tiny_config() -> Config {
+        Config {
             family: Family::Bert,
             vocab_size: 50,
             hidden_size: 8,
@@ -644,7 +731,12 @@ mod tests {
             pad_token_id: 0,
             hidden_dropout_prob: 0.1,
             attention_probs_dropout_prob: 0.1,
-        };
+        }
+    }
+
+    #[test]
+    fn every_parameter_gets_a_gradient() {
+        let config = tiny_config();
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let model = MaskedLm::load(vb, &config).unwrap();
@@ -672,6 +764,30 @@ mod tests {
         }
         zero.sort();
         assert!(zero.is_empty(), "zero gradients: {zero:?}");
+    }
+
+    /// The shortcut that computes the last layer only at the masks gives what the whole layer gives there: in a
+    /// padded sequence, with two positions in one sequence, in any order and with a position repeated.
+    #[test]
+    fn hidden_states_at_some_positions_equal_the_whole_layers_there() {
+        let config = Config { num_hidden_layers: 3, ..tiny_config() };
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let encoder = Encoder::load(vb, &config).unwrap();
+        let ids = Tensor::new(&[[2u32, 7, 9, 3, 0, 0], [2, 11, 4, 5, 6, 3], [2, 8, 3, 0, 0, 0]], &Device::Cpu).unwrap();
+        let mask = Tensor::new(&[[1u32, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], &Device::Cpu).unwrap();
+        let whole = encoder.hidden_states_t(&ids, &mask, None).unwrap().to_vec3::<f32>().unwrap();
+        let positions = [(1, 4), (0, 2), (1, 1), (2, 1), (0, 2), (1, 0)];
+        let at = encoder.hidden_states_at(&ids, &mask, &positions).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(at.len(), positions.len());
+        for (&(t, p), row) in positions.iter().zip(&at) {
+            assert!(row.iter().any(|v| *v != 0.0));
+            for (a, b) in row.iter().zip(&whole[t][p]) {
+                assert!((a - b).abs() < 1e-5, "({t}, {p}): {a} vs {b}");
+            }
+        }
+        let outside = encoder.hidden_states_at(&ids, &mask, &[(0, 1), (3, 0)]).unwrap_err().to_string();
+        assert!(outside.contains("(3, 0) is outside the batch of 3 sequences of 6 tokens"), "{outside}");
     }
 
     #[test]

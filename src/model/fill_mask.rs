@@ -290,16 +290,13 @@ impl FillMask {
 
     /// Softmax over the vocabulary at every mask of the batch, in text order then position order.
     fn mask_probabilities(&self, batch: &Batch) -> Result<Vec<Vec<f32>>> {
-        let hidden = self.model.hidden_states(&batch.input_ids, &batch.attention_mask)?;
-        let (texts, len, width) = hidden.dims3()?;
-        let rows: Vec<u32> = batch
+        let masks: Vec<(usize, usize)> = batch
             .ids
             .iter()
             .enumerate()
-            .flat_map(|(t, ids)| mask_positions(ids, self.mask_id).into_iter().map(move |p| (t * len + p) as u32))
+            .flat_map(|(t, ids)| mask_positions(ids, self.mask_id).into_iter().map(move |p| (t, p)))
             .collect();
-        let rows = Tensor::from_vec(rows.clone(), rows.len(), hidden.device())?;
-        let at_masks = hidden.reshape((texts * len, width))?.index_select(&rows, 0)?;
+        let at_masks = self.model.hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
         let logits = self.model.logits_from_hidden(&at_masks)?;
         let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
         if probs.iter().flatten().any(|p| !p.is_finite()) {

@@ -2,7 +2,7 @@
 //! vocabulary token at each mask. [`FillMask`] answers it with a real model; tests answer it with a stub of known
 //! log-probabilities, so that each metric can be checked against numbers worked out by hand.
 
-use candle_core::{Device, Tensor, D};
+use candle_core::{Device, D};
 
 use crate::error::{Error, Result};
 use crate::model::batch::pad;
@@ -198,11 +198,7 @@ impl MaskScorer for FillMask {
                 continue;
             }
             let batch = pad(chunk, self.pad_id(), &device)?;
-            let hidden = self.model().hidden_states(&batch.input_ids, &batch.attention_mask)?;
-            let width = hidden.dim(D::Minus1)?;
-            let rows: Vec<u32> = masks.iter().map(|&(t, p)| (t * batch.longest + p) as u32).collect();
-            let index = Tensor::from_vec(rows, masks.len(), &device)?;
-            let at_masks = hidden.reshape((chunk.len() * batch.longest, width))?.index_select(&index, 0)?;
+            let at_masks = self.model().hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
             let logits = self.model().logits_from_hidden(&at_masks)?;
             let log_probs =
                 candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
