@@ -26,6 +26,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() -> biaslab::Result<()> {
+    // As the biaslab command and the lab's kernel do (see `biaslab::env::OWN_PROCESS_SPIN_LIMIT`).
+    biaslab::env::set_own_process_defaults();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = args.first().expect("usage: fill_bench MODEL_DIR [--runs N]");
     let runs: usize = args

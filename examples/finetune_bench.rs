@@ -110,6 +110,8 @@ fn random_batch(vocab: u32, rng: &mut ChaCha8Rng) -> biaslab::Result<MaskedBatch
 }
 
 fn main() -> biaslab::Result<()> {
+    // As the biaslab command and the lab's kernel do (see `biaslab::env::OWN_PROCESS_SPIN_LIMIT`).
+    biaslab::env::set_own_process_defaults();
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "2");
     }

@@ -21,6 +21,8 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 fn main() -> biaslab::Result<()> {
+    // As the biaslab command and the lab's kernel do (see `biaslab::env::OWN_PROCESS_SPIN_LIMIT`).
+    biaslab::env::set_own_process_defaults();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seeds: Vec<u64> = arg(&args, "--seeds")
         .unwrap_or_else(|| "42,7,8".into())

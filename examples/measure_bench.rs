@@ -18,6 +18,8 @@ use biaslab::finetune::BaseModel;
 use biaslab::mitigate::{self, EvalData};
 
 fn main() -> biaslab::Result<()> {
+    // As the biaslab command and the lab's kernel do (see `biaslab::env::OWN_PROCESS_SPIN_LIMIT`).
+    biaslab::env::set_own_process_defaults();
     let base = BaseModel::from_env()?;
     let options = biaslab::lab03::notebook_options(&base);
     let text = mitigate::mitigation_text(Some(mitigate::bold_sentences(None)?), &options, None)?;

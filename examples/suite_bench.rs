@@ -38,6 +38,8 @@ fn time(f: impl FnOnce() -> biaslab::Result<()>) -> biaslab::Result<f64> {
 }
 
 fn main() -> biaslab::Result<()> {
+    // As the biaslab command and the lab's kernel do (see `biaslab::env::OWN_PROCESS_SPIN_LIMIT`).
+    biaslab::env::set_own_process_defaults();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let model_name = value("--model").unwrap_or_else(|| "demo".into());

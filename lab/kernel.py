@@ -74,6 +74,10 @@ CARGO_SET = {
     "CARGO_ENCODED_RUSTFLAGS", "CARGO_MAKEFLAGS", "OUT_DIR", "RUSTC", "RUSTDOC", "RUSTC_LINKER",
 }
 CARGO_SET_PREFIXES = ("CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "CARGO_BIN_EXE_")
+# Set in the kernel's environment unless the user set it (an empty value counts as unset, as in src/env.rs); src/env.rs's OWN_PROCESS_SPIN_LIMIT says why (a unit test
+# there checks that the two values agree).
+CANDLE_SPIN_LIMIT = "CANDLE_BARRIER_POOL_SPIN_LIMIT"
+OWN_PROCESS_SPIN_LIMIT = "1000"
 
 
 # Cargo configuration for every build folder under target/kernel/ (evcxr runs cargo in its build folder, and cargo
@@ -330,6 +334,10 @@ def run_kernel(evcxr, control_file):
                 copy = None
         if copy:
             env["EVCXR_TMPDIR"] = copy
+    # The spin limit of candle's element-wise pool, unless the user set one: src/env.rs (OWN_PROCESS_SPIN_LIMIT) says
+    # why, and the biaslab command sets the same.
+    if not env.get(CANDLE_SPIN_LIMIT, "").strip():
+        env[CANDLE_SPIN_LIMIT] = OWN_PROCESS_SPIN_LIMIT
     child = subprocess.Popen([evcxr, "--control_file", control_file], env=env, preexec_fn=die_with_parent)
     if not prepared and warm_up_wanted(env):
         threading.Thread(target=warm_up, args=(control_file,), daemon=True).start()

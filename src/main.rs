@@ -332,6 +332,7 @@ fn stdout_failed(closed: bool, error: &str) -> ! {
 }
 
 fn main() -> ExitCode {
+    biaslab::env::set_own_process_defaults();
     exit_quietly_when_stdout_fails();
     let parsed = Cli::parse();
     let result = match parsed.command {
