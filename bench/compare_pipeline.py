@@ -217,7 +217,8 @@ def work(shared: Path) -> dict:
     token counts, for (PyTorch, biaslab): matrix products only (2 per multiply-add; the element-wise work, softmax
     and layer norm are under 2 % at these sizes). The two sides do different work for the same answer: transformers
     computes the masked-LM head (768 x 30522) at every position, biaslab only where a [MASK] is (fill-mask) or a
-    token was masked for training. A backward pass is counted as twice its forward's products. Empty without the
+    token was masked for training; in fill-mask biaslab also computes the last layer's queries, attention and
+    feed-forward block only at the mask (its keys and values everywhere). A backward pass is counted as twice its forward's products. Empty without the
     `tokenizers` package."""
     try:
         from tokenizers import Tokenizer
@@ -235,6 +236,13 @@ def work(shared: Path) -> dict:
         per_layer = 2 * tokens * (4 * h * h + 2 * h * f) + 4 * batch * length * length * h  # projections, attention
         return layers * per_layer
 
+    def encoder_at(batch: int, length: int, rows: int) -> float:
+        """biaslab's inference: the last layer's keys and values at every position, the rest of it only at `rows`
+        positions (the masks)."""
+        tokens = batch * length
+        last = 2 * tokens * 2 * h * h + 2 * rows * (2 * h * h + 2 * h * f) + 4 * rows * length * h
+        return encoder(batch, length) / layers * (layers - 1) + last
+
     def head(rows: float) -> float:
         return 2 * rows * (h * h + h * vocab)  # the transform and the decoder
 
@@ -243,8 +251,9 @@ def work(shared: Path) -> dict:
     masked = 0.15 * (32 - 2) * 8  # expected: each of the 30 inner tokens of each of 8 rows masked with p = 0.15
     step_forward = encoder(8, 32)
     return {
-        "single": (single + statistics.mean(head(n) for n in lengths), single + head(1)),
-        "batch": (encoder(64, longest) + head(64 * longest), encoder(64, longest) + head(64)),
+        "single": (single + statistics.mean(head(n) for n in lengths),
+                   statistics.mean(encoder_at(1, n, 1) for n in lengths) + head(1)),
+        "batch": (encoder(64, longest) + head(64 * longest), encoder_at(64, longest, 64) + head(64)),
         "step": (3 * (step_forward + head(8 * 32)), 3 * (step_forward + head(masked))),
     }
 
