@@ -74,8 +74,8 @@ CARGO_SET = {
     "CARGO_ENCODED_RUSTFLAGS", "CARGO_MAKEFLAGS", "OUT_DIR", "RUSTC", "RUSTDOC", "RUSTC_LINKER",
 }
 CARGO_SET_PREFIXES = ("CARGO_PKG_", "CARGO_CFG_", "CARGO_FEATURE_", "CARGO_BIN_EXE_")
-# Set in the kernel's environment unless the user set it (an empty value counts as unset, as in src/env.rs); src/env.rs's OWN_PROCESS_SPIN_LIMIT says why (a unit test
-# there checks that the two values agree).
+# Set in the kernel's environment unless the user set it (an empty value counts as unset, as in src/env.rs);
+# src/env.rs's OWN_PROCESS_SPIN_LIMIT says why, and a unit test there checks that the two values agree.
 CANDLE_SPIN_LIMIT = "CANDLE_BARRIER_POOL_SPIN_LIMIT"
 OWN_PROCESS_SPIN_LIMIT = "1000"
 

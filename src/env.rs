@@ -45,7 +45,7 @@ pub const CANDLE_SPIN_LIMIT: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
 /// The [`CANDLE_SPIN_LIMIT`] of the processes biaslab owns (the `biaslab` command; the lab's kernel sets the same in
 /// `lab/kernel.py`) when the user has not set it. With candle's default, that pool's worker spins while rayon's
 /// threads multiply matrices: three busy threads on two cores. `bench/profile.md` measured a lower limit: CrowS-Pairs
-/// 4–7 % faster, the 64-sentence batch faster in most runs, one sentence unchanged.
+/// 3–7 % faster, the 64-sentence batch faster in most runs, one sentence and a fine-tuning step unchanged.
 pub const OWN_PROCESS_SPIN_LIMIT: u32 = 1000;
 
 /// Offline mode, as in the Python `huggingface_hub`: nothing is downloaded.

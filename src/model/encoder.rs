@@ -225,7 +225,8 @@ impl Layer {
         Ok((self.after_attention(&context, xs, dropout)?, probs))
     }
 
-    /// [`Layer::forward`] at some positions only, without dropout: the layer's output at `at.rows`, (rows, hidden).
+    /// [`Layer::forward`] at some positions only, without dropout: the layer's output at the positions `at` names,
+    /// (positions, hidden).
     /// Keys and values are computed at every position, since every position is attended to; the queries, the
     /// attention output and the feed-forward block only at the rows asked for.
     fn forward_at(&self, xs: &Tensor, mask_bias: &Tensor, at: &Rows) -> candle_core::Result<Tensor> {
@@ -718,8 +719,7 @@ mod tests {
     use candle_core::Var;
     use candle_nn::VarMap;
 
-    /// Every parameter must get a gradient: candle's fused layer-norm and softmax kernels compute none, and a model
-    /// built on them trains only what comes after the last of them (a bug this test was written for).
+    /// A BERT of 8 hidden units, 2 heads and 2 layers over a vocabulary of 50.
     fn tiny_config() -> Config {
         Config {
             family: Family::Bert,
@@ -739,6 +739,8 @@ mod tests {
         }
     }
 
+    /// Every parameter must get a gradient: candle's fused layer-norm and softmax kernels compute none, and a model
+    /// built on them trains only what comes after the last of them (a bug this test was written for).
     #[test]
     fn every_parameter_gets_a_gradient() {
         let config = tiny_config();
