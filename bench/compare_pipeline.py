@@ -218,8 +218,8 @@ def work(shared: Path) -> dict:
     and layer norm are under 2 % at these sizes). The two sides do different work for the same answer: transformers
     computes the masked-LM head (768 x 30522) at every position, biaslab only where a [MASK] is (fill-mask) or a
     token was masked for training; in fill-mask biaslab also computes the last layer's queries, attention and
-    feed-forward block only at the mask (its keys and values everywhere). A backward pass is counted as twice its forward's products. Empty without the
-    `tokenizers` package."""
+    feed-forward block only at the mask (its keys and values everywhere). A backward pass is counted as twice its
+    forward's products. Empty without the `tokenizers` package."""
     try:
         from tokenizers import Tokenizer
     except ImportError:

@@ -481,16 +481,6 @@ impl MaskedLm {
         self.encoder.hidden_states_t(input_ids, attention_mask, dropout)
     }
 
-    /// The last layer's hidden states at some positions only; see [`Encoder::hidden_states_at`].
-    pub fn hidden_states_at(
-        &self,
-        input_ids: &Tensor,
-        attention_mask: &Tensor,
-        positions: &[(usize, usize)],
-    ) -> candle_core::Result<Tensor> {
-        self.encoder.hidden_states_at(input_ids, attention_mask, positions)
-    }
-
     /// Vocabulary logits for hidden states of any leading shape (…, hidden) → (…, vocab).
     pub fn logits_from_hidden(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
         self.head.forward(hidden)

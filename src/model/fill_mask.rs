@@ -296,7 +296,7 @@ impl FillMask {
             .enumerate()
             .flat_map(|(t, ids)| mask_positions(ids, self.mask_id).into_iter().map(move |p| (t, p)))
             .collect();
-        let at_masks = self.model.hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
+        let at_masks = self.model.encoder().hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
         let logits = self.model.logits_from_hidden(&at_masks)?;
         let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
         if probs.iter().flatten().any(|p| !p.is_finite()) {

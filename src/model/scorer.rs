@@ -198,7 +198,7 @@ impl MaskScorer for FillMask {
                 continue;
             }
             let batch = pad(chunk, self.pad_id(), &device)?;
-            let at_masks = self.model().hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
+            let at_masks = self.model().encoder().hidden_states_at(&batch.input_ids, &batch.attention_mask, &masks)?;
             let logits = self.model().logits_from_hidden(&at_masks)?;
             let log_probs =
                 candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
